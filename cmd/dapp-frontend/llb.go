@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/containerd/platforms"
+	"github.com/flant/dapp-frontend/dappfile"
+	dappllb "github.com/flant/dapp-frontend/llb"
+	bkllb "github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/client/llb/sourceresolver"
+	"github.com/moby/buildkit/solver/pb"
+	digest "github.com/opencontainers/go-digest"
+	"google.golang.org/protobuf/encoding/protojson"
+)
+
+// dumpLLB converts a Dappfile offline and prints one JSON object per op,
+// like `buildctl debug dump-llb`. Base images are not resolved: they get an
+// empty config.
+func dumpLLB(args []string, out io.Writer) error {
+	fl := flag.NewFlagSet("llb", flag.ContinueOnError)
+	file := fl.String("f", "", "the Dappfile (default: Dappfile, dappfile.yaml or dappfile.yml in --context)")
+	dir := fl.String("context", ".", "the build context directory")
+	target := fl.String("target", "", "image or artifact to convert")
+	var buildArgs multiFlag
+	fl.Var(&buildArgs, "build-arg", "NAME=VALUE for the template's env (repeatable)")
+	if err := fl.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := parseLocal(*file, *dir, buildArgs.values())
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	res, err := dappllb.Convert(ctx, cfg, dappllb.ConvertOpt{
+		Target:        *target,
+		ImageResolver: emptyResolver{},
+		BuildContext: func(include, exclude []string) (bkllb.State, error) {
+			return bkllb.Local("context", bkllb.IncludePatterns(include), bkllb.ExcludePatterns(exclude)), nil
+		},
+	})
+	if err != nil {
+		return err
+	}
+	def, err := res.State.Marshal(ctx)
+	if err != nil {
+		return err
+	}
+	return writeOps(out, def)
+}
+
+func parseLocal(file, dir string, buildArgs map[string]string) (*dappfile.Config, error) {
+	if file == "" {
+		for _, n := range []string{"Dappfile", "dappfile.yaml", "dappfile.yml"} {
+			if _, err := os.Stat(filepath.Join(dir, n)); err == nil {
+				file = filepath.Join(dir, n)
+				break
+			}
+		}
+		if file == "" {
+			return nil, fmt.Errorf("no Dappfile in %s; name one with -f", dir)
+		}
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	templates, err := localTemplates(filepath.Join(dir, ".dappfiles"))
+	if err != nil {
+		return nil, err
+	}
+	cfg, warnings, err := dappfile.Parse(data, dappfile.ParseOpt{
+		Filename:  filepath.Base(file),
+		BuildArgs: buildArgs,
+		Templates: templates,
+		ReadFile:  func(p string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, filepath.FromSlash(p))) },
+	})
+	for _, w := range warnings {
+		fmt.Fprintf(os.Stderr, "warning: %s:%d: %s\n", w.Filename, w.Range.Start.Line, w.Message)
+	}
+	return cfg, err
+}
+
+func localTemplates(root string) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".tmpl") {
+			return err
+		}
+		dt, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		out[filepath.ToSlash(rel)] = dt
+		return nil
+	})
+	if os.IsNotExist(err) {
+		return out, nil
+	}
+	return out, err
+}
+
+type dumpedOp struct {
+	Op         json.RawMessage
+	Digest     digest.Digest
+	OpMetadata json.RawMessage `json:",omitempty"`
+}
+
+func writeOps(out io.Writer, def *bkllb.Definition) error {
+	enc := json.NewEncoder(out)
+	for _, dt := range def.Def {
+		var op pb.Op
+		if err := op.UnmarshalVT(dt); err != nil {
+			return err
+		}
+		dgst := digest.FromBytes(dt)
+		opJSON, err := protojson.Marshal(&op)
+		if err != nil {
+			return err
+		}
+		d := dumpedOp{Op: opJSON, Digest: dgst}
+		if md, ok := def.Metadata[dgst]; ok {
+			if d.OpMetadata, err = json.Marshal(md); err != nil {
+				return err
+			}
+		}
+		if err := enc.Encode(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// emptyResolver stands in for a registry: every image has an empty config
+// for the default platform.
+type emptyResolver struct{}
+
+func (emptyResolver) ResolveImageConfig(ctx context.Context, ref string, opt sourceresolver.Opt) (string, digest.Digest, []byte, error) {
+	p := platforms.DefaultSpec()
+	if opt.ImageOpt != nil && opt.ImageOpt.Platform != nil {
+		p = *opt.ImageOpt.Platform
+	}
+	dt, err := json.Marshal(map[string]any{"os": p.OS, "architecture": p.Architecture, "rootfs": map[string]any{"type": "layers"}, "config": map[string]any{}})
+	return ref, "", dt, err
+}
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+func (m multiFlag) values() map[string]string {
+	out := map[string]string{}
+	for _, kv := range m {
+		k, v, _ := strings.Cut(kv, "=")
+		out[k] = v
+	}
+	return out
+}

@@ -1,0 +1,42 @@
+// Command dapp-frontend is the BuildKit frontend for Dappfiles. Run by
+// BuildKit (as the image behind `# syntax=` or `--frontend gateway.v0`) it
+// serves the gateway API over stdin/stdout; logs go to stderr only.
+//
+// Debug subcommands work without a daemon:
+//
+//	dapp-frontend llb -f Dappfile --context DIR [--target NAME]
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/flant/dapp-frontend/frontend"
+	"github.com/moby/buildkit/frontend/gateway/grpcclient"
+	"github.com/moby/buildkit/util/appcontext"
+)
+
+func main() {
+	if len(os.Args) > 1 {
+		if err := runSubcommand(os.Args[1], os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "dapp-frontend:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := grpcclient.RunFromEnvironment(appcontext.Context(), frontend.Build); err != nil {
+		fmt.Fprintln(os.Stderr, "dapp-frontend:", err)
+		os.Exit(1)
+	}
+}
+
+func runSubcommand(name string, args []string) error {
+	switch name {
+	case "llb":
+		return dumpLLB(args, os.Stdout)
+	case "-h", "--help", "help":
+		fmt.Fprintln(os.Stdout, "usage: dapp-frontend llb -f Dappfile --context DIR [--target NAME] [--build-arg K=V]")
+		return nil
+	}
+	return fmt.Errorf("unknown subcommand %q (known: llb)", name)
+}

@@ -1,0 +1,211 @@
+// Package dappfile reads a Dappfile (dapp's YAML build configuration): it
+// renders the Go template, splits the YAML documents, decodes them strictly
+// into a typed model that remembers where every value came from, and
+// validates the result. It knows nothing of BuildKit.
+package dappfile
+
+// Position is a 1-based line and column in the original Dappfile (before
+// template rendering).
+type Position struct {
+	Line   int
+	Column int
+}
+
+// Range is a span of the original Dappfile, inclusive of both ends.
+type Range struct {
+	Start Position
+	End   Position
+}
+
+// Kind says whether a document describes an image or an artifact.
+type Kind int
+
+const (
+	// KindImage is a `dimg:` (werf: `image:`) document.
+	KindImage Kind = iota
+	// KindArtifact is an `artifact:` document.
+	KindArtifact
+)
+
+func (k Kind) String() string {
+	if k == KindArtifact {
+		return "artifact"
+	}
+	return "dimg"
+}
+
+// StageName names a user stage: a shell section that becomes one build step.
+type StageName string
+
+// User stages in build order. BuildArtifact exists only in artifacts.
+const (
+	BeforeInstall StageName = "beforeInstall"
+	Install       StageName = "install"
+	BeforeSetup   StageName = "beforeSetup"
+	Setup         StageName = "setup"
+	BuildArtifact StageName = "buildArtifact"
+)
+
+// UserStages lists the user stages of an image in build order; artifacts
+// add BuildArtifact at the end.
+var UserStages = []StageName{BeforeInstall, Install, BeforeSetup, Setup}
+
+// Config is a whole Dappfile: every image and artifact, in document order.
+type Config struct {
+	// Filename is the name the Dappfile was read as; errors use it.
+	Filename string
+	// Images holds images and artifacts in document order. A document that
+	// names several images (`dimg: [a, b]`) yields one Image per name.
+	Images []*Image
+}
+
+// Image is one image or artifact document.
+type Image struct {
+	Kind Kind
+	// Name is empty for the nameless image (`dimg: ~`). Artifact names may
+	// contain spaces.
+	Name string
+	// Loc is the whole document; NameLoc the value of dimg/artifact.
+	Loc     Range
+	NameLoc Range
+
+	// Exactly one of From, FromDimg, FromDimgArtifact is set.
+	From             string
+	FromDimg         string
+	FromDimgArtifact string
+	FromLoc          Range // the base key's value, whichever it is
+	FromCacheVersion string
+
+	Git     []*GitMapping
+	Shell   *Shell // nil when the document has no shell section
+	Mounts  []*Mount
+	Imports []*Import
+	Docker  *Docker // nil when absent; always nil for artifacts
+	// AsLayers is dapp's debug mode (one layer per command).
+	AsLayers bool
+}
+
+// Shell holds the commands of the user stages.
+type Shell struct {
+	Loc Range
+	// Stages maps a user stage to its commands; stages without commands are
+	// absent.
+	Stages map[StageName]*StageCommands
+	// CacheVersion applies to every user stage.
+	CacheVersion string
+}
+
+// StageCommands is one user stage of the shell section.
+type StageCommands struct {
+	Commands []string
+	// CacheVersion is `<stage>CacheVersion`.
+	CacheVersion string
+	// Loc covers the stage's command list.
+	Loc Range
+}
+
+// GitMapping is one entry of `git:`. URL is empty for the build context's
+// own repository.
+type GitMapping struct {
+	Loc Range
+	// As is dapp's optional custom name for the mapping.
+	As     string
+	URL    string
+	Branch string
+	Tag    string
+	Commit string
+	// Add is an absolute path in the repository ("/" by default); To is an
+	// absolute path in the image.
+	Add          string
+	To           string
+	Owner        string
+	Group        string
+	IncludePaths []string
+	ExcludePaths []string
+	// StageDependencies maps a user stage to globs relative to Add.
+	StageDependencies map[StageName][]string
+}
+
+// MountFrom is the kind of a `mount:` entry.
+type MountFrom string
+
+const (
+	// MountBuildDir is a cache shared by the project's images across builds.
+	MountBuildDir MountFrom = "build_dir"
+	// MountTmpDir lives for one build step only.
+	MountTmpDir MountFrom = "tmp_dir"
+	// MountFromPath is a host path (`fromPath:`); BuildKit cannot bind host
+	// paths, so it becomes a named cache.
+	MountFromPath MountFrom = "fromPath"
+)
+
+// Mount is one entry of `mount:`.
+type Mount struct {
+	Loc  Range
+	From MountFrom
+	// FromPath is set when From is MountFromPath.
+	FromPath string
+	To       string
+}
+
+// ImportPoint says where in the stage chain an import is applied.
+type ImportPoint struct {
+	// Before is true for `before:`, false for `after:`.
+	Before bool
+	// Stage is Install or Setup.
+	Stage StageName
+}
+
+// Import is one entry of `import:`: files copied from an artifact.
+type Import struct {
+	Loc          Range
+	Artifact     string
+	Add          string
+	To           string // defaults to Add
+	Point        ImportPoint
+	IncludePaths []string
+	ExcludePaths []string
+	Owner        string
+	Group        string
+}
+
+// KeyValue is one entry of an ordered mapping (ENV, LABEL).
+type KeyValue struct {
+	Key   string
+	Value string
+}
+
+// Command is ENTRYPOINT or CMD: a list is the exec form, a string the
+// shell form.
+type Command struct {
+	Exec  []string
+	Shell string
+	// IsShell is true for the string form.
+	IsShell bool
+}
+
+// Healthcheck is werf's HEALTHCHECK addition.
+type Healthcheck struct {
+	// Test is the command; ["NONE"] disables an inherited check.
+	Test        []string
+	Interval    string
+	Timeout     string
+	StartPeriod string
+	Retries     int
+}
+
+// Docker is the `docker:` section: the result's image config.
+type Docker struct {
+	Loc         Range
+	Volume      []string
+	Expose      []string
+	Env         []KeyValue // document order
+	Label       []KeyValue // document order
+	Entrypoint  *Command
+	Cmd         *Command
+	Workdir     string
+	User        string
+	Onbuild     []string
+	StopSignal  string
+	Healthcheck *Healthcheck
+}

@@ -1,0 +1,27 @@
+package dappfile
+
+// ParseOpt carries what a Dappfile's template may read. Every field may be
+// left empty: Parse then works on the bytes alone.
+type ParseOpt struct {
+	// Filename is used in errors and warnings ("Dappfile" when empty).
+	Filename string
+	// BuildArgs answer `env "NAME"`: a frontend has no user shell, so the
+	// values come from `--build-arg NAME=...`.
+	BuildArgs map[string]string
+	// Templates are the files `.dappfiles/**/*.tmpl` of the build context,
+	// keyed by their path relative to `.dappfiles` (e.g. "common/apt.tmpl").
+	Templates map[string][]byte
+	// ReadFile reads a file of the build context for `.Files.Get`, by a path
+	// relative to the context root. It returns an error satisfying
+	// errors.Is(err, fs.ErrNotExist) when the file is missing. Nil means no
+	// context files are available.
+	ReadFile func(path string) ([]byte, error)
+}
+
+// Warning is a problem that does not stop the build (a deprecated spelling,
+// a stageDependencies glob matching nothing, a missing .Files.Get file).
+type Warning struct {
+	Filename string
+	Range    Range
+	Message  string
+}

@@ -1,0 +1,82 @@
+// Package frontend is the BuildKit side of dapp-frontend: a gateway
+// BuildFunc that reads the Dappfile from the build's `dockerfile` input,
+// answers subrequests (targets, outline), converts the Dappfile to LLB for
+// every requested platform and solves it. It is the only package that talks
+// to the gateway client.
+package frontend
+
+import (
+	"context"
+
+	"github.com/flant/dapp-frontend/dappfile"
+	dappllb "github.com/flant/dapp-frontend/llb"
+	"github.com/moby/buildkit/frontend/dockerui"
+	gwclient "github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/moby/buildkit/frontend/subrequests/outline"
+	"github.com/moby/buildkit/frontend/subrequests/targets"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/pkg/errors"
+)
+
+// Build is the frontend's entry point (a gateway BuildFunc).
+func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err error) {
+	c, err = withDefaultFilename(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	bc, err := dockerui.NewClient(c)
+	if err != nil {
+		return nil, err
+	}
+	opt, err := parseOptions(bc.BuildOpts().Opts)
+	if err != nil {
+		return nil, err
+	}
+	src, err := bc.ReadEntrypoint(ctx, "YAML")
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = wrapSource(err, src.SourceMap) }()
+
+	cfg, err := readDappfile(ctx, bc, src)
+	if err != nil {
+		return nil, err
+	}
+	if res, ok, err := bc.HandleSubrequest(ctx, dockerui.RequestHandler{
+		ListTargets: func(ctx context.Context) (*targets.List, error) { return listTargets(cfg, bc.Target, src.Data) },
+		Outline:     func(ctx context.Context) (*outline.Outline, error) { return describeOutline(cfg, bc, opt, src.Data) },
+	}); err != nil || ok {
+		return res, err
+	}
+
+	rb, err := bc.Build(ctx, func(ctx context.Context, platform *ocispecs.Platform, idx int) (*dockerui.BuildResult, error) {
+		return buildPlatform(ctx, bc, cfg, opt, src, platform)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rb.Finalize()
+}
+
+func buildPlatform(ctx context.Context, bc *dockerui.Client, cfg *dappfile.Config, opt options, src *dockerui.Source, platform *ocispecs.Platform) (*dockerui.BuildResult, error) {
+	res, err := dappllb.Convert(ctx, cfg, convertOpt(ctx, bc, opt, src, platform))
+	if err != nil {
+		return nil, err
+	}
+	def, err := res.State.Marshal(ctx)
+	if err != nil {
+		return nil, errors.Wrap(err, "failed to marshal LLB definition")
+	}
+	r, err := bc.GatewayClient().Solve(ctx, gwclient.SolveRequest{
+		Definition:   def.ToPB(),
+		CacheImports: bc.CacheImports,
+	})
+	if err != nil {
+		return nil, err
+	}
+	ref, err := r.SingleRef()
+	if err != nil {
+		return nil, err
+	}
+	return &dockerui.BuildResult{Reference: ref, Image: res.Image, BaseImage: res.BaseImage}, nil
+}

@@ -1,0 +1,118 @@
+package frontend
+
+import (
+	"context"
+	"path"
+	"strconv"
+	"strings"
+
+	dappllb "github.com/flant/dapp-frontend/llb"
+	bkllb "github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/frontend/dockerui"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/pkg/errors"
+)
+
+// Frontend options of our own (`--opt NAME=VALUE`, buildx `--build-arg`
+// does not reach them; use `--opt` with buildctl, or buildx's
+// `--build-arg BUILDKIT_...` equivalents where documented). The standard
+// ones (target, build-arg:*, platform, no-cache, label:*, cache imports,
+// named contexts) are parsed once by dockerui.
+// Update README.md's option table when you add one here.
+const (
+	keyDev       = "dev"
+	keyProject   = "project"
+	keyAutoCache = "auto-cache"
+	// keyVCSSource is set by buildx to the git remote of the context.
+	keyVCSSource = "vcs:source"
+)
+
+// options are this frontend's own settings.
+type options struct {
+	// dev builds the working tree of local git mappings, like `dapp --dev`.
+	dev bool
+	// project namespaces build_dir caches.
+	project string
+	// autoCache adds package-manager cache mounts to user stages.
+	autoCache bool
+}
+
+func parseOptions(opts map[string]string) (options, error) {
+	o := options{project: opts[keyProject], autoCache: true}
+	var err error
+	if o.dev, err = parseBool(opts, keyDev, false); err != nil {
+		return o, err
+	}
+	if o.autoCache, err = parseBool(opts, keyAutoCache, true); err != nil {
+		return o, err
+	}
+	if o.project == "" {
+		o.project = defaultProject(opts[keyVCSSource])
+	}
+	return o, nil
+}
+
+func parseBool(opts map[string]string, key string, def bool) (bool, error) {
+	v, ok := opts[key]
+	if !ok || v == "" {
+		return def, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return def, errors.Errorf("option %s: %q is not a boolean (true or false)", key, v)
+	}
+	return b, nil
+}
+
+// defaultProject names the project after the context's git remote when the
+// client told us (buildx does), since a frontend never sees the client's
+// directory name.
+func defaultProject(vcsSource string) string {
+	name := strings.TrimSuffix(path.Base(strings.TrimSuffix(vcsSource, "/")), ".git")
+	if name == "" || name == "." || name == "/" {
+		return "default"
+	}
+	return name
+}
+
+func convertOpt(ctx context.Context, bc *dockerui.Client, opt options, src *dockerui.Source, platform *ocispecs.Platform) dappllb.ConvertOpt {
+	return dappllb.ConvertOpt{
+		Target:           bc.Target,
+		TargetPlatform:   platform,
+		ImageResolver:    bc.GatewayClient(),
+		ImageResolveMode: bc.ImageResolveMode.String(),
+		NamedContext: func(ctx context.Context, ref string, p ocispecs.Platform) (*bkllb.State, *dockerspec.DockerOCIImage, error) {
+			nc, err := bc.NamedContext(ref, dockerui.ContextOpt{Platform: &p, ResolveMode: bc.ImageResolveMode.String()})
+			if err != nil || nc == nil {
+				return nil, nil, err
+			}
+			return nc.Load(ctx)
+		},
+		BuildContext: func(include, exclude []string) (bkllb.State, error) {
+			return buildContext(ctx, bc, include, exclude)
+		},
+		SourceMap:   src.SourceMap,
+		IgnoreCache: bc.IsNoCache,
+		Labels:      bc.Labels,
+	}
+}
+
+// buildContext is the main context narrowed to include/exclude, keeping the
+// user's .dockerignore.
+func buildContext(ctx context.Context, bc *dockerui.Client, include, exclude []string) (bkllb.State, error) {
+	ignore, err := bc.DockerIgnorePatterns(ctx)
+	if err != nil {
+		return bkllb.State{}, err
+	}
+	opts := []bkllb.LocalOption{bkllb.ExcludePatterns(append(append([]string{}, ignore...), exclude...))}
+	if len(include) > 0 {
+		opts = append(opts, bkllb.IncludePatterns(include))
+	}
+	st, err := bc.MainContext(ctx, opts...)
+	if err != nil {
+		return bkllb.State{}, err
+	}
+	return *st, nil
+}
+

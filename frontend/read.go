@@ -1,0 +1,169 @@
+package frontend
+
+import (
+	"context"
+	"io/fs"
+	"path"
+	"strings"
+
+	"github.com/flant/dapp-frontend/dappfile"
+	bkllb "github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/frontend/dockerui"
+	gwclient "github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/pkg/errors"
+)
+
+const (
+	keyFilename        = "filename"
+	keyDockerfileKey   = "dockerfilekey"
+	localSessionPrefix = "local-sessionid:"
+	templatesDir       = ".dappfiles"
+)
+
+// defaultFilenames are tried in order when the client names no file.
+var defaultFilenames = []string{"Dappfile", "dappfile.yaml", "dappfile.yml"}
+
+// withDefaultFilename makes dockerui read the first of defaultFilenames that
+// exists when the client did not pass `filename` (buildctl without
+// --opt filename=...). buildx always passes one.
+func withDefaultFilename(ctx context.Context, c gwclient.Client) (gwclient.Client, error) {
+	opts := c.BuildOpts().Opts
+	if opts[keyFilename] != "" {
+		return c, nil
+	}
+	name := opts[keyDockerfileKey]
+	if name == "" {
+		name = dockerui.DefaultLocalNameDockerfile
+	}
+	sessionID := c.BuildOpts().SessionID
+	if v := opts[localSessionPrefix+name]; v != "" {
+		sessionID = v
+	}
+	st := bkllb.Local(name, bkllb.SessionID(sessionID), bkllb.FollowPaths(defaultFilenames),
+		bkllb.SharedKeyHint(name), dockerui.WithInternalName("find Dappfile"))
+	ref, err := solveRef(ctx, c, st)
+	if err != nil {
+		return nil, err
+	}
+	for _, fn := range defaultFilenames {
+		if _, err := ref.StatFile(ctx, gwclient.StatRequest{Path: fn}); err == nil {
+			out := make(map[string]string, len(opts)+1)
+			for k, v := range opts {
+				out[k] = v
+			}
+			out[keyFilename] = fn
+			return &clientWithOpts{Client: c, opts: out}, nil
+		}
+	}
+	return nil, errors.Errorf("no Dappfile found: looked for %s; name one with --opt filename=NAME (buildx: -f NAME)", strings.Join(defaultFilenames, ", "))
+}
+
+// clientWithOpts is the gateway client with frontend options replaced.
+type clientWithOpts struct {
+	gwclient.Client
+	opts map[string]string
+}
+
+func (c *clientWithOpts) BuildOpts() gwclient.BuildOpts {
+	bo := c.Client.BuildOpts()
+	bo.Opts = c.opts
+	return bo
+}
+
+func solveRef(ctx context.Context, c gwclient.Client, st bkllb.State) (gwclient.Reference, error) {
+	def, err := st.Marshal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := c.Solve(ctx, gwclient.SolveRequest{Definition: def.ToPB()})
+	if err != nil {
+		return nil, err
+	}
+	return res.SingleRef()
+}
+
+// readDappfile parses the Dappfile with what its template may read from the
+// build context, and forwards warnings to the client with their location.
+func readDappfile(ctx context.Context, bc *dockerui.Client, src *dockerui.Source) (*dappfile.Config, error) {
+	templates, err := readTemplates(ctx, bc)
+	if err != nil {
+		return nil, err
+	}
+	cfg, warnings, err := dappfile.Parse(src.Data, dappfile.ParseOpt{
+		Filename:  src.Filename,
+		BuildArgs: bc.BuildArgs,
+		Templates: templates,
+		ReadFile:  func(p string) ([]byte, error) { return readContextFile(ctx, bc, p) },
+	})
+	for _, w := range warnings {
+		src.Warn(ctx, w.Message, warnOpts(w.Range))
+	}
+	return cfg, err
+}
+
+// readTemplates loads `.dappfiles/**/*.tmpl` from the build context, keyed by
+// the path relative to `.dappfiles`.
+func readTemplates(ctx context.Context, bc *dockerui.Client) (map[string][]byte, error) {
+	st, err := bc.MainContext(ctx, bkllb.IncludePatterns([]string{templatesDir + "/**/*.tmpl"}),
+		dockerui.WithInternalName("load "+templatesDir+" templates"))
+	if err != nil {
+		return nil, err
+	}
+	ref, err := solveRef(ctx, bc.GatewayClient(), *st)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]byte{}
+	err = walkRef(ctx, ref, templatesDir, func(p string) error {
+		if !strings.HasSuffix(p, ".tmpl") {
+			return nil
+		}
+		dt, err := dockerui.ReadFile(ctx, ref, p)
+		if err != nil {
+			return err
+		}
+		out[strings.TrimPrefix(p, templatesDir+"/")] = dt
+		return nil
+	})
+	return out, err
+}
+
+// walkRef calls fn for every regular file below dir of a solved state; a
+// missing dir is no error.
+func walkRef(ctx context.Context, ref gwclient.Reference, dir string, fn func(string) error) error {
+	entries, err := ref.ReadDir(ctx, gwclient.ReadDirRequest{Path: dir})
+	if err != nil {
+		return nil
+	}
+	for _, e := range entries {
+		p := path.Join(dir, e.Path)
+		switch {
+		case fs.FileMode(e.Mode).IsDir():
+			if err := walkRef(ctx, ref, p, fn); err != nil {
+				return err
+			}
+		case fs.FileMode(e.Mode).IsRegular():
+			if err := fn(p); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// readContextFile serves `.Files.Get`: one small transfer per file.
+func readContextFile(ctx context.Context, bc *dockerui.Client, p string) ([]byte, error) {
+	p = strings.TrimPrefix(path.Clean("/"+p), "/")
+	st, err := bc.MainContext(ctx, bkllb.FollowPaths([]string{p}), dockerui.WithInternalName("load "+p))
+	if err != nil {
+		return nil, err
+	}
+	ref, err := solveRef(ctx, bc.GatewayClient(), *st)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ref.StatFile(ctx, gwclient.StatRequest{Path: p}); err != nil {
+		return nil, errors.Wrapf(fs.ErrNotExist, "%s", p)
+	}
+	return dockerui.ReadFile(ctx, ref, p)
+}

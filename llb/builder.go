@@ -1,0 +1,135 @@
+package llb
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/flant/dapp-frontend/dappfile"
+	"github.com/flant/dapp-frontend/stages"
+	bkllb "github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/solver/pb"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	"github.com/pkg/errors"
+)
+
+// built is the final state of one image or artifact.
+type built struct {
+	state     bkllb.State
+	image     *dockerspec.DockerOCIImage
+	baseImage *dockerspec.DockerOCIImage
+}
+
+// builder converts images on demand and remembers each result, so an
+// artifact imported by several images is one subgraph.
+type builder struct {
+	cfg      *dappfile.Config
+	opt      ConvertOpt
+	done     map[*dappfile.Image]*built
+	visiting map[*dappfile.Image]bool
+}
+
+func newBuilder(cfg *dappfile.Config, opt ConvertOpt) *builder {
+	return &builder{cfg: cfg, opt: opt, done: map[*dappfile.Image]*built{}, visiting: map[*dappfile.Image]bool{}}
+}
+
+func (b *builder) lookup(name string) (*dappfile.Image, error) {
+	for _, img := range b.cfg.Images {
+		if img.Name == name {
+			return img, nil
+		}
+	}
+	return nil, errors.Errorf("unknown dimg or artifact %q", name)
+}
+
+func (b *builder) build(ctx context.Context, img *dappfile.Image) (*built, error) {
+	if out := b.done[img]; out != nil {
+		return out, nil
+	}
+	// Validation rejects cycles; this guard keeps a model built by hand
+	// from recursing forever.
+	if b.visiting[img] {
+		return nil, errors.Errorf("%s %q depends on itself", img.Kind, displayName(img))
+	}
+	b.visiting[img] = true
+	defer delete(b.visiting, img)
+
+	sb := &stageBuilder{b: b, img: img}
+	for _, st := range stages.Chain(img) {
+		if err := sb.apply(ctx, st); err != nil {
+			return nil, err
+		}
+	}
+	out := &built{state: sb.state, image: sb.image, baseImage: sb.baseImage}
+	b.done[img] = out
+	return out, nil
+}
+
+// stageBuilder carries one image through its stage chain.
+type stageBuilder struct {
+	b         *builder
+	img       *dappfile.Image
+	state     bkllb.State
+	image     *dockerspec.DockerOCIImage
+	baseImage *dockerspec.DockerOCIImage
+	// salt is fromCacheVersion: it must change every later step's key.
+	salt []string
+}
+
+func (sb *stageBuilder) apply(ctx context.Context, st stages.Stage) error {
+	switch st.Kind {
+	case stages.KindFrom:
+		return sb.applyFrom(ctx, st)
+	case stages.KindUser:
+		return sb.applyUser(st)
+	case stages.KindImports:
+		return sb.applyImports(ctx, st)
+	case stages.KindGit:
+		return sb.applyGit(st)
+	case stages.KindDocker:
+		return withLocation(sb.b.cfg, applyDocker(sb.image, sb.img.Docker), sb.img.Docker.Loc)
+	}
+	return errors.Errorf("unknown stage kind %d", st.Kind)
+}
+
+// vertexName is the progress line of a stage: "[app] install".
+func (sb *stageBuilder) vertexName(id stages.ID, detail string) string {
+	name := fmt.Sprintf("[%s] %s", displayName(sb.img), id)
+	if detail != "" {
+		name += ": " + detail
+	}
+	return name
+}
+
+// constraints are the per-vertex options every op of a stage gets: its
+// progress name, its Dappfile location and the no-cache switch.
+func (sb *stageBuilder) constraints(st stages.Stage, name string) []bkllb.ConstraintsOpt {
+	opts := []bkllb.ConstraintsOpt{bkllb.WithCustomName(name)}
+	if loc := sb.b.location(st.Ranges); loc != nil {
+		opts = append(opts, loc)
+	}
+	if sb.b.opt.IgnoreCache != nil && sb.b.opt.IgnoreCache(sb.img.Name) {
+		opts = append(opts, bkllb.IgnoreCache)
+	}
+	return opts
+}
+
+// location maps Dappfile ranges onto the source map.
+func (b *builder) location(ranges []dappfile.Range) bkllb.ConstraintsOpt {
+	if b.opt.SourceMap == nil || len(ranges) == 0 {
+		return nil
+	}
+	var pbr []*pb.Range
+	for _, r := range ranges {
+		if r.Start.Line == 0 {
+			continue
+		}
+		pbr = append(pbr, &pb.Range{
+			Start: &pb.Position{Line: int32(r.Start.Line), Character: int32(r.Start.Column)},
+			End:   &pb.Position{Line: int32(r.End.Line), Character: int32(r.End.Column)},
+		})
+	}
+	if len(pbr) == 0 {
+		return nil
+	}
+	return b.opt.SourceMap.Location(pbr)
+}

@@ -1,0 +1,103 @@
+// Package llb assembles the BuildKit LLB graph of a Dappfile: one state
+// chain per image and artifact (see package stages for the order), artifact
+// imports as copies between subgraphs, and the image config of the result.
+//
+// Convert is the single entry point. It can run without a daemon: anything
+// that reaches the outside world (image config resolution, named contexts,
+// the build context) comes in through ConvertOpt and may be a fake.
+package llb
+
+import (
+	"context"
+	"strings"
+
+	"github.com/flant/dapp-frontend/dappfile"
+	"github.com/flant/dapp-frontend/stages"
+	bkllb "github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/client/llb/sourceresolver"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/pkg/errors"
+)
+
+// ConvertOpt is everything Convert needs besides the Dappfile model.
+type ConvertOpt struct {
+	// Target names the image or artifact to build; empty picks the only
+	// image.
+	Target string
+	// TargetPlatform is the platform of the result; nil means the default.
+	TargetPlatform *ocispecs.Platform
+	// ImageResolver resolves `from:` images to their config. Required: the
+	// frontend passes the gateway client, tests a fake.
+	ImageResolver sourceresolver.ImageMetaResolver
+	// ImageResolveMode is passed to the resolver ("default", "pull", "local").
+	ImageResolveMode string
+	// NamedContext returns a state that replaces a `from:` image
+	// (`--build-context name=...`), or nil when there is none.
+	NamedContext func(ctx context.Context, ref string, platform ocispecs.Platform) (*bkllb.State, *dockerspec.DockerOCIImage, error)
+	// BuildContext returns the main build context filtered to the given
+	// include/exclude patterns; used by local git mappings.
+	BuildContext func(include, exclude []string) (bkllb.State, error)
+	// SourceMap ties every vertex to its Dappfile lines; may be nil.
+	SourceMap *bkllb.SourceMap
+	// IgnoreCache reports whether the named image's steps must rerun
+	// (`--no-cache`, `--no-cache-filter`).
+	IgnoreCache func(name string) bool
+	// Labels are added to the result's config (`--label`).
+	Labels map[string]string
+	// Mounts gives the extra run options (cache mounts) of a user stage.
+	Mounts func(img *dappfile.Image, stage stages.Stage, user string) ([]bkllb.RunOption, error)
+}
+
+// Result is the converted target.
+type Result struct {
+	State bkllb.State
+	// Image is the result's config; BaseImage the config of its `from:`
+	// image, when it has one.
+	Image     *dockerspec.DockerOCIImage
+	BaseImage *dockerspec.DockerOCIImage
+	// Target is the image or artifact that was built.
+	Target *dappfile.Image
+}
+
+// Convert builds the LLB of the target of cfg and of everything the target
+// needs (bases and imported artifacts, as independent subgraphs that
+// BuildKit runs in parallel).
+func Convert(ctx context.Context, cfg *dappfile.Config, opt ConvertOpt) (*Result, error) {
+	if opt.ImageResolver == nil {
+		return nil, errors.New("llb: no image resolver given")
+	}
+	target, err := SelectTarget(cfg, opt.Target)
+	if err != nil {
+		return nil, err
+	}
+	b := newBuilder(cfg, opt)
+	out, err := b.build(ctx, target)
+	if err != nil {
+		return nil, err
+	}
+	img := out.image
+	if target.Kind == dappfile.KindImage {
+		applyLabels(img, opt.Labels)
+	}
+	return &Result{State: out.state, Image: img, BaseImage: out.baseImage, Target: target}, nil
+}
+
+// displayName is how an image appears in progress output and errors.
+func displayName(img *dappfile.Image) string {
+	if img.Name == "" {
+		return "~"
+	}
+	return img.Name
+}
+
+// oneLine shortens commands for a progress line.
+func oneLine(cmds []string) string {
+	s := strings.Join(cmds, " && ")
+	s = strings.Join(strings.Fields(s), " ")
+	const max = 72
+	if len(s) > max {
+		s = s[:max-3] + "..."
+	}
+	return s
+}

@@ -1,0 +1,66 @@
+package llb
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/flant/dapp-frontend/dappfile"
+	"github.com/moby/buildkit/util/suggest"
+	"github.com/pkg/errors"
+)
+
+// SelectTarget finds the image or artifact named target. With no target,
+// the only image of the file is chosen; several images need a target.
+func SelectTarget(cfg *dappfile.Config, target string) (*dappfile.Image, error) {
+	if target != "" {
+		for _, img := range cfg.Images {
+			if img.Name == target {
+				return img, nil
+			}
+		}
+		err := errors.Errorf("target %q could not be found in %s; available: %s", target, cfg.Filename, strings.Join(TargetNames(cfg), ", "))
+		return nil, suggest.WrapError(err, target, TargetNames(cfg), true)
+	}
+	var images []*dappfile.Image
+	for _, img := range cfg.Images {
+		if img.Kind == dappfile.KindImage {
+			images = append(images, img)
+		}
+	}
+	switch len(images) {
+	case 0:
+		return nil, errors.Errorf("%s has no images to build (only artifacts): pick an artifact with --target", cfg.Filename)
+	case 1:
+		return images[0], nil
+	}
+	var names []string
+	for _, img := range images {
+		names = append(names, img.Name)
+	}
+	return nil, errors.Errorf("%s defines %d images (%s): pick one with --target NAME (buildx/buildctl: --target, --opt target=NAME)", cfg.Filename, len(images), strings.Join(names, ", "))
+}
+
+// TargetNames lists the names that --target accepts, sorted.
+func TargetNames(cfg *dappfile.Config) []string {
+	var names []string
+	for _, img := range cfg.Images {
+		if img.Name != "" {
+			names = append(names, img.Name)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Describe is a one-line description of an image for target listings.
+func Describe(img *dappfile.Image) string {
+	base := img.From
+	switch {
+	case img.FromDimg != "":
+		base = "dimg " + img.FromDimg
+	case img.FromDimgArtifact != "":
+		base = "artifact " + img.FromDimgArtifact
+	}
+	return fmt.Sprintf("%s from %s", img.Kind, base)
+}
