@@ -97,7 +97,9 @@ func (sb *stageBuilder) fromImage(ctx context.Context, ref string, st stages.Sta
 		}
 	}
 	opts := []bkllb.ImageOption{bkllb.Platform(p)}
-	for _, c := range sb.constraints(st, sb.vertexName(stages.From, named.String())) {
+	// Images with the same base share this vertex, so its name is not
+	// prefixed with one of them.
+	for _, c := range sb.constraints(st, "from "+named.String()) {
 		opts = append(opts, c)
 	}
 	s, err := bkllb.Image(pinned.String(), opts...).WithImageConfig(cfgBytes)

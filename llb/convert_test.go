@@ -1,0 +1,474 @@
+package llb
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/flant/dapp-frontend/dappfile"
+	bkllb "github.com/moby/buildkit/client/llb"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	digest "github.com/opencontainers/go-digest"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/stretchr/testify/require"
+)
+
+func TestStageChain(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		file   string
+		target string
+		want   []string
+	}{
+		{
+			name: "all four shell stages",
+			file: `
+dimg: app
+from: alpine
+shell:
+  beforeInstall: [apk add curl]
+  install: npm ci
+  beforeSetup: [echo bs]
+  setup: [make, make install]
+`,
+			want: []string{"from docker.io/library/alpine:latest", "[app] beforeInstall: apk add curl", "[app] install: npm ci", "[app] beforeSetup: echo bs", "[app] setup: make && make install"},
+		},
+		{
+			name: "empty stages add no vertex",
+			file: `
+dimg: app
+from: alpine
+shell:
+  install: []
+  setup: [make]
+`,
+			want: []string{"from docker.io/library/alpine:latest", "[app] setup: make"},
+		},
+		{
+			name: "artifact runs buildArtifact last",
+			file: `
+dimg: app
+from: alpine
+---
+artifact: tools
+from: alpine
+shell:
+  buildArtifact: [go build]
+  setup: [go mod download]
+`,
+			target: "tools",
+			want: []string{"from docker.io/library/alpine:latest", "[tools] setup: go mod download", "[tools] buildArtifact: go build"},
+		},
+		{
+			name: "asLayers gives each command its own step",
+			file: `
+dimg: app
+from: alpine
+asLayers: true
+shell:
+  install: [a, b]
+`,
+			want: []string{"from docker.io/library/alpine:latest", "[app] install: a", "[app] install: b"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			opt := testOpt()
+			opt.Target = tc.target
+			g, _ := convert(t, tc.file, opt)
+			require.Equal(t, tc.want, g.chain())
+		})
+	}
+}
+
+func TestUserStageExec(t *testing.T) {
+	t.Parallel()
+	g, _ := convert(t, `
+dimg: app
+from: alpine
+shell:
+  install:
+  - cd /src
+  - make
+`, testOpt())
+	_, op := g.byName(t, "[app] install")
+	exec := op.GetExec()
+	require.Equal(t, []string{"/bin/sh", "-ec", "cd /src\nmake"}, exec.Meta.Args)
+	require.Equal(t, "/", exec.Mounts[0].Dest)
+	for _, e := range exec.Meta.Env {
+		require.False(t, strings.HasPrefix(e, cacheVersionEnv+"="), "no cacheVersion, no variable: %v", exec.Meta.Env)
+	}
+}
+
+func TestCacheVersionChangesDigests(t *testing.T) {
+	t.Parallel()
+	base := `
+dimg: app
+from: alpine
+%s
+shell:
+  %s
+  beforeInstall: [a]
+  install: [b]
+`
+	digestsOf := func(from, shell string) (string, string) {
+		g, _ := convert(t, strings.Replace(strings.Replace(base, "%s", from, 1), "%s", shell, 1), testOpt())
+		bi, _ := g.byName(t, "[app] beforeInstall")
+		in, _ := g.byName(t, "[app] install")
+		return bi.String(), in.String()
+	}
+	bi0, in0 := digestsOf("", "")
+	bi1, in1 := digestsOf("", `installCacheVersion: "2"`)
+	require.Equal(t, bi0, bi1, "installCacheVersion must not touch beforeInstall")
+	require.NotEqual(t, in0, in1)
+	bi2, in2 := digestsOf("", `cacheVersion: "2"`)
+	require.NotEqual(t, bi0, bi2)
+	require.NotEqual(t, in0, in2)
+	bi3, in3 := digestsOf(`fromCacheVersion: "x"`, "")
+	require.NotEqual(t, bi0, bi3)
+	require.NotEqual(t, in0, in3)
+}
+
+func TestImportAfterInstall(t *testing.T) {
+	t.Parallel()
+	g, _ := convert(t, `
+artifact: assets
+from: node
+shell:
+  buildArtifact: [npm run build]
+---
+dimg: app
+from: alpine
+shell:
+  install: [echo install]
+  setup: [echo setup]
+import:
+- artifact: assets
+  add: /app/public
+  to: /srv/public
+  after: install
+  includePaths: ['**/*.js']
+  excludePaths: [maps]
+  owner: www
+  group: www
+`, testOpt())
+	require.Equal(t, []string{
+		"from docker.io/library/alpine:latest", "[app] install: echo install",
+		"[assets] import → app (after install)", "[app] setup: echo setup",
+	}, g.chain())
+	_, op := g.byName(t, "[assets] import")
+	actions := op.GetFile().Actions
+	require.Len(t, actions, 1)
+	cp := actions[0].GetCopy()
+	require.Equal(t, "/app/public", cp.Src)
+	require.Equal(t, "/srv/public", cp.Dest)
+	require.Equal(t, []string{"**/*.js"}, cp.IncludePatterns)
+	require.Equal(t, []string{"maps"}, cp.ExcludePatterns)
+	require.True(t, cp.DirCopyContents)
+	require.True(t, cp.CreateDestPath)
+	require.Equal(t, "www", cp.Owner.User.GetByName().Name)
+	require.Equal(t, "www", cp.Owner.Group.GetByName().Name)
+	// The copy's source is the artifact's last step, a separate subgraph.
+	src := g.ops[digest.Digest(op.Inputs[actions[0].SecondaryInput].Digest)]
+	require.Equal(t, []string{"/bin/sh", "-ec", "npm run build"}, src.GetExec().Meta.Args)
+}
+
+func TestImportPointsInOrder(t *testing.T) {
+	t.Parallel()
+	g, _ := convert(t, `
+artifact: a
+from: alpine
+shell:
+  buildArtifact: [x]
+---
+dimg: app
+from: alpine
+shell:
+  beforeInstall: [bi]
+  install: [i]
+  beforeSetup: [bs]
+  setup: [s]
+import:
+- {artifact: a, add: /1, before: install}
+- {artifact: a, add: /2, after: install}
+- {artifact: a, add: /3, before: setup}
+- {artifact: a, add: /4, after: setup}
+`, testOpt())
+	require.Equal(t, []string{
+		"from docker.io/library/alpine:latest", "[app] beforeInstall: bi",
+		"[a] import → app (before install)", "[app] install: i",
+		"[a] import → app (after install)", "[app] beforeSetup: bs",
+		"[a] import → app (before setup)", "[app] setup: s",
+		"[a] import → app (after setup)",
+	}, g.chain())
+}
+
+func TestFromDimgBuildsOnOtherImage(t *testing.T) {
+	t.Parallel()
+	file := `
+dimg: base
+from: alpine
+shell:
+  install: [base-step]
+docker:
+  ENV: {BASE: "1"}
+---
+dimg: app
+fromDimg: base
+shell:
+  setup: [app-step]
+docker:
+  CMD: [run]
+`
+	opt := testOpt()
+	opt.Target = "app"
+	g, res := convert(t, file, opt)
+	require.Equal(t, []string{"from docker.io/library/alpine:latest", "[base] install: base-step", "[app] setup: app-step"}, g.chain())
+	require.Contains(t, res.Image.Config.Env, "BASE=1")
+	require.Equal(t, []string{"run"}, res.Image.Config.Cmd)
+}
+
+func TestDockerConfig(t *testing.T) {
+	t.Parallel()
+	_, res := convert(t, `
+dimg: app
+from: alpine
+docker:
+  VOLUME: [/data]
+  EXPOSE: ['80', '53/udp']
+  ENV: {TERM: xterm, PATH: /app/bin}
+  LABEL: {team: web}
+  ENTRYPOINT: [/app/start]
+  WORKDIR: /app
+  USER: app
+  STOPSIGNAL: SIGTERM
+`, testOpt())
+	c := res.Image.Config
+	require.Equal(t, map[string]struct{}{"/data": {}}, c.Volumes)
+	require.Equal(t, map[string]struct{}{"80/tcp": {}, "53/udp": {}}, c.ExposedPorts)
+	require.Equal(t, []string{"PATH=/app/bin", "TERM=xterm"}, c.Env)
+	require.Equal(t, map[string]string{"team": "web"}, c.Labels)
+	require.Equal(t, []string{"/app/start"}, c.Entrypoint)
+	require.Nil(t, c.Cmd, "ENTRYPOINT without CMD drops the base image's CMD")
+	require.Equal(t, "/app", c.WorkingDir)
+	require.Equal(t, "app", c.User)
+	require.Equal(t, "SIGTERM", c.StopSignal)
+	require.Equal(t, "linux", res.Image.OS)
+}
+
+func TestShellFormCommand(t *testing.T) {
+	t.Parallel()
+	_, res := convert(t, `
+dimg: app
+from: alpine
+docker:
+  CMD: exec nginx -g 'daemon off;'
+`, testOpt())
+	require.Equal(t, []string{"/bin/sh", "-c", "exec nginx -g 'daemon off;'"}, res.Image.Config.Cmd)
+}
+
+func TestLabelsOption(t *testing.T) {
+	t.Parallel()
+	opt := testOpt()
+	opt.Labels = map[string]string{"team": "ops", "build": "42"}
+	_, res := convert(t, "dimg: app\nfrom: alpine\ndocker:\n  LABEL: {team: web}\n", opt)
+	require.Equal(t, map[string]string{"team": "ops", "build": "42"}, res.Image.Config.Labels)
+}
+
+func TestGitMappings(t *testing.T) {
+	t.Parallel()
+	g, _ := convert(t, `
+dimg: app
+from: alpine
+git:
+- add: /src
+  to: /app
+  includePaths: ['**/*.go']
+  excludePaths: [vendor]
+  owner: app
+- url: https://example.com/lib.git
+  tag: v1.0.0
+  to: /opt/lib
+shell:
+  install: [make]
+`, testOpt())
+	require.Equal(t, []string{"from docker.io/library/alpine:latest", "[app] gitArchive: context:/src → /app, https://example.com/lib.git:/ → /opt/lib", "[app] install: make"}, g.chain())
+	_, op := g.byName(t, "[app] gitArchive")
+	local := op.GetFile().Actions[0].GetCopy()
+	require.Equal(t, "/src", local.Src)
+	require.Equal(t, "/app", local.Dest)
+	require.Equal(t, []string{"**/*.go"}, local.IncludePatterns)
+	remote := op.GetFile().Actions[1].GetCopy()
+	require.Equal(t, "/opt/lib", remote.Dest)
+	var sources []string
+	for _, o := range g.ops {
+		if s := o.GetSource(); s != nil {
+			sources = append(sources, s.Identifier)
+			if strings.HasPrefix(s.Identifier, "local://") {
+				require.Equal(t, `["src/**/*.go"]`, s.Attrs["local.includepattern"])
+				require.Equal(t, `["src/vendor",".git"]`, s.Attrs["local.excludepatterns"])
+			}
+		}
+	}
+	require.Contains(t, sources, "git://example.com/lib.git#v1.0.0")
+	require.Contains(t, sources, "local://context")
+}
+
+func TestNamedContextReplacesFrom(t *testing.T) {
+	t.Parallel()
+	opt := testOpt()
+	resolver := &fakeResolver{}
+	opt.ImageResolver = resolver
+	opt.NamedContext = func(ctx context.Context, ref string, p ocispecs.Platform) (*bkllb.State, *dockerspec.DockerOCIImage, error) {
+		if ref != "alpine" {
+			return nil, nil, nil
+		}
+		st := bkllb.Image("registry.test/mirror/alpine:3")
+		img := &dockerspec.DockerOCIImage{}
+		img.Config.Env = []string{"MIRROR=1"}
+		return &st, img, nil
+	}
+	g, res := convert(t, "dimg: app\nfrom: alpine\nshell:\n  install: [x]\n", opt)
+	_, op := g.byName(t, "[app] install")
+	src := g.ops[digest.Digest(op.Inputs[0].Digest)].GetSource()
+	require.Equal(t, "docker-image://registry.test/mirror/alpine:3", src.Identifier)
+	require.Equal(t, []string{"MIRROR=1"}, res.Image.Config.Env)
+	require.Empty(t, resolver.asked, "a named context is not resolved from a registry")
+}
+
+func TestSourceLocations(t *testing.T) {
+	t.Parallel()
+	text := "dimg: app\nfrom: alpine\nshell:\n  install:\n  - make\n"
+	cfg := parse(t, text)
+	opt := testOpt()
+	opt.SourceMap = bkllb.NewSourceMap(nil, "Dappfile", "YAML", []byte(text))
+	res, err := Convert(context.Background(), cfg, opt)
+	require.NoError(t, err)
+	g := marshal(t, res.State)
+	d, _ := g.byName(t, "[app] install")
+	locs := g.def.Source.Locations[d.String()]
+	require.NotNil(t, locs, "install has a source location")
+	require.Equal(t, int32(5), locs.Locations[0].Ranges[0].Start.Line, "install points at its command list")
+}
+
+func TestTargetSelection(t *testing.T) {
+	t.Parallel()
+	two := "dimg: a\nfrom: alpine\n---\ndimg: b\nfrom: alpine\n---\nartifact: my tools\nfrom: alpine\n"
+	tests := []struct {
+		name, file, target, want, err string
+	}{
+		{name: "only image", file: "dimg: a\nfrom: alpine\n---\nartifact: t\nfrom: alpine\n", want: "a"},
+		{name: "nameless image", file: "dimg: ~\nfrom: alpine\n", want: ""},
+		{name: "named target", file: two, target: "b", want: "b"},
+		{name: "artifact target with spaces", file: two, target: "my tools", want: "my tools"},
+		{name: "several images need a target", file: two, err: "defines 2 images (a, b): pick one with --target NAME"},
+		{name: "unknown target suggests", file: two, target: "bb", err: `target "bb" could not be found in Dappfile; available: a, b, my tools`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := parse(t, tc.file)
+			img, err := SelectTarget(cfg, tc.target)
+			if tc.err != "" {
+				require.ErrorContains(t, err, tc.err)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, img.Name)
+		})
+	}
+	_, err := SelectTarget(parse(t, two), "bb")
+	require.ErrorContains(t, err, "(did you mean b?)")
+}
+
+func TestUnknownBaseIsLocated(t *testing.T) {
+	t.Parallel()
+	cfg := &dappfile.Config{Filename: "Dappfile", Images: []*dappfile.Image{{
+		Name: "app", FromDimg: "missing", FromLoc: dappfile.Range{Start: dappfile.Position{Line: 2, Column: 11}},
+	}}}
+	_, err := Convert(context.Background(), cfg, testOpt())
+	require.ErrorContains(t, err, `Dappfile:2:11: unknown dimg or artifact "missing"`)
+	require.Equal(t, 2, dappfile.Locations(err)[0].Start.Line)
+}
+
+func TestDeterministicLLB(t *testing.T) {
+	t.Parallel()
+	file := `
+artifact: a
+from: alpine
+shell: {buildArtifact: [x]}
+---
+artifact: b
+from: alpine
+shell: {buildArtifact: [y]}
+---
+dimg: app
+from: alpine
+docker:
+  ENV: {A: "1", B: "2", C: "3"}
+  LABEL: {x: "1", y: "2", z: "3"}
+import:
+- {artifact: a, add: /a, after: install}
+- {artifact: b, add: /b, after: install}
+`
+	first, _ := convert(t, file, testOpt())
+	for range 25 {
+		g, _ := convert(t, file, testOpt())
+		require.Equal(t, first.def.Def, g.def.Def)
+	}
+}
+
+func TestExamplesConvert(t *testing.T) {
+	t.Parallel()
+	dirs, err := filepath.Glob("../examples/*/Dappfile")
+	require.NoError(t, err)
+	require.NotEmpty(t, dirs)
+	for _, p := range dirs {
+		t.Run(filepath.Base(filepath.Dir(p)), func(t *testing.T) {
+			t.Parallel()
+			data, err := os.ReadFile(p)
+			require.NoError(t, err)
+			dir := filepath.Dir(p)
+			cfg, _, err := dappfile.Parse(data, dappfile.ParseOpt{
+				Filename:  "Dappfile",
+				Templates: readTemplates(t, dir),
+				ReadFile:  func(name string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, name)) },
+			})
+			require.NoError(t, err)
+			for _, name := range imageNames(cfg) {
+				opt := testOpt()
+				opt.Target = name
+				res, err := Convert(context.Background(), cfg, opt)
+				require.NoError(t, err, name)
+				marshal(t, res.State)
+			}
+		})
+	}
+}
+
+func imageNames(cfg *dappfile.Config) []string {
+	var out []string
+	for _, img := range cfg.Images {
+		out = append(out, img.Name)
+	}
+	return out
+}
+
+func readTemplates(t *testing.T, dir string) map[string][]byte {
+	out := map[string][]byte{}
+	root := filepath.Join(dir, ".dappfiles")
+	_ = filepath.Walk(root, func(p string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			rel, _ := filepath.Rel(root, p)
+			dt, rerr := os.ReadFile(p)
+			require.NoError(t, rerr)
+			out[filepath.ToSlash(rel)] = dt
+		}
+		return nil
+	})
+	return out
+}
