@@ -115,4 +115,3 @@ func buildContext(ctx context.Context, bc *dockerui.Client, include, exclude []s
 	}
 	return *st, nil
 }
-

@@ -60,7 +60,7 @@ shell:
   setup: [go mod download]
 `,
 			target: "tools",
-			want: []string{"from docker.io/library/alpine:latest", "[tools] setup: go mod download", "[tools] buildArtifact: go build"},
+			want:   []string{"from docker.io/library/alpine:latest", "[tools] setup: go mod download", "[tools] buildArtifact: go build"},
 		},
 		{
 			name: "asLayers gives each command its own step",
