@@ -83,6 +83,15 @@ type Image struct {
 	Docker  *Docker // nil when absent; always nil for artifacts
 	// AsLayers is dapp's debug mode (one layer per command).
 	AsLayers bool
+	// AutoCache is the document's `autoCache:` switch for automatic
+	// package-manager cache mounts; nil means on.
+	AutoCache *bool
+}
+
+// NoAutoCache reports whether the document turned automatic cache mounts
+// off with `autoCache: false`.
+func (img *Image) NoAutoCache() bool {
+	return img.AutoCache != nil && !*img.AutoCache
 }
 
 // Shell holds the commands of the user stages.

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/flant/dapp-frontend/dappfile"
 	dappllb "github.com/flant/dapp-frontend/llb"
 	bkllb "github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerui"
@@ -92,9 +93,15 @@ func convertOpt(ctx context.Context, bc *dockerui.Client, opt options, src *dock
 		BuildContext: func(include, exclude []string) (bkllb.State, error) {
 			return buildContext(ctx, bc, include, exclude)
 		},
-		SourceMap:   src.SourceMap,
-		IgnoreCache: bc.IsNoCache,
-		Labels:      bc.Labels,
+		SourceMap:      src.SourceMap,
+		IgnoreCache:    bc.IsNoCache,
+		Labels:         bc.Labels,
+		Project:        opt.project,
+		CacheNamespace: bc.CacheIDNamespace,
+		AutoCache:      opt.autoCache,
+		Warn: func(w dappfile.Warning) {
+			src.Warn(ctx, w.Message, warnOpts(w.Range))
+		},
 	}
 }
 

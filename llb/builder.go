@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/flant/dapp-frontend/cachemounts"
 	"github.com/flant/dapp-frontend/dappfile"
 	"github.com/flant/dapp-frontend/stages"
 	bkllb "github.com/moby/buildkit/client/llb"
@@ -55,9 +56,15 @@ func (b *builder) build(ctx context.Context, img *dappfile.Image) (*built, error
 
 	sb := &stageBuilder{b: b, img: img}
 	for _, st := range stages.Chain(img) {
+		if st.Kind == stages.KindDocker {
+			sb.addMountPoints()
+		}
 		if err := sb.apply(ctx, st); err != nil {
 			return nil, err
 		}
+	}
+	if img.Docker == nil {
+		sb.addMountPoints()
 	}
 	out := &built{state: sb.state, image: sb.image, baseImage: sb.baseImage}
 	b.done[img] = out
@@ -73,6 +80,42 @@ type stageBuilder struct {
 	baseImage *dockerspec.DockerOCIImage
 	// salt is fromCacheVersion: it must change every later step's key.
 	salt []string
+	// directives are the image's `mount:` entries as cache mounts, made
+	// once by the first user stage (nil until then).
+	directives []cachemounts.Mount
+}
+
+// addMountPoints leaves the `mount:` targets as empty directories in the
+// image, as dapp does: BuildKit removes the mount points it creates.
+func (sb *stageBuilder) addMountPoints() {
+	if len(sb.directives) == 0 {
+		return
+	}
+	sb.state = cachemounts.AddMountPoints(sb.state, sb.directives, bkllb.WithCustomName(sb.vertexName("mountPoints", "")))
+}
+
+// rootBase is the `from:` image at the bottom of img's fromDimg chain.
+func (b *builder) rootBase(img *dappfile.Image) string {
+	for i := 0; img.From == "" && i < len(b.cfg.Images); i++ {
+		base := img.FromDimg
+		if base == "" {
+			base = img.FromDimgArtifact
+		}
+		next, err := b.lookup(base)
+		if err != nil {
+			return ""
+		}
+		img = next
+	}
+	return img.From
+}
+
+func (b *builder) warn(ws []dappfile.Warning) {
+	for _, w := range ws {
+		if b.opt.Warn != nil {
+			b.opt.Warn(w)
+		}
+	}
 }
 
 func (sb *stageBuilder) apply(ctx context.Context, st stages.Stage) error {

@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/flant/dapp-frontend/dappfile"
-	"github.com/flant/dapp-frontend/stages"
 	bkllb "github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
@@ -45,8 +44,14 @@ type ConvertOpt struct {
 	IgnoreCache func(name string) bool
 	// Labels are added to the result's config (`--label`).
 	Labels map[string]string
-	// Mounts gives the extra run options (cache mounts) of a user stage.
-	Mounts func(img *dappfile.Image, stage stages.Stage, user string) ([]bkllb.RunOption, error)
+	// Project namespaces build_dir caches (`--opt project=NAME`).
+	Project string
+	// CacheNamespace is BUILDKIT_CACHE_MOUNT_NS: it prefixes every cache id.
+	CacheNamespace string
+	// AutoCache adds package-manager cache mounts to user stages.
+	AutoCache bool
+	// Warn receives problems that do not stop the build; may be nil.
+	Warn func(dappfile.Warning)
 }
 
 // Result is the converted target.

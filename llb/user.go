@@ -3,6 +3,7 @@ package llb
 import (
 	"strings"
 
+	"github.com/flant/dapp-frontend/cachemounts"
 	"github.com/flant/dapp-frontend/stages"
 	bkllb "github.com/moby/buildkit/client/llb"
 )
@@ -23,12 +24,9 @@ func (sb *stageBuilder) applyUser(st stages.Stage) error {
 		scripts = st.Commands
 	}
 	versions := append(append([]string{}, sb.salt...), st.CacheVersions...)
-	var mounts []bkllb.RunOption
-	if f := sb.b.opt.Mounts; f != nil {
-		var err error
-		if mounts, err = f(sb.img, st, stepUser); err != nil {
-			return withLocation(sb.b.cfg, err, st.Ranges[0])
-		}
+	mounts, err := sb.stageMounts(st)
+	if err != nil {
+		return err
 	}
 	for i, script := range scripts {
 		detail := oneLine(st.Commands)
@@ -48,7 +46,43 @@ func (sb *stageBuilder) applyUser(st stages.Stage) error {
 	return nil
 }
 
-// stepUser is the user build steps run as. dapp runs every user stage as
-// root whatever USER the base image or the docker section sets, so that
-// package managers work; USER only reaches the result's config.
-const stepUser = ""
+// Build steps run as root whatever USER the base image or the docker
+// section sets, as in dapp, so that package managers work; USER only
+// reaches the result's config. Cache paths are therefore root's.
+const (
+	stepUID  = 0
+	stepHome = "/root"
+)
+
+// stageMounts are the cache mounts of one user stage: the image's `mount:`
+// directives plus the automatic package-manager caches its commands need.
+func (sb *stageBuilder) stageMounts(st stages.Stage) ([]bkllb.RunOption, error) {
+	opt := sb.cacheOpt()
+	if sb.directives == nil {
+		dirs, warnings, err := cachemounts.FromDirectives(sb.img.Mounts, opt)
+		if err != nil {
+			return nil, err
+		}
+		sb.b.warn(warnings)
+		sb.directives = dirs
+		if sb.directives == nil {
+			sb.directives = []cachemounts.Mount{}
+		}
+	}
+	auto := cachemounts.Detect(st.Commands, opt)
+	return cachemounts.RunOptions(cachemounts.Merge(sb.directives, auto)), nil
+}
+
+func (sb *stageBuilder) cacheOpt() cachemounts.Opt {
+	return cachemounts.Opt{
+		Project:   sb.b.opt.Project,
+		Namespace: sb.b.opt.CacheNamespace,
+		UID:       stepUID,
+		GID:       stepUID,
+		Home:      stepHome,
+		Env:       sb.image.Config.Env,
+		Base:      sb.b.rootBase(sb.img),
+		Auto:      sb.b.opt.AutoCache && !sb.img.NoAutoCache(),
+		Filename:  sb.b.cfg.Filename,
+	}
+}

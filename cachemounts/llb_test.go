@@ -1,0 +1,164 @@
+package cachemounts
+
+import (
+	"context"
+	"testing"
+
+	"github.com/flant/dapp-frontend/dappfile"
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/solver/pb"
+	digest "github.com/opencontainers/go-digest"
+	"github.com/stretchr/testify/require"
+)
+
+// ops decodes a marshalled definition, indexed by digest.
+func ops(t *testing.T, def *llb.Definition) map[digest.Digest]*pb.Op {
+	t.Helper()
+	out := map[digest.Digest]*pb.Op{}
+	for _, dt := range def.Def {
+		var op pb.Op
+		require.NoError(t, op.UnmarshalVT(dt))
+		out[digest.FromBytes(dt)] = &op
+	}
+	return out
+}
+
+// execOf marshals a run of ms on an image and returns its ExecOp and all ops.
+func execOf(t *testing.T, ms []Mount) (*pb.Op, map[digest.Digest]*pb.Op, *llb.Definition) {
+	t.Helper()
+	opts := append([]llb.RunOption{llb.Shlex("true")}, RunOptions(ms)...)
+	def, err := llb.Image("debian:bookworm").Run(opts...).Root().Marshal(context.Background())
+	require.NoError(t, err)
+	all := ops(t, def)
+	for _, op := range all {
+		if op.GetExec() != nil {
+			return op, all, def
+		}
+	}
+	t.Fatal("no exec op")
+	return nil, nil, nil
+}
+
+func mountAt(t *testing.T, exec *pb.ExecOp, dest string) *pb.Mount {
+	t.Helper()
+	for _, m := range exec.Mounts {
+		if m.Dest == dest {
+			return m
+		}
+	}
+	t.Fatalf("no mount at %s", dest)
+	return nil
+}
+
+func TestRunOptionsApt(t *testing.T) {
+	t.Parallel()
+	op, all, _ := execOf(t, Detect([]string{"apt-get update", "apt-get install -y curl"}, Opt{Auto: true}))
+	exec := op.GetExec()
+
+	// the root mount is the only output: nothing else can reach the layer
+	var outputs []string
+	for _, m := range exec.Mounts {
+		if m.Output != int64(pb.SkipOutput) {
+			outputs = append(outputs, m.Dest)
+		}
+	}
+	require.Equal(t, []string{"/"}, outputs)
+
+	for dest, id := range map[string]string{"/var/cache/apt": "dapp/auto/apt/cache", "/var/lib/apt/lists": "dapp/auto/apt/lists"} {
+		m := mountAt(t, exec, dest)
+		require.Equal(t, pb.MountType_CACHE, m.MountType)
+		require.Equal(t, id, m.CacheOpt.ID)
+		require.Equal(t, pb.CacheSharingOpt_LOCKED, m.CacheOpt.Sharing)
+		require.Equal(t, int64(pb.Empty), m.Input, "a root-owned cache starts empty")
+	}
+
+	for dest, content := range map[string]string{aptDockerClean: "", aptKeepCacheFile: aptKeepCache} {
+		m := mountAt(t, exec, dest)
+		require.Equal(t, pb.MountType_BIND, m.MountType)
+		require.True(t, m.Readonly)
+		require.Equal(t, "/file", m.Selector)
+		src := all[digest.Digest(op.Inputs[m.Input].Digest)]
+		mk := src.GetFile().Actions[0].GetMkfile()
+		require.NotNil(t, mk)
+		require.Equal(t, "/file", mk.Path)
+		require.Equal(t, content, string(mk.Data))
+	}
+	require.Contains(t, aptKeepCache, `Binary::apt::APT::Keep-Downloaded-Packages "true";`)
+}
+
+func TestRunOptionsUserAndTmp(t *testing.T) {
+	t.Parallel()
+	dirs, _, err := FromDirectives([]*dappfile.Mount{{From: dappfile.MountTmpDir, To: "/tmp/build"}}, Opt{UID: 1000, GID: 1000})
+	require.NoError(t, err)
+	auto := Detect([]string{"pnpm install"}, Opt{Auto: true, UID: 1000, GID: 1000, Home: "/home/node"})
+	op, all, _ := execOf(t, Merge(dirs, auto))
+	exec := op.GetExec()
+
+	store := mountAt(t, exec, "/home/node/.local/share/pnpm/store")
+	require.Equal(t, pb.MountType_CACHE, store.MountType)
+	require.Equal(t, "dapp/auto/pnpm/uid-1000-gid-1000", store.CacheOpt.ID)
+	require.Equal(t, pb.CacheSharingOpt_SHARED, store.CacheOpt.Sharing)
+	require.Equal(t, "/dir", store.Selector)
+	mk := all[digest.Digest(op.Inputs[store.Input].Digest)].GetFile().Actions[0].GetMkdir()
+	require.Equal(t, "/dir", mk.Path)
+	require.Equal(t, uint32(1000), mk.Owner.User.GetByID())
+	require.Equal(t, uint32(1000), mk.Owner.Group.GetByID())
+
+	tmp := mountAt(t, exec, "/tmp/build")
+	require.Equal(t, pb.MountType_BIND, tmp.MountType)
+	require.False(t, tmp.Readonly)
+	require.Equal(t, int64(pb.SkipOutput), tmp.Output, "tmp_dir content is thrown away")
+
+	require.Contains(t, exec.Meta.Env, "npm_config_store_dir=/home/node/.local/share/pnpm/store")
+	require.Contains(t, exec.Meta.Env, "pnpm_config_store_dir=/home/node/.local/share/pnpm/store")
+}
+
+func TestRunOptionsEnvStaysInStep(t *testing.T) {
+	t.Parallel()
+	ms := Detect([]string{"pnpm i"}, Opt{Auto: true})
+	next := llb.Image("node").Run(append([]llb.RunOption{llb.Shlex("pnpm i")}, RunOptions(ms)...)...).Root()
+	_, ok, err := next.GetEnv(context.Background(), "npm_config_store_dir")
+	require.NoError(t, err)
+	require.False(t, ok, "the next stage must not inherit the step's env")
+}
+
+func TestRunOptionsDeterministic(t *testing.T) {
+	t.Parallel()
+	ms := Detect([]string{"apt-get update && apt-get install -y gcc ccache", "npm ci", "go build ./...", "pnpm i"},
+		Opt{Auto: true, UID: 1000, GID: 1000, Home: "/home/app", Env: []string{"GOPATH=/go"}})
+	_, _, first := execOf(t, ms)
+	for range 25 {
+		_, _, def := execOf(t, ms)
+		require.Equal(t, first.Def, def.Def)
+	}
+}
+
+func TestAddMountPoints(t *testing.T) {
+	t.Parallel()
+	ms, _, err := FromDirectives([]*dappfile.Mount{
+		{From: dappfile.MountTmpDir, To: "/tmp/build"},
+		{From: dappfile.MountBuildDir, To: "/cache"},
+	}, Opt{})
+	require.NoError(t, err)
+	ms = Merge(ms, Detect([]string{"npm ci"}, Opt{Auto: true}))
+
+	base := llb.Image("alpine")
+	want, err := base.Marshal(context.Background())
+	require.NoError(t, err)
+	got, err := AddMountPoints(base, nil).Marshal(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, want.Def, got.Def, "no directives, no file op")
+
+	def, err := AddMountPoints(base, ms).Marshal(context.Background())
+	require.NoError(t, err)
+	var made []string
+	for _, op := range ops(t, def) {
+		if f := op.GetFile(); f != nil {
+			for _, a := range f.Actions {
+				made = append(made, a.GetMkdir().Path)
+				require.True(t, a.GetMkdir().MakeParents)
+			}
+		}
+	}
+	require.ElementsMatch(t, []string{"/cache", "/tmp/build"}, made, "only directive targets, not automatic caches")
+}
