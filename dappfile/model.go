@@ -57,6 +57,9 @@ type Config struct {
 	// Images holds images and artifacts in document order. A document that
 	// names several images (`dimg: [a, b]`) yields one Image per name.
 	Images []*Image
+	// BuildArgs are the names the template read with `env`, sorted; the
+	// outline subrequest lists them.
+	BuildArgs []string
 }
 
 // Image is one image or artifact document.

@@ -34,8 +34,15 @@ func describeOutline(cfg *dappfile.Config, bc *dockerui.Client, opt options, dat
 		return nil, err
 	}
 	o := &outline.Outline{Name: img.Name, Description: dappllb.Describe(img), Sources: [][]byte{data}}
-	for _, m := range img.Mounts {
-		o.Cache = append(o.Cache, outline.CacheMount{ID: string(m.From) + ":" + m.To, Location: location(m.Loc)})
+	mounts, err := dappllb.CacheMounts(cfg, img, dappllb.ConvertOpt{Project: opt.project, CacheNamespace: bc.CacheIDNamespace, AutoCache: opt.autoCache})
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range mounts {
+		o.Cache = append(o.Cache, outline.CacheMount{ID: m.Describe(), Location: location(m.Loc)})
+	}
+	for _, name := range cfg.BuildArgs {
+		o.Args = append(o.Args, outline.Arg{Name: name, Value: bc.BuildArgs[name], Description: "read by the template with env"})
 	}
 	return o, nil
 }

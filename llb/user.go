@@ -4,8 +4,10 @@ import (
 	"strings"
 
 	"github.com/flant/dapp-frontend/cachemounts"
+	"github.com/flant/dapp-frontend/dappfile"
 	"github.com/flant/dapp-frontend/stages"
 	bkllb "github.com/moby/buildkit/client/llb"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // cacheVersionEnv carries fromCacheVersion and the stage's cacheVersions
@@ -85,4 +87,30 @@ func (sb *stageBuilder) cacheOpt() cachemounts.Opt {
 		Auto:      sb.b.opt.AutoCache && !sb.img.NoAutoCache(),
 		Filename:  sb.b.cfg.Filename,
 	}
+}
+
+// CacheMounts lists the cache mounts the user stages of img get, each
+// once, for the outline subrequest. Base images are not resolved, so paths
+// that follow the base image's environment show their defaults.
+func CacheMounts(cfg *dappfile.Config, img *dappfile.Image, opt ConvertOpt) ([]cachemounts.Mount, error) {
+	sb := &stageBuilder{b: newBuilder(cfg, opt), img: img, image: emptyImage(ocispecs.Platform{})}
+	opt2 := sb.cacheOpt()
+	dirs, _, err := cachemounts.FromDirectives(img.Mounts, opt2)
+	if err != nil {
+		return nil, err
+	}
+	var out []cachemounts.Mount
+	seen := map[string]bool{}
+	for _, st := range stages.Chain(img) {
+		if st.Kind != stages.KindUser {
+			continue
+		}
+		for _, m := range cachemounts.Merge(dirs, cachemounts.Detect(st.Commands, opt2)) {
+			if key := m.Target + "\x00" + m.ID; !seen[key] {
+				seen[key] = true
+				out = append(out, m)
+			}
+		}
+	}
+	return out, nil
 }

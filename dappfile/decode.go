@@ -1,0 +1,136 @@
+package dappfile
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// parser holds what all documents of one Dappfile share: the line map, the
+// problems found so far and the locations validation needs.
+type parser struct {
+	filename string
+	lines    *lineMap
+	errs     []error
+	warns    []Warning
+	// importLocs is where each import names its artifact.
+	importLocs map[*Import]Range
+}
+
+// docDecoder decodes one YAML document of the rendered file.
+type docDecoder struct {
+	*parser
+	// offset is the rendered line just before the document's first line.
+	offset int
+	kind   Kind
+	// quiet drops errors and warnings: set while decoding the second and
+	// later copies of a `dimg: [a, b]` document.
+	quiet bool
+}
+
+func (p *parser) errorAt(r Range, err error) {
+	p.errs = append(p.errs, &LocationError{Filename: p.filename, Ranges: []Range{r}, Err: err})
+}
+
+func (d *docDecoder) errorf(n *yaml.Node, format string, args ...any) {
+	if !d.quiet {
+		d.errorAt(d.rng(n), fmt.Errorf(format, args...))
+	}
+}
+
+func (d *docDecoder) warnf(n *yaml.Node, format string, args ...any) {
+	if !d.quiet {
+		d.warns = append(d.warns, Warning{Filename: d.filename, Range: d.rng(n), Message: fmt.Sprintf(format, args...)})
+	}
+}
+
+// pos maps a node position of the document to the original file.
+func (d *docDecoder) pos(line, col int) Position {
+	return Position{Line: d.lines.line(d.offset + line), Column: col}
+}
+
+// rng is the range of n: from its start to the end of its last descendant.
+func (d *docDecoder) rng(n *yaml.Node) Range {
+	if n == nil {
+		return Range{}
+	}
+	last := n
+	for len(last.Content) > 0 {
+		last = last.Content[len(last.Content)-1]
+	}
+	endLine, endCol := scalarEnd(last)
+	return Range{Start: d.pos(n.Line, n.Column), End: d.pos(endLine, endCol)}
+}
+
+// scalarEnd estimates where a node's text ends; yaml.v3 records starts only.
+func scalarEnd(n *yaml.Node) (int, int) {
+	if n.Kind != yaml.ScalarNode {
+		return n.Line, n.Column
+	}
+	switch n.Style {
+	case yaml.LiteralStyle, yaml.FoldedStyle:
+		return n.Line + max(strings.Count(strings.TrimRight(n.Value, "\n"), "\n")+1, 1), n.Column
+	case yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle:
+		return n.Line, n.Column + len(n.Value) + 1
+	}
+	return n.Line, n.Column + max(len(n.Value)-1, 0)
+}
+
+// yamlLineRE finds the line in yaml.v3's syntax errors ("yaml: line 3: ...").
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): `)
+
+// parseYAML parses one document into a node tree, mapping a syntax error to
+// the original line.
+func (d *docDecoder) parseYAML(text string) (*yaml.Node, bool) {
+	var root yaml.Node
+	err := yaml.Unmarshal([]byte(text), &root)
+	if err == nil {
+		return &root, true
+	}
+	msg, line := err.Error(), 1
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = msg[len(m[0]):]
+	}
+	msg = "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")
+	d.errorAt(pointRange(d.lines.line(d.offset+line), 1), errors.New(msg))
+	return nil, false
+}
+
+// deref follows YAML aliases (*name) to the anchored node.
+func deref(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	return n
+}
+
+// typeName names a node's YAML type for messages, never a Go type.
+func typeName(n *yaml.Node) string {
+	switch n = deref(n); n.Kind {
+	case yaml.MappingNode:
+		return "mapping"
+	case yaml.SequenceNode:
+		return "list"
+	case yaml.DocumentNode:
+		return "document"
+	}
+	switch n.Tag {
+	case "!!null":
+		return "null"
+	case "!!bool":
+		return "boolean"
+	case "!!int", "!!float":
+		return "number"
+	}
+	return "string"
+}
+
+func isNull(n *yaml.Node) bool {
+	n = deref(n)
+	return n == nil || n.Kind == yaml.ScalarNode && n.Tag == "!!null"
+}

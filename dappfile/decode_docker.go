@@ -1,0 +1,80 @@
+package dappfile
+
+import (
+	"gopkg.in/yaml.v3"
+)
+
+// dockerKeys are the keys of `docker:`, spelled as Dockerfile instructions.
+var dockerKeys = []string{
+	"VOLUME", "EXPOSE", "ENV", "LABEL", "ENTRYPOINT", "CMD", "WORKDIR", "USER",
+	"ONBUILD", "STOPSIGNAL", "HEALTHCHECK",
+}
+
+// decodeDocker reads `docker:`, the result's image config.
+func (d *docDecoder) decodeDocker(n *yaml.Node) *Docker {
+	dk := &Docker{Loc: d.rng(n)}
+	for _, f := range d.fields(n, "docker", dockerKeys) {
+		p := "docker." + f.key
+		switch f.key {
+		case "VOLUME":
+			dk.Volume, _ = d.strList(f.v, p)
+		case "EXPOSE":
+			dk.Expose, _ = d.strList(f.v, p)
+		case "ONBUILD":
+			dk.Onbuild, _ = d.strList(f.v, p)
+		case "ENV":
+			dk.Env = d.keyValues(f.v, p)
+		case "LABEL":
+			dk.Label = d.keyValues(f.v, p)
+		case "ENTRYPOINT":
+			dk.Entrypoint = d.command(f.v, p)
+		case "CMD":
+			dk.Cmd = d.command(f.v, p)
+		case "HEALTHCHECK":
+			dk.Healthcheck = d.decodeHealthcheck(f.v, p)
+		default:
+			*dockerString(dk, f.key) = d.str(f.v, p)
+		}
+	}
+	return dk
+}
+
+func dockerString(dk *Docker, key string) *string {
+	return map[string]*string{"WORKDIR": &dk.Workdir, "USER": &dk.User, "STOPSIGNAL": &dk.StopSignal}[key]
+}
+
+// keyValues reads ENV or LABEL in document order; numbers and booleans keep
+// their text, null is "".
+func (d *docDecoder) keyValues(n *yaml.Node, p string) []KeyValue {
+	n = deref(n)
+	if isNull(n) {
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, "`%s` must be a mapping of names to values, got %s", p, typeName(n))
+		return nil
+	}
+	var out []KeyValue
+	for _, f := range mappingPairs(n) {
+		if f.key == "" {
+			d.errorf(f.k, "`%s` has an empty name", p)
+			continue
+		}
+		out = append(out, KeyValue{Key: f.key, Value: d.str(f.v, p+"."+f.key)})
+	}
+	return out
+}
+
+// command reads ENTRYPOINT or CMD: a list is the exec form, a string the
+// shell form.
+func (d *docDecoder) command(n *yaml.Node, p string) *Command {
+	n = deref(n)
+	if n.Kind == yaml.ScalarNode && !isNull(n) {
+		return &Command{Shell: n.Value, IsShell: true}
+	}
+	exec, _ := d.strList(n, p)
+	if exec == nil {
+		exec = []string{}
+	}
+	return &Command{Exec: exec}
+}

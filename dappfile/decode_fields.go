@@ -1,0 +1,104 @@
+package dappfile
+
+import (
+	"strconv"
+
+	"gopkg.in/yaml.v3"
+)
+
+// decodeImageFields fills im from the document's keys. Each field's decoder
+// reports its own problems, so one bad key does not hide the others.
+func (d *docDecoder) decodeImageFields(n *yaml.Node, im *Image, fields []field) {
+	var base *field
+	var builder *field // shell, ansible or chef
+	for i, f := range fields {
+		key := f.key
+		if f.key != "image" { // the name key already warned
+			key = d.canonical(f)
+		}
+		switch key {
+		case "from", "fromDimg", "fromDimgArtifact":
+			d.decodeBase(im, key, &fields[i], &base)
+		case "shell", "ansible", "chef":
+			d.decodeBuilder(im, &fields[i], &builder)
+		default:
+			d.decodeOther(im, key, f)
+		}
+	}
+	if base == nil {
+		d.errorf(n, "%s %s has no base image: set one of `from`, `fromDimg` or `fromDimgArtifact`", d.kind, quoteName(im.Name))
+	}
+}
+
+func (d *docDecoder) decodeOther(im *Image, key string, f field) {
+	switch key {
+	case "fromCacheVersion":
+		im.FromCacheVersion = d.str(f.v, key)
+	case "git":
+		im.Git = d.decodeGits(f.v)
+	case "mount":
+		im.Mounts = d.decodeMounts(f.v)
+	case "import":
+		im.Imports = d.decodeImports(f.v)
+	case "docker":
+		if d.kind == KindArtifact {
+			d.errorf(f.k, "`docker` is not allowed in an artifact: an artifact is never the result image")
+			return
+		}
+		im.Docker = d.decodeDocker(f.v)
+	case "asLayers":
+		im.AsLayers = d.boolean(f.v, key)
+	case "autoCache":
+		b := d.boolean(f.v, key)
+		im.AutoCache = &b
+	}
+}
+
+// decodeBase reads from/fromDimg/fromDimgArtifact; only one may be set.
+func (d *docDecoder) decodeBase(im *Image, key string, f *field, base **field) {
+	if *base != nil {
+		d.errorf(f.k, "`%s` and `%s` cannot be used together: an image has one base", (*base).key, f.key)
+		return
+	}
+	*base = f
+	im.FromLoc = d.rng(f.v)
+	v := d.str(f.v, f.key)
+	if v == "" {
+		d.errorf(f.v, "`%s` must not be empty", f.key)
+	}
+	switch key {
+	case "from":
+		im.From = v
+	case "fromDimg":
+		im.FromDimg = v
+	default:
+		im.FromDimgArtifact = v
+	}
+}
+
+// decodeBuilder reads shell and refuses ansible and chef.
+func (d *docDecoder) decodeBuilder(im *Image, f *field, builder **field) {
+	if *builder != nil {
+		d.errorf(f.k, "`%s` and `%s` cannot be used together: one document uses one builder", (*builder).key, f.key)
+	}
+	if *builder == nil {
+		*builder = f
+	}
+	switch f.key {
+	case "ansible":
+		d.errorf(f.k, "`ansible` is not supported: dapp-frontend has no ansible runtime; rewrite the tasks as commands under `shell:`")
+	case "chef":
+		d.errorf(f.k, "`chef` is not supported (dapp's chef builder was dropped); rewrite the recipes as commands under `shell:`")
+	default:
+		im.Shell = d.decodeShell(f.v)
+	}
+}
+
+// quoteName quotes an image name for messages; the nameless image reads
+// as "(nameless)".
+func quoteName(name string) string {
+	if name == "" {
+		return "(nameless)"
+	}
+	return strconv.Quote(name)
+}

@@ -1,0 +1,123 @@
+package dappfile
+
+import (
+	"fmt"
+	"io/fs"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestTemplateFunctions(t *testing.T) {
+	t.Parallel()
+	opt := ParseOpt{
+		BuildArgs: map[string]string{"TAG": "bookworm"},
+		Templates: map[string][]byte{
+			"common/apt.tmpl": []byte(`{{ define "apt" }}- apt-get update
+- apt-get install -y {{ . }}{{ end }}`),
+			"version.tmpl": []byte(`v{{ "1.2" | upper }}`),
+		},
+		ReadFile: func(path string) ([]byte, error) {
+			if path == "VERSION" {
+				return []byte("42\n"), nil
+			}
+			return nil, fmt.Errorf("open %s: %w", path, fs.ErrNotExist)
+		},
+	}
+	src := dedent(`
+		{{ $pkgs := list "curl" "git" | join " " }}
+		dimg: app
+		from: debian:{{ env "TAG" }}
+		fromCacheVersion: {{ .Files.Get "VERSION" | trim }}-{{ include "version.tmpl" . }}
+		docker:
+		  ENV:
+		    MISSING: "{{ env "NOPE" }}{{ .Files.Get "nope.txt" }}"
+		    HOME: {{ expandenv "/home/$TAG" }}
+		shell:
+		  beforeInstall:
+		{{ include "apt" $pkgs | indent 2 }}
+		`)
+	cfg, warns, err := Parse([]byte(src), opt)
+	require.NoError(t, err)
+	im := cfg.Images[0]
+	require.Equal(t, "debian:bookworm", im.From)
+	require.Equal(t, "42-v1.2", im.FromCacheVersion)
+	require.Equal(t, []KeyValue{{"MISSING", ""}, {"HOME", "/home/bookworm"}}, im.Docker.Env)
+	require.Equal(t, []string{"apt-get update", "apt-get install -y curl git"}, im.Shell.Stages[BeforeInstall].Commands)
+	require.Equal(t, 11, im.Shell.Stages[BeforeInstall].Loc.Start.Line, "generated lines map to the include line")
+	require.Equal(t, []Warning{{
+		Filename: "Dappfile",
+		Range:    Range{Start: Position{7, 45}, End: Position{7, 45}},
+		Message:  ".Files.Get \"nope.txt\": file not found, using an empty string",
+	}}, warns)
+}
+
+func TestTemplateFilesWithoutContext(t *testing.T) {
+	t.Parallel()
+	cfg, warns, err := Parse([]byte("dimg: a\nfrom: alpine{{ .Files.Get \"x\" }}\n"), ParseOpt{})
+	require.NoError(t, err)
+	require.Equal(t, "alpine", cfg.Images[0].From)
+	require.Len(t, warns, 1)
+	require.Equal(t, ".Files.Get \"x\": no build context files are available, using an empty string", warns[0].Message)
+	require.Equal(t, 2, warns[0].Range.Start.Line)
+}
+
+func TestTemplateErrors(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, input string
+		templates   map[string][]byte
+		err         string
+	}{
+		{"unknown function", "dimg: a\n\nfrom: {{ nope }}\n", nil, "Dappfile:3:1: template: function \"nope\" not defined"},
+		{"unclosed action", "dimg: a\nfrom: {{ if true }}x\n", nil, "Dappfile:3:1: template: unexpected EOF"},
+		{"exec error", "dimg: a\nfrom: x\nfromCacheVersion: {{ index 1 2 }}\n", nil, "Dappfile:3:22: template: executing \"Dappfile\" at <index 1 2>: error calling index:"},
+		{"unknown include", "dimg: a\nfrom: {{ include \"ap\" . }}\n", map[string][]byte{"apt": nil},
+			"Dappfile:2:10: template: executing \"Dappfile\" at <include \"ap\" .>: error calling include: no template \"ap\" (did you mean \"apt\"?)"},
+		{"error in template file", "{{ include \"a.tmpl\" . }}", map[string][]byte{"a.tmpl": []byte("\n{{ end }}")},
+			".dappfiles/a.tmpl:2:1: template: unexpected {{end}}"},
+		{"unknown field", "dimg: a\nfrom: {{ .Values.x }}\n", nil,
+			"Dappfile:2:17: template: executing \"Dappfile\" at <.Values.x>: can't evaluate field Values (the template data has only .Files; inside range or with, use $.Files)"},
+		{"recursive include", "{{ define \"r\" }}{{ include \"r\" . }}{{ end }}{{ include \"r\" . }}", nil, "nested more than 64 levels"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, _, err := Parse([]byte(tc.input), ParseOpt{Templates: tc.templates})
+			require.ErrorContains(t, err, tc.err)
+			require.True(t, IsLocationError(err))
+		})
+	}
+}
+
+// TestTemplateLineMapping checks that errors after a multi-line include
+// point at the original line.
+func TestTemplateLineMapping(t *testing.T) {
+	t.Parallel()
+	opt := ParseOpt{Templates: map[string][]byte{"cmds.tmpl": []byte("- one\n- two\n- three\n- four")}}
+	src := dedent(`
+		dimg: app
+		from: alpine
+		shell:
+		  install:
+		  {{- include "cmds.tmpl" . | nindent 2 }}
+		  setup: [make]
+		  instal: [typo]
+		`)
+	_, _, err := Parse([]byte(src), opt)
+	require.EqualError(t, err, "Dappfile:7:3: unknown key \"instal\" in `shell` (did you mean \"install\"?)")
+
+	src = dedent(`
+		dimg: app
+		from: alpine
+		{{- range $i := until 3 }}
+		git:
+		- to: /app{{ $i }}
+		{{- end }}
+		mount:
+		- from: tmp_dr
+		  to: /tmp
+		`)
+	_, _, err = Parse([]byte(src), ParseOpt{})
+	require.ErrorContains(t, err, "Dappfile:4:1: duplicate key \"git\" (first at line 4)")
+	require.ErrorContains(t, err, "Dappfile:8:9: `mount[0].from` must be \"build_dir\" or \"tmp_dir\", got \"tmp_dr\"")
+}

@@ -1,0 +1,215 @@
+package frontend
+
+import (
+	"context"
+	"encoding/json"
+	"io/fs"
+	"os"
+	"path"
+	"sort"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	bkllb "github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/client/llb/sourceresolver"
+	"github.com/moby/buildkit/exporter/containerimage/exptypes"
+	gwclient "github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/moby/buildkit/frontend/subrequests/outline"
+	"github.com/moby/buildkit/frontend/subrequests/targets"
+	"github.com/moby/buildkit/solver/errdefs"
+	"github.com/moby/buildkit/solver/pb"
+	gwpb "github.com/moby/buildkit/frontend/gateway/pb"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	digest "github.com/opencontainers/go-digest"
+	"github.com/stretchr/testify/require"
+	fstypes "github.com/tonistiigi/fsutil/types"
+)
+
+// stubClient is a gateway client without a daemon: every local source
+// reads from one in-memory tree, and the final solve is recorded.
+type stubClient struct {
+	files  fstest.MapFS
+	opts   map[string]string
+	solved []*pb.Definition
+	warned []string
+}
+
+var _ gwclient.Client = (*stubClient)(nil)
+
+func (c *stubClient) Solve(ctx context.Context, req gwclient.SolveRequest) (*gwclient.Result, error) {
+	c.solved = append(c.solved, req.Definition)
+	res := gwclient.NewResult()
+	res.SetRef(&stubRef{files: c.files})
+	return res, nil
+}
+
+func (c *stubClient) ResolveImageConfig(ctx context.Context, ref string, opt sourceresolver.Opt) (string, digest.Digest, []byte, error) {
+	dt, err := json.Marshal(map[string]any{"os": "linux", "architecture": "amd64", "config": map[string]any{"Env": []string{"PATH=/bin"}}})
+	return ref, digest.FromString(ref), dt, err
+}
+
+func (c *stubClient) ResolveSourceMetadata(ctx context.Context, op *pb.SourceOp, opt sourceresolver.Opt) (*sourceresolver.MetaResponse, error) {
+	return &sourceresolver.MetaResponse{Op: op}, nil
+}
+
+func (c *stubClient) BuildOpts() gwclient.BuildOpts {
+	return gwclient.BuildOpts{Opts: c.opts, SessionID: "stub", LLBCaps: pb.Caps.CapSet(pb.Caps.All()), Caps: gwpb.Caps.CapSet(nil)}
+}
+
+func (c *stubClient) Inputs(ctx context.Context) (map[string]bkllb.State, error) { return nil, nil }
+
+func (c *stubClient) NewContainer(ctx context.Context, req gwclient.NewContainerRequest) (gwclient.Container, error) {
+	return nil, os.ErrInvalid
+}
+
+func (c *stubClient) Warn(ctx context.Context, dgst digest.Digest, msg string, opts gwclient.WarnOpts) error {
+	c.warned = append(c.warned, msg)
+	return nil
+}
+
+type stubRef struct{ files fstest.MapFS }
+
+func (r *stubRef) ToState() (bkllb.State, error)  { return bkllb.Scratch(), nil }
+func (r *stubRef) Evaluate(ctx context.Context) error { return nil }
+
+func (r *stubRef) ReadFile(ctx context.Context, req gwclient.ReadRequest) ([]byte, error) {
+	return fs.ReadFile(r.files, path.Clean(req.Filename))
+}
+
+func (r *stubRef) StatFile(ctx context.Context, req gwclient.StatRequest) (*fstypes.Stat, error) {
+	fi, err := fs.Stat(r.files, path.Clean(req.Path))
+	if err != nil {
+		return nil, err
+	}
+	return &fstypes.Stat{Path: fi.Name(), Mode: uint32(fi.Mode()), Size: fi.Size()}, nil
+}
+
+func (r *stubRef) ReadDir(ctx context.Context, req gwclient.ReadDirRequest) ([]*fstypes.Stat, error) {
+	entries, err := fs.ReadDir(r.files, path.Clean(req.Path))
+	if err != nil {
+		return nil, err
+	}
+	var out []*fstypes.Stat
+	for _, e := range entries {
+		fi, _ := e.Info()
+		out = append(out, &fstypes.Stat{Path: e.Name(), Mode: uint32(fi.Mode())})
+	}
+	return out, nil
+}
+
+func newStub(files map[string]string, opts map[string]string) *stubClient {
+	m := fstest.MapFS{}
+	for p, content := range files {
+		m[p] = &fstest.MapFile{Data: []byte(content), Mode: 0o644}
+	}
+	if opts == nil {
+		opts = map[string]string{}
+	}
+	return &stubClient{files: m, opts: opts}
+}
+
+const twoImages = `dimg: web
+from: alpine
+shell:
+  install: [apt-get install -y nginx]
+mount:
+- from: build_dir
+  to: /cache
+docker:
+  CMD: [nginx]
+---
+dimg: worker
+from: alpine
+shell:
+  setup: [echo {{ env "GREETING" }}]
+`
+
+func TestBuildDefaultFilenameAndImageConfig(t *testing.T) {
+	t.Parallel()
+	c := newStub(map[string]string{"dappfile.yml": "dimg: app\nfrom: alpine\nshell:\n  install: [make]\ndocker:\n  CMD: [run]\n"}, nil)
+	res, err := Build(context.Background(), c)
+	require.NoError(t, err)
+	var img dockerspec.DockerOCIImage
+	require.NoError(t, json.Unmarshal(res.Metadata[exptypes.ExporterImageConfigKey], &img))
+	require.Equal(t, []string{"run"}, img.Config.Cmd)
+	last := c.solved[len(c.solved)-1]
+	var found bool
+	for _, dt := range last.Def {
+		var op pb.Op
+		require.NoError(t, op.UnmarshalVT(dt))
+		if e := op.GetExec(); e != nil {
+			found = true
+			require.Equal(t, []string{"/bin/sh", "-ec", "make"}, e.Meta.Args)
+		}
+	}
+	require.True(t, found, "the build solved the install step")
+}
+
+func TestBuildNoDappfile(t *testing.T) {
+	t.Parallel()
+	_, err := Build(context.Background(), newStub(map[string]string{"Dockerfile": "FROM x"}, nil))
+	require.ErrorContains(t, err, "no Dappfile found: looked for Dappfile, dappfile.yaml, dappfile.yml")
+}
+
+func TestBuildErrorCarriesSource(t *testing.T) {
+	t.Parallel()
+	c := newStub(map[string]string{"Dappfile": "dimg: app\nfrom: alpine\ndoker:\n  CMD: [x]\n"}, nil)
+	_, err := Build(context.Background(), c)
+	require.ErrorContains(t, err, `unknown key "doker" (did you mean "docker"?)`)
+	srcs := errdefs.Sources(err)
+	require.Len(t, srcs, 1)
+	require.Equal(t, "Dappfile", srcs[0].Info.Filename)
+	require.Equal(t, int32(3), srcs[0].Ranges[0].Start.Line)
+}
+
+func TestBuildSeveralImagesNeedTarget(t *testing.T) {
+	t.Parallel()
+	_, err := Build(context.Background(), newStub(map[string]string{"Dappfile": twoImages}, nil))
+	require.ErrorContains(t, err, "defines 2 images (web, worker): pick one with --target NAME")
+}
+
+func TestSubrequestTargets(t *testing.T) {
+	t.Parallel()
+	c := newStub(map[string]string{"Dappfile": twoImages}, map[string]string{"requestid": targets.SubrequestsTargetsDefinition.Name})
+	res, err := Build(context.Background(), c)
+	require.NoError(t, err)
+	var l targets.List
+	require.NoError(t, json.Unmarshal(res.Metadata["result.json"], &l))
+	var names []string
+	for _, tg := range l.Targets {
+		names = append(names, tg.Name)
+		require.NotNil(t, tg.Location, "target %s has a location", tg.Name)
+	}
+	sort.Strings(names)
+	require.Equal(t, []string{"web", "worker"}, names)
+	require.Equal(t, int32(1), l.Targets[0].Location.Ranges[0].Start.Line)
+	require.Equal(t, int32(11), l.Targets[1].Location.Ranges[0].Start.Line)
+}
+
+func TestSubrequestOutline(t *testing.T) {
+	t.Parallel()
+	c := newStub(map[string]string{"Dappfile": twoImages}, map[string]string{
+		"requestid": outline.SubrequestsOutlineDefinition.Name, "target": "web", "project": "shop", "build-arg:GREETING": "hi",
+	})
+	res, err := Build(context.Background(), c)
+	require.NoError(t, err)
+	var o outline.Outline
+	require.NoError(t, json.Unmarshal(res.Metadata["result.json"], &o))
+	require.Equal(t, "web", o.Name)
+	var ids []string
+	for _, m := range o.Cache {
+		ids = append(ids, m.ID)
+	}
+	joined := strings.Join(ids, "\n")
+	require.Contains(t, joined, "/var/cache/apt")
+	require.Contains(t, joined, "/cache")
+	require.Contains(t, joined, "shop")
+	require.Equal(t, []outline.Arg{{Name: "GREETING", Value: "hi", Description: "read by the template with env"}}, o.Args)
+}
+
+func TestBadOption(t *testing.T) {
+	t.Parallel()
+	_, err := Build(context.Background(), newStub(map[string]string{"Dappfile": "dimg: a\nfrom: alpine\n"}, map[string]string{"auto-cache": "maybe"}))
+	require.ErrorContains(t, err, `option auto-cache: "maybe" is not a boolean`)
+}
