@@ -15,11 +15,11 @@ import (
 	"github.com/moby/buildkit/client/llb/sourceresolver"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
+	gwpb "github.com/moby/buildkit/frontend/gateway/pb"
 	"github.com/moby/buildkit/frontend/subrequests/outline"
 	"github.com/moby/buildkit/frontend/subrequests/targets"
 	"github.com/moby/buildkit/solver/errdefs"
 	"github.com/moby/buildkit/solver/pb"
-	gwpb "github.com/moby/buildkit/frontend/gateway/pb"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	digest "github.com/opencontainers/go-digest"
 	"github.com/stretchr/testify/require"
@@ -70,7 +70,7 @@ func (c *stubClient) Warn(ctx context.Context, dgst digest.Digest, msg string, o
 
 type stubRef struct{ files fstest.MapFS }
 
-func (r *stubRef) ToState() (bkllb.State, error)  { return bkllb.Scratch(), nil }
+func (r *stubRef) ToState() (bkllb.State, error)      { return bkllb.Scratch(), nil }
 func (r *stubRef) Evaluate(ctx context.Context) error { return nil }
 
 func (r *stubRef) ReadFile(ctx context.Context, req gwclient.ReadRequest) ([]byte, error) {
