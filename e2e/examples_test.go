@@ -19,7 +19,7 @@ import (
 // names at the test registry with named contexts, the same
 // `--build-context NAME=docker-image://...` users have.
 func baseContexts(e Env) map[string]string {
-	return map[string]string{"context:busybox:latest": "docker-image://" + e.Image("busybox:latest")}
+	return e.BaseImageContexts()
 }
 
 // inProcessOpt runs frontend.Build in the test process against dir.
@@ -176,7 +176,7 @@ func TestExampleBasicBuildctl(t *testing.T) {
 	dir := example("basic")
 	layout, _ := buildctlOCI(t, "--frontend", "gateway.v0", "--opt", "source="+e.FrontendImage(),
 		"--local", "context="+dir, "--local", "dockerfile="+dir,
-		"--opt", "context:busybox:latest=docker-image://"+e.Image("busybox:latest"))
+		"--opt", "context:busybox=docker-image://"+e.Image("busybox:latest"))
 	checkBasic(t, layout.Image(t, ""))
 }
 
@@ -200,7 +200,7 @@ func TestExamplesBuildx(t *testing.T) {
 	bx := newBuildx(t)
 	dir := withSyntaxLine(t, example("basic"), e.FrontendImage())
 	layout, _ := bx.BuildOCI("-f", filepath.Join(dir, "Dappfile"),
-		"--build-context", "busybox:latest=docker-image://"+e.Image("busybox:latest"), dir)
+		"--build-context", "busybox=docker-image://"+e.Image("busybox:latest"), dir)
 	checkBasic(t, layout.Image(t, ""))
 
 	broken := writeTree(t, map[string]string{"Dappfile": "# syntax=" + e.FrontendImage() + "\ndimg: app\nfrom: busybox:latest\nfromDimg: other\n"})

@@ -1,0 +1,117 @@
+# dapp-frontend — build, test, end-to-end environment.
+#
+#   make demo      build examples/basic through the frontend image on a local stack
+#   make test      unit tests, then end-to-end tests (own throw-away stack)
+#
+# The end-to-end stack (buildkitd + loopback registry) lives in STATE_DIR;
+# hack/e2e-env.sh does the work, see its header.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := build
+
+GO        ?= go
+GOOS      ?= $(shell $(GO) env GOOS)
+GOARCH    ?= $(shell $(GO) env GOARCH)
+BIN_DIR   := bin/$(GOOS)_$(GOARCH)
+CACHE_DIR := $(CURDIR)/.cache
+STATE_DIR ?= $(CACHE_DIR)/e2e
+ENVSH     := hack/e2e-env.sh
+E2E_FLAGS ?= -count=1 -timeout 40m
+DEMO_EXAMPLE ?= examples/basic
+STOP_HINT := make env-down$(if $(filter $(CACHE_DIR)/e2e,$(STATE_DIR)),, STATE_DIR=$(STATE_DIR))
+
+.PHONY: build unit vet fmt e2e test demo env-up env-down image tools bench clean
+
+## build: static frontend binary (and any other command) into bin/<os>_<arch>/
+build:
+	@mkdir -p $(BIN_DIR)
+	@if [ -d cmd ]; then \
+		CGO_ENABLED=0 GOOS=$(GOOS) GOARCH=$(GOARCH) $(GO) build -trimpath -ldflags='-s -w' -o $(BIN_DIR)/ ./cmd/... ; \
+		ls -l $(BIN_DIR); \
+	else echo "no cmd/ yet: nothing to build"; fi
+
+## unit: unit tests (the e2e package needs -tags e2e and is not built here)
+unit:
+	$(GO) test ./...
+
+vet:
+	$(GO) vet ./...
+	$(GO) vet -tags e2e ./e2e/...
+
+fmt:
+	@files=$$(find . -name '*.go' -not -path './.cache/*' -not -path './bin/*'); \
+	gofmt -l -w $$files
+
+## tools: apt packages + buildkitd/buildctl/buildx (cached in .cache/bin)
+tools:
+	$(ENVSH) tools
+
+## env-up: start the stack in STATE_DIR with the base images (no-op when running)
+env-up: tools
+	@if $(ENVSH) status $(STATE_DIR) >/dev/null 2>&1; then \
+		echo "stack already running in $(STATE_DIR)"; \
+	else \
+		$(ENVSH) up $(STATE_DIR) && $(ENVSH) images $(STATE_DIR) $(E2E_IMAGES); \
+	fi
+
+## env-down: stop the stack in STATE_DIR
+env-down:
+	$(ENVSH) down $(STATE_DIR)
+
+## image: push the prebuilt frontend to the stack's registry as dapp-frontend:dev
+image: build
+	$(ENVSH) frontend-image $(STATE_DIR)
+
+## e2e: tools + a fresh stack + base images + frontend image + e2e tests; the
+## stack is torn down however the tests end. E2E_IMAGES=debian adds debian:bookworm.
+e2e: tools build
+	@mkdir -p $(CACHE_DIR); state=$$(mktemp -d $(CACHE_DIR)/e2e-run.XXXXXX); \
+	trap '$(ENVSH) down '"$$state"' --purge' EXIT; \
+	trap 'exit 130' INT; trap 'exit 143' TERM; \
+	$(ENVSH) up $$state; \
+	$(ENVSH) images $$state $(E2E_IMAGES); \
+	if [ -d cmd/dapp-frontend ]; then \
+		$(ENVSH) frontend-image $$state; \
+	else \
+		echo "WARNING: no cmd/dapp-frontend yet: dapp-frontend:dev not built; tests needing it will fail"; \
+	fi; \
+	set -a; . $$state/env; set +a; \
+	export DAPP_E2E_REQUIRED=1; \
+	start=$$(date +%s); \
+	$(GO) test -tags e2e $(E2E_FLAGS) $(if $(V),-v) ./e2e/...; \
+	echo "e2e tests took $$(( $$(date +%s) - start ))s"
+
+## test: unit tests, then e2e tests
+test:
+	$(MAKE) unit
+	$(MAKE) e2e
+
+## demo: build $(DEMO_EXAMPLE)/Dappfile through the frontend image on the stack
+## in STATE_DIR (started when missing, left running) and push the result.
+demo: env-up image
+	@set -a; . $(STATE_DIR)/env; set +a; \
+	ref=$$DAPP_E2E_REGISTRY/dapp-demo/$$(basename $(DEMO_EXAMPLE)):latest; \
+	echo "building $(DEMO_EXAMPLE)/Dappfile with frontend $$DAPP_E2E_REGISTRY/dapp-frontend:dev"; \
+	$$DAPP_E2E_BIN_DIR/buildctl build --progress=plain \
+		--frontend gateway.v0 --opt source=$$DAPP_E2E_REGISTRY/dapp-frontend:dev \
+		--local context=$(DEMO_EXAMPLE) --local dockerfile=$(DEMO_EXAMPLE) --opt filename=Dappfile \
+		--opt context:busybox=docker-image://$$DAPP_E2E_REGISTRY/busybox:latest \
+		--opt context:debian:bookworm=docker-image://$$DAPP_E2E_REGISTRY/debian:bookworm \
+		--output type=image,name=$$ref,push=true,registry.insecure=true \
+		--metadata-file $(STATE_DIR)/demo-metadata.json; \
+	echo; \
+	echo "image pushed: $$ref"; \
+	echo "  digest:     $$(sed -n 's/.*"containerimage.digest": *"\([^"]*\)".*/\1/p' $(STATE_DIR)/demo-metadata.json)"; \
+	echo "  manifest:   curl -s -H 'Accept: application/vnd.oci.image.manifest.v1+json' http://$$DAPP_E2E_REGISTRY/v2/dapp-demo/$$(basename $(DEMO_EXAMPLE))/manifests/latest"; \
+	echo "  try more:   set -a; . $(STATE_DIR)/env; set +a; $$DAPP_E2E_BIN_DIR/buildctl build --frontend gateway.v0 --opt source=$$DAPP_E2E_REGISTRY/dapp-frontend:dev --opt context:busybox=docker-image://$$DAPP_E2E_REGISTRY/busybox:latest --local context=examples/<name> --local dockerfile=examples/<name> --opt filename=Dappfile --output type=oci,dest=/tmp/image.tar"; \
+	echo "the stack keeps running (buildkitd $$BUILDKIT_HOST, registry $$DAPP_E2E_REGISTRY); stop it with: $(STOP_HINT)"
+
+## bench: e2e benchmarks (needs a running stack: make env-up image)
+bench:
+	@$(ENVSH) status $(STATE_DIR) >/dev/null 2>&1 || { echo "no stack running in $(STATE_DIR): run 'make env-up image' first"; exit 1; }
+	@set -a; . $(STATE_DIR)/env; set +a; \
+	DAPP_E2E_REQUIRED=1 $(GO) test -tags e2e -run '^$$' -bench . ./e2e/...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,523 @@
+#!/usr/bin/env bash
+# End-to-end test environment for dapp-frontend: a private buildkitd (runc
+# worker) and a loopback registry that holds the base images the tests use.
+# Nothing here talks to Docker Hub; everything lives in a state directory.
+#
+#   hack/e2e-env.sh tools                      install apt packages when missing,
+#                                              build + cache buildkitd/buildctl/buildx
+#   hack/e2e-env.sh up STATE_DIR               start buildkitd + registry, write STATE_DIR/env
+#   hack/e2e-env.sh status STATE_DIR           exit 0 when the stack in STATE_DIR is running
+#   hack/e2e-env.sh images STATE_DIR [debian]  push busybox:latest (and debian:bookworm)
+#   hack/e2e-env.sh frontend-image STATE_DIR   push the prebuilt frontend as dapp-frontend:dev
+#   hack/e2e-env.sh down STATE_DIR [--purge]   stop what `up` started (by pid); --purge
+#                                              also removes STATE_DIR
+#
+# STATE_DIR/env is a shell file (KEY=value lines) meant for `set -a; . STATE_DIR/env`:
+#   BUILDKIT_HOST, DAPP_E2E_REGISTRY, DAPP_E2E_BIN_DIR, DAPP_E2E_STATE_DIR,
+#   BUILDKITD_PID, REGISTRY_PID
+#
+# Environment knobs: DAPP_E2E_CACHE (default <repo>/.cache), DAPP_E2E_BIN_CACHE
+# (tools dir, default $DAPP_E2E_CACHE/bin), DEBIAN_MIRROR (default
+# http://deb.debian.org/debian).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE_DIR=${DAPP_E2E_CACHE:-$ROOT/.cache}
+# tools cache; CI points this outside the clone so runs on one machine share it
+BIN_DIR=${DAPP_E2E_BIN_CACHE:-$CACHE_DIR/bin}
+TOOLS_MOD_DIR=$ROOT/hack/tools
+APT_PACKAGES=(runc docker-registry busybox-static debootstrap ca-certificates util-linux tar)
+DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+
+log() { printf '[e2e-env] %s\n' "$*" >&2; }
+die() { printf '[e2e-env] error: %s\n' "$*" >&2; exit 1; }
+
+usage() {
+	awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}" >&2
+	exit 2
+}
+
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then "$@"
+	elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+	else die "need root for: $*"
+	fi
+}
+
+abspath() { realpath -m "$1"; }
+
+# ---------------------------------------------------------------- tools
+
+tools_key() {
+	cat "$TOOLS_MOD_DIR/go.mod" "$TOOLS_MOD_DIR/go.sum" | sha256sum | cut -c1-16
+}
+
+tools_cached() {
+	local key=$1 b
+	[ -f "$BIN_DIR/.tools-key" ] && [ "$(cat "$BIN_DIR/.tools-key")" = "$key" ] || return 1
+	for b in buildkitd buildctl buildx; do [ -x "$BIN_DIR/$b" ] || return 1; done
+}
+
+install_apt_packages() {
+	local missing=() p
+	for p in "${APT_PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+	done
+	if [ ${#missing[@]} -eq 0 ]; then
+		log "apt packages present: ${APT_PACKAGES[*]}"
+		return
+	fi
+	log "installing apt packages: ${missing[*]}"
+	# docker-registry ships a service; keep apt from starting it (we run our
+	# own registries) when the machine has no policy of its own
+	local policy=/usr/sbin/policy-rc.d made_policy=
+	if [ ! -e "$policy" ]; then
+		printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null
+		as_root chmod 755 "$policy"
+		made_policy=1
+	fi
+	local rc=0
+	as_root apt-get update -qq || rc=$?
+	[ $rc -ne 0 ] || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+	[ -z "$made_policy" ] || as_root rm -f "$policy"
+	[ $rc -eq 0 ] || die "apt-get failed (exit $rc)"
+}
+
+build_tools() {
+	mkdir -p "$BIN_DIR"
+	local key
+	key=$(tools_key)
+	if tools_cached "$key"; then
+		log "tools cached in $BIN_DIR (key $key)"
+		return
+	fi
+	# One builder at a time per cache dir; a parallel run waits and then reuses.
+	exec 9>"$BIN_DIR/.lock"
+	flock 9
+	if tools_cached "$key"; then
+		log "tools cached in $BIN_DIR (key $key)"
+		exec 9>&-
+		return
+	fi
+	local bkver bxver tmp start
+	bkver=$(cd "$TOOLS_MOD_DIR" && go list -m -f '{{.Version}}' github.com/moby/buildkit)
+	bxver=$(cd "$TOOLS_MOD_DIR" && go list -m -f '{{.Version}}' github.com/docker/buildx)
+	tmp=$(mktemp -d "$BIN_DIR/.build.XXXXXX")
+	start=$(date +%s)
+	log "building buildkitd/buildctl $bkver and buildx $bxver (takes minutes on a cold Go cache)"
+	(cd "$TOOLS_MOD_DIR" && go build \
+		-ldflags "-X github.com/moby/buildkit/version.Version=$bkver -X github.com/docker/buildx/version.Version=$bxver" \
+		-o "$tmp/" \
+		github.com/moby/buildkit/cmd/buildkitd \
+		github.com/moby/buildkit/cmd/buildctl \
+		github.com/docker/buildx/cmd/buildx) || { rm -rf "$tmp"; die "tools build failed"; }
+	local b
+	for b in buildkitd buildctl buildx; do mv -f "$tmp/$b" "$BIN_DIR/$b"; done
+	rm -rf "$tmp"
+	echo "$key" >"$BIN_DIR/.tools-key"
+	exec 9>&-
+	log "tools built in $(($(date +%s) - start))s into $BIN_DIR"
+}
+
+cmd_tools() {
+	command -v go >/dev/null 2>&1 || die "go is not installed"
+	install_apt_packages
+	build_tools
+}
+
+need_tools() {
+	local b
+	for b in buildkitd buildctl; do
+		[ -x "$BIN_DIR/$b" ] || die "$BIN_DIR/$b missing: run '$0 tools' first"
+	done
+}
+
+# ---------------------------------------------------------------- processes
+
+# starttime of a pid (field 22 of /proc/PID/stat), to tell our process from a
+# recycled pid.
+proc_starttime() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	# shellcheck disable=SC2086
+	set -- $stat
+	echo "${20}"
+}
+
+# record NAME PID: STATE/NAME.pid holds "PID STARTTIME".
+record_pid() {
+	echo "$2 $(proc_starttime "$2")" >"$STATE/$1.pid"
+}
+
+# ours NAME -> prints the pid if the recorded process is still the one we started.
+ours() {
+	local f=$STATE/$1.pid pid st now
+	[ -f "$f" ] || return 1
+	read -r pid st <"$f" || return 1
+	now=$(proc_starttime "$pid") || return 1
+	[ "$now" = "$st" ] || return 1
+	echo "$pid"
+}
+
+stop_pid() { # NAME
+	local pid i
+	pid=$(ours "$1") || { rm -f "$STATE/$1.pid"; return 0; }
+	log "stopping $1 (pid $pid)"
+	kill -TERM "$pid" 2>/dev/null || true
+	for i in $(seq 1 100); do
+		ours "$1" >/dev/null || break
+		sleep 0.2
+	done
+	if pid=$(ours "$1"); then
+		log "$1 (pid $pid) ignored SIGTERM for 20s, sending SIGKILL"
+		kill -KILL "$pid" 2>/dev/null || true
+		sleep 0.5
+	fi
+	rm -f "$STATE/$1.pid"
+}
+
+# ---------------------------------------------------------------- up
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# http_status HOSTPORT PATH -> prints the HTTP status code (bash only, no curl).
+http_status() {
+	local line
+	exec 3<>"/dev/tcp/${1%:*}/${1##*:}" || return 1
+	printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n' "$2" "$1" >&3
+	read -r -t 5 line <&3 || { exec 3>&-; return 1; }
+	exec 3>&-
+	set -- $line
+	echo "${2:-}"
+}
+
+start_registry() {
+	local try port
+	mkdir -p "$STATE/registry-data"
+	for try in $(seq 1 20); do
+		port=$((20000 + RANDOM % 40000))
+		port_in_use "$port" && continue
+		cat >"$STATE/registry.yml" <<-EOF
+		version: 0.1
+		log:
+		  level: warn
+		  accesslog:
+		    disabled: true
+		storage:
+		  filesystem:
+		    rootdirectory: $STATE/registry-data
+		  delete:
+		    enabled: true
+		http:
+		  addr: 127.0.0.1:$port
+		EOF
+		docker-registry serve "$STATE/registry.yml" >"$STATE/registry.log" 2>&1 &
+		record_pid registry $!
+		local i
+		for i in $(seq 1 75); do
+			ours registry >/dev/null || break
+			if [ "$(http_status "127.0.0.1:$port" /v2/ 2>/dev/null)" = 200 ]; then
+				REGISTRY=127.0.0.1:$port
+				log "registry up on $REGISTRY (pid $(ours registry))"
+				return 0
+			fi
+			sleep 0.2
+		done
+		if ours registry >/dev/null; then
+			tail -n 20 "$STATE/registry.log" >&2
+			stop_pid registry
+			die "registry did not answer on 127.0.0.1:$port"
+		fi
+		log "registry could not use port $port, retrying: $(tail -n 1 "$STATE/registry.log")"
+		rm -f "$STATE/registry.pid"
+	done
+	die "could not start the registry on a free port"
+}
+
+start_buildkitd() {
+	local sockdir=$STATE
+	# unix socket paths are limited to ~107 bytes
+	if [ $((${#STATE} + 16)) -gt 100 ]; then
+		sockdir=$(mktemp -d /tmp/dapp-e2e.XXXXXX)
+		echo "$sockdir" >"$STATE/sockdir"
+	fi
+	SOCK=$sockdir/buildkitd.sock
+	rm -f "$SOCK"
+	mkdir -p "$STATE/root"
+	cat >"$STATE/buildkitd.toml" <<-EOF
+	# generated by hack/e2e-env.sh
+	[worker.oci]
+	  enabled = true
+	  gc = true
+	  reservedSpace = "1GB"
+	  maxUsedSpace = "20GB"
+	[worker.containerd]
+	  enabled = false
+	[registry."$REGISTRY"]
+	  http = true
+	  insecure = true
+	EOF
+	"$BIN_DIR/buildkitd" \
+		--config "$STATE/buildkitd.toml" \
+		--oci-worker=true --containerd-worker=false \
+		--root "$STATE/root" \
+		--addr "unix://$SOCK" \
+		>"$STATE/buildkitd.log" 2>&1 &
+	record_pid buildkitd $!
+	local i
+	for i in $(seq 1 150); do
+		ours buildkitd >/dev/null || { tail -n 30 "$STATE/buildkitd.log" >&2; die "buildkitd exited"; }
+		if [ -S "$SOCK" ] && "$BIN_DIR/buildctl" --addr "unix://$SOCK" debug workers >/dev/null 2>&1; then
+			log "buildkitd up on unix://$SOCK (pid $(ours buildkitd))"
+			return 0
+		fi
+		sleep 0.2
+	done
+	tail -n 30 "$STATE/buildkitd.log" >&2
+	die "buildkitd did not answer within 30s"
+}
+
+write_env() {
+	{
+		printf 'BUILDKIT_HOST=%q\n' "unix://$SOCK"
+		printf 'DAPP_E2E_REGISTRY=%q\n' "$REGISTRY"
+		printf 'DAPP_E2E_BIN_DIR=%q\n' "$BIN_DIR"
+		printf 'DAPP_E2E_STATE_DIR=%q\n' "$STATE"
+		printf 'BUILDKITD_PID=%q\n' "$(ours buildkitd)"
+		printf 'REGISTRY_PID=%q\n' "$(ours registry)"
+	} >"$STATE/env.tmp"
+	mv "$STATE/env.tmp" "$STATE/env"
+}
+
+is_up() {
+	[ -f "$STATE/env" ] && ours buildkitd >/dev/null && ours registry >/dev/null
+}
+
+cmd_up() {
+	need_tools
+	command -v docker-registry >/dev/null 2>&1 || die "docker-registry missing: run '$0 tools' first"
+	command -v runc >/dev/null 2>&1 || die "runc missing: run '$0 tools' first"
+	if is_up; then
+		die "a stack is already running in $STATE (stop it with '$0 down $STATE')"
+	fi
+	# leftovers of a stack that died: stop what is still ours, drop runtime files
+	stop_pid buildkitd
+	stop_pid registry
+	rm -f "$STATE/env"
+	mkdir -p "$STATE"
+	trap 'rc=$?; if [ $rc -ne 0 ]; then log "up failed, stopping what it started"; stop_pid buildkitd; stop_pid registry; fi' EXIT
+	start_registry
+	start_buildkitd
+	write_env
+	trap - EXIT
+	log "stack up; env in $STATE/env"
+	cat "$STATE/env"
+}
+
+cmd_status() {
+	if is_up; then
+		cat "$STATE/env"
+		return 0
+	fi
+	log "no running stack in $STATE"
+	return 1
+}
+
+# ---------------------------------------------------------------- down
+
+cmd_down() {
+	local purge=${1:-}
+	stop_pid buildkitd
+	stop_pid registry
+	# buildkitd unmounts its snapshots on exit; catch anything left behind
+	local m
+	if [ -d "$STATE/root" ]; then
+		awk -v p="$STATE/root/" 'index($5, p) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
+			while read -r m; do umount -l "$m" 2>/dev/null || true; done
+	fi
+	if [ -f "$STATE/sockdir" ]; then
+		rm -rf "$(cat "$STATE/sockdir")"
+		rm -f "$STATE/sockdir"
+	fi
+	rm -f "$STATE/env" "$STATE/buildkitd.sock"
+	if [ "$purge" = --purge ]; then
+		rm -rf "$STATE"
+		log "stack in $STATE stopped and removed"
+	else
+		log "stack in $STATE stopped (data kept; '--purge' removes it)"
+	fi
+}
+
+# ---------------------------------------------------------------- images
+
+load_env() {
+	[ -f "$STATE/env" ] || die "no $STATE/env: run '$0 up $STATE' first"
+	# shellcheck disable=SC1091
+	. "$STATE/env"
+	is_up || die "the stack in $STATE is not running"
+	need_tools
+}
+
+buildctl() { "$BIN_DIR/buildctl" --addr "$BUILDKIT_HOST" "$@"; }
+
+# push_dockerfile NAME CONTEXT_DIR [buildctl args...]
+push_dockerfile() {
+	local name=$1 dir=$2
+	shift 2
+	log "building $DAPP_E2E_REGISTRY/$name"
+	buildctl build --progress=plain \
+		--frontend dockerfile.v0 \
+		--local context="$dir" --local dockerfile="$dir" \
+		--output "type=image,name=$DAPP_E2E_REGISTRY/$name,push=true,registry.insecure=true" \
+		"$@" 2>"$STATE/build-${name//[:\/]/_}.log" ||
+		{ tail -n 40 "$STATE/build-${name//[:\/]/_}.log" >&2; die "building $name failed"; }
+	log "pushed $DAPP_E2E_REGISTRY/$name"
+}
+
+host_ca_bundle() {
+	[ -f /etc/ssl/certs/ca-certificates.crt ] || die "host CA bundle /etc/ssl/certs/ca-certificates.crt missing"
+	echo /etc/ssl/certs/ca-certificates.crt
+}
+
+image_busybox() {
+	local dir=$STATE/images/busybox bb
+	rm -rf "$dir"
+	mkdir -p "$dir/etc/ssl/certs"
+	# the statically linked busybox of the busybox-static package
+	bb=$(dpkg -L busybox-static 2>/dev/null | grep -m1 '/bin/busybox$' || true)
+	[ -n "$bb" ] && [ -x "$bb" ] || die "busybox-static not installed: run '$0 tools' first"
+	"$bb" --list >/dev/null 2>&1 || die "$bb does not run"
+	cp "$bb" "$dir/busybox"
+	cp "$(host_ca_bundle)" "$dir/etc/ssl/certs/ca-certificates.crt"
+	cat >"$dir/etc/passwd" <<-'EOF'
+	root:x:0:0:root:/root:/bin/sh
+	app:x:1000:1000:app:/home/app:/bin/sh
+	nobody:x:65534:65534:nobody:/nonexistent:/bin/false
+	EOF
+	cat >"$dir/etc/group" <<-'EOF'
+	root:x:0:
+	app:x:1000:
+	nogroup:x:65534:
+	EOF
+	cat >"$dir/Dockerfile" <<-'EOF'
+	FROM scratch
+	COPY busybox /bin/busybox
+	COPY etc/ /etc/
+	RUN ["/bin/busybox", "--install", "-s", "/bin"]
+	RUN mkdir -p /tmp /root /home/app /usr/bin /usr/sbin /sbin /var/tmp && \
+	    chmod 1777 /tmp /var/tmp && chmod 700 /root && chown 1000:1000 /home/app
+	ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+	CMD ["sh"]
+	EOF
+	push_dockerfile busybox:latest "$dir"
+}
+
+debian_rootfs_tar() { # -> prints the cached tar path, debootstraps when missing
+	local tar=$CACHE_DIR/debian/bookworm-minbase.tar
+	if [ -s "$tar" ]; then
+		log "debian rootfs cached: $tar"
+		echo "$tar"
+		return
+	fi
+	command -v debootstrap >/dev/null 2>&1 || die "debootstrap missing: run '$0 tools' first"
+	mkdir -p "$CACHE_DIR/debian"
+	local work start
+	work=$(mktemp -d "$CACHE_DIR/debian/.work.XXXXXX")
+	start=$(date +%s)
+	# debootstrap mounts proc/sys inside the target; never leave them mounted
+	# shellcheck disable=SC2064
+	trap "awk -v p='$work/' 'index(\$5, p) == 1 { print \$5 }' /proc/self/mountinfo | sort -r | xargs -r umount -l; rm -rf '$work'" EXIT
+	log "debootstrap --variant=minbase bookworm from $DEBIAN_MIRROR (a few minutes)"
+	as_root debootstrap --variant=minbase bookworm "$work/rootfs" "$DEBIAN_MIRROR" >"$work/debootstrap.log" 2>&1 ||
+		{ tail -n 30 "$work/debootstrap.log" >&2; [ -f "$work/rootfs/debootstrap/debootstrap.log" ] && tail -n 30 "$work/rootfs/debootstrap/debootstrap.log" >&2; die "debootstrap failed"; }
+	local r=$work/rootfs
+	rm -rf "$r"/var/cache/apt/archives/*.deb "$r"/var/lib/apt/lists/* "$r"/tmp/* "$r"/var/tmp/*
+	: >"$r/etc/resolv.conf"
+	echo localhost >"$r/etc/hostname"
+	tar --numeric-owner --xattrs -C "$r" \
+		--exclude='./dev/*' --exclude='./proc/*' --exclude='./sys/*' \
+		-cf "$work/rootfs.tar" .
+	mv "$work/rootfs.tar" "$tar"
+	log "debootstrap took $(($(date +%s) - start))s; cached $tar ($(du -h "$tar" | cut -f1))"
+	echo "$tar"
+}
+
+image_debian() {
+	local dir=$STATE/images/debian tar
+	tar=$(debian_rootfs_tar)
+	rm -rf "$dir"
+	mkdir -p "$dir/certs" "$dir/local-ca"
+	ln "$tar" "$dir/rootfs.tar" 2>/dev/null || cp "$tar" "$dir/rootfs.tar"
+	cp "$(host_ca_bundle)" "$dir/certs/ca-certificates.crt"
+	if [ -d /usr/local/share/ca-certificates ]; then
+		cp -a /usr/local/share/ca-certificates/. "$dir/local-ca/"
+	fi
+	cat >"$dir/Dockerfile" <<-'EOF'
+	FROM scratch
+	ADD rootfs.tar /
+	# The machine's HTTPS goes through a proxy whose CA only the host trusts:
+	# give the image the host's bundle and the local CAs (update-ca-certificates
+	# keeps them when a build installs the ca-certificates package).
+	COPY certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+	COPY local-ca/ /usr/local/share/ca-certificates/
+	ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+	CMD ["bash"]
+	EOF
+	push_dockerfile debian:bookworm "$dir"
+}
+
+cmd_images() {
+	load_env
+	image_busybox
+	local extra
+	for extra in "$@"; do
+		case $extra in
+		debian) image_debian ;;
+		*) die "unknown image set: $extra (known: debian)" ;;
+		esac
+	done
+}
+
+# ---------------------------------------------------------------- frontend image
+
+cmd_frontend_image() {
+	load_env
+	local goos goarch
+	goos=$(go env GOOS)
+	goarch=$(go env GOARCH)
+	[ -x "$ROOT/bin/${goos}_${goarch}/dapp-frontend" ] ||
+		die "bin/${goos}_${goarch}/dapp-frontend missing: run 'make build' first"
+	log "building $DAPP_E2E_REGISTRY/dapp-frontend:dev (Dockerfile.frontend, target prebuilt)"
+	buildctl build --progress=plain \
+		--frontend dockerfile.v0 \
+		--local context="$ROOT" --local dockerfile="$ROOT" \
+		--opt filename=Dockerfile.frontend --opt target=prebuilt \
+		--output "type=image,name=$DAPP_E2E_REGISTRY/dapp-frontend:dev,push=true,registry.insecure=true" \
+		2>"$STATE/build-dapp-frontend.log" ||
+		{ tail -n 40 "$STATE/build-dapp-frontend.log" >&2; die "building the frontend image failed"; }
+	log "pushed $DAPP_E2E_REGISTRY/dapp-frontend:dev"
+}
+
+# ---------------------------------------------------------------- main
+
+[ $# -ge 1 ] || usage
+cmd=$1
+shift
+case $cmd in
+tools) cmd_tools ;;
+up | status | images | frontend-image | down)
+	[ $# -ge 1 ] || usage
+	STATE=$(abspath "$1")
+	shift
+	case $cmd in
+	up) cmd_up ;;
+	status) cmd_status ;;
+	images) cmd_images "$@" ;;
+	frontend-image) cmd_frontend_image ;;
+	down) cmd_down "$@" ;;
+	esac
+	;;
+-h | --help | help) usage ;;
+*) usage ;;
+esac
