@@ -422,32 +422,51 @@ import:
 	}
 }
 
+// exampleChains is the stage chain each example target must show.
+var exampleChains = map[string][]string{
+	"basic/app": {"from docker.io/library/busybox:latest", "[app] beforeInstall: ", "[app] install: ", "[app] beforeSetup: ", "[app] setup: "},
+	"artifact/app": {"from docker.io/library/busybox:latest", "[app] beforeInstall: ", "[app] install: ",
+		"[builder] import → app (after install)"},
+	"artifact/builder":   {"from docker.io/library/busybox:latest", "[builder] beforeInstall: ", "[builder] buildArtifact: "},
+	"multi-image/base":   {"from docker.io/library/busybox:latest", "[base] beforeInstall: "},
+	"multi-image/api":    {"from docker.io/library/busybox:latest", "[base] beforeInstall: ", "[api] install: "},
+	"multi-image/worker": {"from docker.io/library/busybox:latest", "[worker] setup: "},
+	"templates/app":      {"from docker.io/library/busybox:latest", "[app] beforeInstall: ", "[app] setup: "},
+}
+
 func TestExamplesConvert(t *testing.T) {
 	t.Parallel()
 	dirs, err := filepath.Glob("../examples/*/Dappfile")
 	require.NoError(t, err)
 	require.NotEmpty(t, dirs)
+	seen := 0
 	for _, p := range dirs {
-		t.Run(filepath.Base(filepath.Dir(p)), func(t *testing.T) {
-			t.Parallel()
-			data, err := os.ReadFile(p)
-			require.NoError(t, err)
-			dir := filepath.Dir(p)
-			cfg, _, err := dappfile.Parse(data, dappfile.ParseOpt{
-				Filename:  "Dappfile",
-				Templates: readTemplates(t, dir),
-				ReadFile:  func(name string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, name)) },
-			})
-			require.NoError(t, err)
-			for _, name := range imageNames(cfg) {
-				opt := testOpt()
-				opt.Target = name
-				res, err := Convert(context.Background(), cfg, opt)
-				require.NoError(t, err, name)
-				marshal(t, res.State)
-			}
+		example := filepath.Base(filepath.Dir(p))
+		dir := filepath.Dir(p)
+		data, err := os.ReadFile(p)
+		require.NoError(t, err)
+		cfg, _, err := dappfile.Parse(data, dappfile.ParseOpt{
+			Filename:  "Dappfile",
+			Templates: readTemplates(t, dir),
+			ReadFile:  func(name string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, name)) },
 		})
+		require.NoError(t, err, example)
+		for _, name := range imageNames(cfg) {
+			want, ok := exampleChains[example+"/"+name]
+			require.True(t, ok, "no expected chain for %s/%s: add it to exampleChains", example, name)
+			seen++
+			opt := testOpt()
+			opt.Target = name
+			res, err := Convert(context.Background(), cfg, opt)
+			require.NoError(t, err, name)
+			got := marshal(t, res.State).chain()
+			require.Len(t, got, len(want), "%s/%s: %v", example, name, got)
+			for i := range want {
+				require.True(t, strings.HasPrefix(got[i], want[i]), "%s/%s step %d: %q does not start with %q", example, name, i, got[i], want[i])
+			}
+		}
 	}
+	require.Equal(t, len(exampleChains), seen, "every expected chain was checked")
 }
 
 func imageNames(cfg *dappfile.Config) []string {
