@@ -15,12 +15,12 @@ import (
 	"github.com/pkg/errors"
 )
 
-// Frontend options of our own (`--opt NAME=VALUE`, buildx `--build-arg`
-// does not reach them; use `--opt` with buildctl, or buildx's
-// `--build-arg BUILDKIT_...` equivalents where documented). The standard
-// ones (target, build-arg:*, platform, no-cache, label:*, cache imports,
-// named contexts) are parsed once by dockerui.
-// Update README.md's option table when you add one here.
+// Frontend options of our own: `--opt NAME=VALUE` with buildctl, and the
+// build arg DAPP_<NAME> (upper case, dashes as underscores) with buildx,
+// which cannot pass arbitrary frontend options. The standard ones (target,
+// build-arg:*, platform, no-cache, label:*, cache imports, named contexts)
+// are parsed once by dockerui. TestOptionsFromBuildArgs checks the README
+// table names every option.
 const (
 	keyDev       = "dev"
 	keyProject   = "project"
@@ -40,6 +40,7 @@ type options struct {
 }
 
 func parseOptions(opts map[string]string) (options, error) {
+	opts = withBuildArgOptions(opts)
 	o := options{project: opts[keyProject], autoCache: true}
 	var err error
 	if o.dev, err = parseBool(opts, keyDev, false); err != nil {
@@ -52,6 +53,27 @@ func parseOptions(opts map[string]string) (options, error) {
 		o.project = defaultProject(opts[keyVCSSource])
 	}
 	return o, nil
+}
+
+// ownOptions lists this frontend's options for withBuildArgOptions.
+var ownOptions = []string{keyDev, keyProject, keyAutoCache}
+
+// withBuildArgOptions fills an option from its DAPP_* build arg when the
+// option itself is not set.
+func withBuildArgOptions(opts map[string]string) map[string]string {
+	out := make(map[string]string, len(opts))
+	for k, v := range opts {
+		out[k] = v
+	}
+	for _, key := range ownOptions {
+		arg := "build-arg:DAPP_" + strings.ToUpper(strings.ReplaceAll(key, "-", "_"))
+		if v, ok := opts[arg]; ok {
+			if _, set := opts[key]; !set {
+				out[key] = v
+			}
+		}
+	}
+	return out
 }
 
 func parseBool(opts map[string]string, key string, def bool) (bool, error) {
