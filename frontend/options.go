@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/flant/dapp-frontend/dappfile"
+	"github.com/flant/dapp-frontend/gitsource"
 	dappllb "github.com/flant/dapp-frontend/llb"
 	bkllb "github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerui"
@@ -121,6 +122,11 @@ func convertOpt(ctx context.Context, bc *dockerui.Client, opt options, src *dock
 		Project:        opt.project,
 		CacheNamespace: bc.CacheIDNamespace,
 		AutoCache:      opt.autoCache,
+		Git: dappllb.GitOpt{
+			Repo:     func(ctx context.Context) (*gitsource.Repo, error) { return openContextRepo(ctx, bc) },
+			Resolver: bc.GatewayClient(),
+			Dev:      opt.dev,
+		},
 		Warn: func(w dappfile.Warning) {
 			src.Warn(ctx, w.Message, warnOpts(w.Range))
 		},
@@ -143,4 +149,20 @@ func buildContext(ctx context.Context, bc *dockerui.Client, include, exclude []s
 		return bkllb.State{}, err
 	}
 	return *st, nil
+}
+
+// openContextRepo reads the build context's .git through the gateway. It
+// ignores .dockerignore, which often lists .git: only the files that git
+// mappings select ever reach an image.
+func openContextRepo(ctx context.Context, bc *dockerui.Client) (*gitsource.Repo, error) {
+	st, err := bc.MainContext(ctx, bkllb.IncludePatterns([]string{".git"}), bkllb.ExcludePatterns(nil),
+		dockerui.WithInternalName("load .git"))
+	if err != nil {
+		return nil, err
+	}
+	ref, err := solveRef(ctx, bc.GatewayClient(), *st)
+	if err != nil {
+		return nil, err
+	}
+	return gitsource.OpenFS(gitsource.NewReaderFS(ctx, ref, ".git"))
 }

@@ -6,7 +6,9 @@ import (
 
 	"github.com/flant/dapp-frontend/cachemounts"
 	"github.com/flant/dapp-frontend/dappfile"
+	"github.com/flant/dapp-frontend/gitsource"
 	"github.com/flant/dapp-frontend/stages"
+	"github.com/go-git/go-git/v5/plumbing"
 	bkllb "github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/solver/pb"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
@@ -27,6 +29,10 @@ type builder struct {
 	opt      ConvertOpt
 	done     map[*dappfile.Image]*built
 	visiting map[*dappfile.Image]bool
+	// The context's repository, opened on first use by a local mapping.
+	gitRepo *gitsource.Repo
+	gitHead plumbing.Hash
+	gitErr  error
 }
 
 func newBuilder(cfg *dappfile.Config, opt ConvertOpt) *builder {
@@ -83,6 +89,8 @@ type stageBuilder struct {
 	// directives are the image's `mount:` entries as cache mounts, made
 	// once by the first user stage (nil until then).
 	directives []cachemounts.Mount
+	// git is the image's git plan, made by its first git stage.
+	git *gitState
 }
 
 // addMountPoints leaves the `mount:` targets as empty directories in the
@@ -127,7 +135,7 @@ func (sb *stageBuilder) apply(ctx context.Context, st stages.Stage) error {
 	case stages.KindImports:
 		return sb.applyImports(ctx, st)
 	case stages.KindGit:
-		return sb.applyGit(st)
+		return sb.applyGit(ctx, st)
 	case stages.KindDocker:
 		return withLocation(sb.b.cfg, applyDocker(sb.image, sb.img.Docker), sb.img.Docker.Loc)
 	}

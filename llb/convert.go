@@ -50,6 +50,8 @@ type ConvertOpt struct {
 	CacheNamespace string
 	// AutoCache adds package-manager cache mounts to user stages.
 	AutoCache bool
+	// Git reaches the sources of git mappings.
+	Git GitOpt
 	// Warn receives problems that do not stop the build; may be nil.
 	Warn func(dappfile.Warning)
 }

@@ -279,45 +279,6 @@ func TestLabelsOption(t *testing.T) {
 	require.Equal(t, map[string]string{"team": "ops", "build": "42"}, res.Image.Config.Labels)
 }
 
-func TestGitMappings(t *testing.T) {
-	t.Parallel()
-	g, _ := convert(t, `
-dimg: app
-from: alpine
-git:
-- add: /src
-  to: /app
-  includePaths: ['**/*.go']
-  excludePaths: [vendor]
-  owner: app
-- url: https://example.com/lib.git
-  tag: v1.0.0
-  to: /opt/lib
-shell:
-  install: [make]
-`, testOpt())
-	require.Equal(t, []string{"from docker.io/library/alpine:latest", "[app] gitArchive: context:/src → /app, https://example.com/lib.git:/ → /opt/lib", "[app] install: make"}, g.chain())
-	_, op := g.byName(t, "[app] gitArchive")
-	local := op.GetFile().Actions[0].GetCopy()
-	require.Equal(t, "/src", local.Src)
-	require.Equal(t, "/app", local.Dest)
-	require.Equal(t, []string{"**/*.go"}, local.IncludePatterns)
-	remote := op.GetFile().Actions[1].GetCopy()
-	require.Equal(t, "/opt/lib", remote.Dest)
-	var sources []string
-	for _, o := range g.ops {
-		if s := o.GetSource(); s != nil {
-			sources = append(sources, s.Identifier)
-			if strings.HasPrefix(s.Identifier, "local://") {
-				require.Equal(t, `["src/**/*.go"]`, s.Attrs["local.includepattern"])
-				require.Equal(t, `["src/vendor",".git"]`, s.Attrs["local.excludepatterns"])
-			}
-		}
-	}
-	require.Contains(t, sources, "git://example.com/lib.git#v1.0.0")
-	require.Contains(t, sources, "local://context")
-}
-
 func TestNamedContextReplacesFrom(t *testing.T) {
 	t.Parallel()
 	opt := testOpt()

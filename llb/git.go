@@ -1,64 +1,168 @@
 package llb
 
 import (
+	"context"
+	"fmt"
 	"path"
 	"strings"
 
 	"github.com/flant/dapp-frontend/dappfile"
+	"github.com/flant/dapp-frontend/gitsource"
 	"github.com/flant/dapp-frontend/stages"
+	"github.com/go-git/go-git/v5/plumbing"
 	bkllb "github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/client/llb/sourceresolver"
 	"github.com/pkg/errors"
 )
 
-// applyGit puts the sources of every git mapping into the image at the
-// gitArchive stage: the build context's own files for local mappings, a
-// pinned llb.Git checkout for remote ones. gitCache and gitLatestPatch add
-// nothing yet: without history the whole tree is the archive.
-func (sb *stageBuilder) applyGit(st stages.Stage) error {
-	if st.ID != stages.GitArchive {
-		return nil
+// GitOpt is how git mappings reach their sources.
+type GitOpt struct {
+	// Repo opens the build context's repository for local mappings; it is
+	// called at most once per conversion, and only when a local mapping
+	// needs it.
+	Repo func(ctx context.Context) (*gitsource.Repo, error)
+	// Resolver pins remote branches and tags to commits before the build.
+	// Nil leaves them unpinned (the offline debug dump).
+	Resolver sourceresolver.MetaResolver
+	// Dev builds local mappings from the working tree (`--opt dev=true`)
+	// instead of the committed state.
+	Dev bool
+	// Plan tunes the archive/patch rule (threshold, period); zero values
+	// take gitsource's defaults.
+	Plan gitsource.PlanOpt
+}
+
+// gitState is what an image's git stages share: the mappings with
+// overlapping targets excluded, and the history plan of each local one.
+type gitState struct {
+	mappings []*dappfile.GitMapping
+	plans    []*gitsource.MappingPlan
+}
+
+// applyGit puts git sources into the image. gitArchive holds the tree of
+// every mapping (the archive commit's for local ones, the pinned checkout
+// for remote ones); gitPatch, gitCache and gitLatestPatch add only what
+// changed, as the history plan says. A point with nothing to add adds no
+// vertex.
+func (sb *stageBuilder) applyGit(ctx context.Context, st stages.Stage) error {
+	gs, err := sb.gitState(ctx)
+	if err != nil {
+		return err
 	}
-	var fa *bkllb.FileAction
-	for _, m := range st.Git {
-		src, err := sb.gitSource(m)
-		if err != nil {
-			return withLocation(sb.b.cfg, err, m.Loc)
-		}
-		cp := &bkllb.CopyInfo{
-			CopyDirContentsOnly: true,
-			CreateDestPath:      true,
-			AllowWildcard:       true,
-			AllowEmptyWildcard:  true,
-			IncludePatterns:     m.IncludePaths,
-			ExcludePatterns:     m.ExcludePaths,
-			ChownOpt:            chown(m.Owner, m.Group),
-		}
-		if fa == nil {
-			fa = bkllb.Copy(src, m.Add, m.To, cp)
-		} else {
-			fa = fa.Copy(src, m.Add, m.To, cp)
-		}
+	var steps []gitsource.MappingStep
+	switch st.ID {
+	case stages.GitArchive:
+		steps = gitsource.StepsAt(gs.plans, gitsource.StepArchive, "")
+	case stages.GitPatch:
+		steps = gitsource.StepsAt(gs.plans, gitsource.StepStagePatch, st.User)
+	case stages.GitCache:
+		steps = gitsource.StepsAt(gs.plans, gitsource.StepCache, "")
+	case stages.GitLatestPatch:
+		steps = gitsource.StepsAt(gs.plans, gitsource.StepLatestPatch, "")
 	}
-	sb.state = sb.state.File(fa, sb.constraints(st, sb.vertexName(st.ID, gitSummary(st.Git)))...)
+	name := sb.vertexName(st.ID, "")
+	if st.ID == stages.GitPatch {
+		name = sb.vertexName(st.ID, "before "+string(st.User))
+	}
+	next, err := gitsource.ApplySteps(sb.state, steps, gitsource.ApplyOpt{Constraints: sb.constraints(st, name)})
+	if err != nil {
+		return withLocation(sb.b.cfg, err, st.Ranges[0])
+	}
+	sb.state = next
+	if st.ID == stages.GitArchive {
+		return sb.copyWholeMappings(ctx, st, gs)
+	}
 	return nil
 }
 
-func (sb *stageBuilder) gitSource(m *dappfile.GitMapping) (bkllb.State, error) {
-	if m.URL != "" {
-		ref := m.Commit
-		if ref == "" {
-			ref = m.Tag
+// copyWholeMappings copies the mappings that have no history plan: remote
+// ones (a pinned checkout) and, in dev mode, local ones (the working tree).
+func (sb *stageBuilder) copyWholeMappings(ctx context.Context, st stages.Stage, gs *gitState) error {
+	for _, m := range gs.mappings {
+		if m.URL == "" && !sb.b.opt.Git.Dev {
+			continue
 		}
-		if ref == "" {
-			ref = m.Branch
+		src, err := sb.wholeSource(ctx, m)
+		if err != nil {
+			return withLocation(sb.b.cfg, err, m.Loc)
 		}
-		return bkllb.Git(m.URL, ref, bkllb.WithCustomName("[internal] git "+m.URL)), nil
+		name := sb.vertexName(st.ID, mappingLabel(m))
+		sb.state = gitsource.CopyMapping(sb.state, src, m, sb.constraints(stages.Stage{Ranges: []dappfile.Range{m.Loc}}, name)...)
 	}
-	if sb.b.opt.BuildContext == nil {
-		return bkllb.State{}, errors.New("a local git mapping needs the build context, which this conversion does not have")
+	return nil
+}
+
+func (sb *stageBuilder) wholeSource(ctx context.Context, m *dappfile.GitMapping) (bkllb.State, error) {
+	if m.URL == "" {
+		if sb.b.opt.BuildContext == nil {
+			return bkllb.State{}, errors.New("dev mode needs the build context, which this conversion does not have")
+		}
+		include, exclude := contextPatterns(m)
+		return sb.b.opt.BuildContext(include, exclude)
 	}
-	include, exclude := contextPatterns(m)
-	return sb.b.opt.BuildContext(include, exclude)
+	if len(m.StageDependencies) > 0 {
+		sb.b.warn([]dappfile.Warning{{Filename: sb.b.cfg.Filename, Range: m.Loc, Message: fmt.Sprintf(
+			"stageDependencies of remote git mapping %s are not tracked: the checkout is copied whole at gitArchive, so a new commit of its ref reruns install and every later stage", m.URL)}})
+	}
+	var commit string
+	if r := sb.b.opt.Git.Resolver; r != nil {
+		var err error
+		if commit, err = gitsource.ResolveRemote(ctx, r, m, gitsource.RemoteOpt{}); err != nil {
+			return bkllb.State{}, err
+		}
+	}
+	return gitsource.RemoteSource(m, commit, gitsource.RemoteOpt{}), nil
+}
+
+// gitState plans the image's local mappings once, at its first git stage.
+func (sb *stageBuilder) gitState(ctx context.Context) (*gitState, error) {
+	if sb.git != nil {
+		return sb.git, nil
+	}
+	ms, err := gitsource.WithAutoExcludes(sb.b.cfg.Filename, sb.img.Git)
+	if err != nil {
+		return nil, err
+	}
+	gs := &gitState{mappings: ms}
+	for _, m := range ms {
+		if m.URL != "" || sb.b.opt.Git.Dev {
+			continue
+		}
+		p, err := sb.b.planMapping(ctx, sb.img, m)
+		if err != nil {
+			return nil, withLocation(sb.b.cfg, err, m.Loc)
+		}
+		gs.plans = append(gs.plans, p)
+	}
+	sb.git = gs
+	return gs, nil
+}
+
+// planMapping cuts one local mapping's history into archive and patches.
+func (b *builder) planMapping(ctx context.Context, img *dappfile.Image, m *dappfile.GitMapping) (*gitsource.MappingPlan, error) {
+	repo, head, err := b.repo(ctx)
+	if err != nil {
+		return nil, err
+	}
+	opt := b.opt.Git.Plan
+	opt.Artifact = img.Kind == dappfile.KindArtifact
+	p, warnings, err := gitsource.Plan(repo, head, m, opt)
+	for _, w := range warnings {
+		b.warn([]dappfile.Warning{{Filename: b.cfg.Filename, Range: w.Loc, Message: w.Message}})
+	}
+	return p, err
+}
+
+// repo opens the context's repository once per conversion.
+func (b *builder) repo(ctx context.Context) (*gitsource.Repo, plumbing.Hash, error) {
+	if b.gitRepo == nil && b.gitErr == nil {
+		if b.opt.Git.Repo == nil {
+			b.gitErr = errors.New("local git mappings need the build context's repository, which this conversion does not have")
+		} else if b.gitRepo, b.gitErr = b.opt.Git.Repo(ctx); b.gitErr == nil {
+			b.gitHead, b.gitErr = b.gitRepo.Head()
+		}
+	}
+	return b.gitRepo, b.gitHead, b.gitErr
 }
 
 // contextPatterns narrows the build context transfer to the files a local
@@ -81,14 +185,10 @@ func contextPatterns(m *dappfile.GitMapping) (include, exclude []string) {
 	return include, exclude
 }
 
-func gitSummary(ms []*dappfile.GitMapping) string {
-	var parts []string
-	for _, m := range ms {
-		src := "context"
-		if m.URL != "" {
-			src = m.URL
-		}
-		parts = append(parts, src+":"+m.Add+" → "+m.To)
+func mappingLabel(m *dappfile.GitMapping) string {
+	src := "context"
+	if m.URL != "" {
+		src = m.URL
 	}
-	return strings.Join(parts, ", ")
+	return src + ":" + m.Add + " → " + m.To
 }

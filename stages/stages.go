@@ -18,6 +18,10 @@ const (
 	BeforeInstall        ID = "beforeInstall"
 	ImportsBeforeInstall ID = "importsBeforeInstall"
 	GitArchive           ID = "gitArchive"
+	// GitPatch brings local git sources up to the pin of the user stage
+	// that follows it (Stage.User), when that stage's stageDependencies
+	// changed since the archive.
+	GitPatch ID = "gitPatch"
 	Install              ID = "install"
 	ImportsAfterInstall  ID = "importsAfterInstall"
 	BeforeSetup          ID = "beforeSetup"
@@ -80,13 +84,17 @@ func Chain(img *dappfile.Image) []Stage {
 	add(userStage(img, BeforeInstall, dappfile.BeforeInstall))
 	add(importStage(img, ImportsBeforeInstall, true, dappfile.Install))
 	add(gitStage(img, GitArchive))
+	add(gitPatchStage(img, dappfile.Install))
 	add(userStage(img, Install, dappfile.Install))
 	add(importStage(img, ImportsAfterInstall, false, dappfile.Install))
+	add(gitPatchStage(img, dappfile.BeforeSetup))
 	add(userStage(img, BeforeSetup, dappfile.BeforeSetup))
 	add(importStage(img, ImportsBeforeSetup, true, dappfile.Setup))
+	add(gitPatchStage(img, dappfile.Setup))
 	add(userStage(img, Setup, dappfile.Setup))
 	add(importStage(img, ImportsAfterSetup, false, dappfile.Setup))
 	if img.Kind == dappfile.KindArtifact {
+		add(gitPatchStage(img, dappfile.BuildArtifact))
 		add(userStage(img, BuildArtifact, dappfile.BuildArtifact))
 		return chain
 	}
@@ -144,6 +152,24 @@ func gitStage(img *dappfile.Image, id ID) *Stage {
 	s := &Stage{ID: id, Kind: KindGit, Git: img.Git}
 	for _, g := range img.Git {
 		s.Ranges = append(s.Ranges, g.Loc)
+	}
+	return s
+}
+
+// gitPatchStage is the patch point before user stage name. It is listed
+// when a local mapping declares stageDependencies for that stage, even if
+// the stage has no commands: later stages must still see the sources as of
+// the stage's pin.
+func gitPatchStage(img *dappfile.Image, name dappfile.StageName) *Stage {
+	s := &Stage{ID: GitPatch, Kind: KindGit, User: name}
+	for _, g := range img.Git {
+		if g.URL == "" && len(g.StageDependencies[name]) > 0 {
+			s.Git = append(s.Git, g)
+			s.Ranges = append(s.Ranges, g.Loc)
+		}
+	}
+	if len(s.Git) == 0 {
+		return nil
 	}
 	return s
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/containerd/platforms"
 	"github.com/flant/dapp-frontend/dappfile"
+	"github.com/flant/dapp-frontend/gitsource"
 	dappllb "github.com/flant/dapp-frontend/llb"
 	bkllb "github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
@@ -29,6 +30,7 @@ func dumpLLB(args []string, out io.Writer) error {
 	file := fl.String("f", "", "the Dappfile (default: Dappfile, dappfile.yaml or dappfile.yml in --context)")
 	dir := fl.String("context", ".", "the build context directory")
 	target := fl.String("target", "", "image or artifact to convert")
+	dev := fl.Bool("dev", false, "take local git mappings from the working tree, not the committed state")
 	var buildArgs multiFlag
 	fl.Var(&buildArgs, "build-arg", "NAME=VALUE for the template's env (repeatable)")
 	if err := fl.Parse(args); err != nil {
@@ -44,6 +46,10 @@ func dumpLLB(args []string, out io.Writer) error {
 		ImageResolver: emptyResolver{},
 		BuildContext: func(include, exclude []string) (bkllb.State, error) {
 			return bkllb.Local("context", bkllb.IncludePatterns(include), bkllb.ExcludePatterns(exclude)), nil
+		},
+		Git: dappllb.GitOpt{
+			Repo: func(context.Context) (*gitsource.Repo, error) { return gitsource.OpenDir(*dir) },
+			Dev:  *dev,
 		},
 	})
 	if err != nil {

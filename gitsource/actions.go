@@ -1,0 +1,199 @@
+package gitsource
+
+import (
+	"os"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/pkg/errors"
+)
+
+type actionKind int
+
+const (
+	actRm actionKind = iota
+	actMkdir
+	actMkfile
+	actSymlink
+)
+
+// action is one file operation of a step, with a path relative to the
+// mapping's `to`. Actions are what a step means independently of how it
+// reaches LLB: the inline FileOp emitter below consumes them, and an
+// exec-based emitter for trees too big to inline could consume them too.
+type action struct {
+	kind actionKind
+	rel  string
+	mode os.FileMode
+	// hash is the blob of a file or of a symlink's target.
+	hash plumbing.Hash
+}
+
+// dirMode is the mode of every directory a mapping creates.
+const dirMode = 0o755
+
+// archiveActions creates every file of the tree: directories first, then
+// files and symlinks, all sorted by path.
+func (v *view) archiveActions(t *object.Tree) ([]action, error) {
+	files, _, err := v.files(t)
+	if err != nil {
+		return nil, err
+	}
+	acts := []action{{kind: actMkdir, rel: "", mode: dirMode}}
+	for _, d := range parentDirs(files) {
+		acts = append(acts, action{kind: actMkdir, rel: d, mode: dirMode})
+	}
+	for _, f := range files {
+		a, err := fileAction(f)
+		if err != nil {
+			return nil, err
+		}
+		acts = append(acts, a)
+	}
+	return acts, nil
+}
+
+// patchActions turns the change a → b into removals (first), directories
+// and files. A directory left without files is removed, as `git archive`
+// of the new commit would not have it.
+func (v *view) patchActions(a, b *object.Tree) ([]action, error) {
+	changes, err := v.diff(a, b)
+	if err != nil {
+		return nil, err
+	}
+	if len(changes) == 0 {
+		return nil, nil
+	}
+	newFiles, _, err := v.files(b)
+	if err != nil {
+		return nil, err
+	}
+	newDirs := map[string]bool{}
+	for _, d := range parentDirs(newFiles) {
+		newDirs[d] = true
+	}
+	removedDirs := goneDirs(changes, newDirs)
+	var rms, mkdirs, writes []action
+	for _, d := range removedDirs {
+		rms = append(rms, action{kind: actRm, rel: d})
+	}
+	var added []entry
+	for _, c := range changes {
+		if c.From != nil && !under(c.Rel, removedDirs) && needsRemoval(c) {
+			rms = append(rms, action{kind: actRm, rel: c.Rel})
+		}
+		if c.To == nil {
+			continue
+		}
+		added = append(added, *c.To)
+		a, err := fileAction(*c.To)
+		if err != nil {
+			return nil, err
+		}
+		writes = append(writes, a)
+	}
+	if len(added) > 0 {
+		mkdirs = append(mkdirs, action{kind: actMkdir, rel: "", mode: dirMode})
+	}
+	for _, d := range parentDirs(added) {
+		mkdirs = append(mkdirs, action{kind: actMkdir, rel: d, mode: dirMode})
+	}
+	sort.Slice(rms, func(i, j int) bool { return rms[i].rel < rms[j].rel })
+	return append(append(rms, mkdirs...), writes...), nil
+}
+
+// needsRemoval: a deleted path goes; so does a symlink replaced by
+// anything or anything replaced by a symlink, because creating a symlink
+// fails on an existing path. Regular files are replaced in place.
+func needsRemoval(c change) bool {
+	return c.To == nil || c.From.Mode == filemode.Symlink || c.To.Mode == filemode.Symlink
+}
+
+// goneDirs returns the topmost directories that held a changed path before
+// and hold no file of the mapping after.
+func goneDirs(changes []change, newDirs map[string]bool) []string {
+	gone := map[string]bool{}
+	for _, c := range changes {
+		if c.From == nil {
+			continue
+		}
+		for _, d := range ancestors(c.Rel) {
+			if !newDirs[d] {
+				gone[d] = true
+				break
+			}
+		}
+	}
+	var out []string
+	for d := range gone {
+		if !under(d, keys(gone)) {
+			out = append(out, d)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// under reports whether p lies strictly below one of dirs.
+func under(p string, dirs []string) bool {
+	for _, d := range dirs {
+		if strings.HasPrefix(p, d+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// ancestors returns the directories above rel, outermost first.
+func ancestors(rel string) []string {
+	var out []string
+	for i := 0; i < len(rel); i++ {
+		if rel[i] == '/' {
+			out = append(out, rel[:i])
+		}
+	}
+	return out
+}
+
+// parentDirs returns every directory that holds one of files, sorted, so
+// that a parent always comes before its children.
+func parentDirs(files []entry) []string {
+	set := map[string]bool{}
+	for _, f := range files {
+		for _, d := range ancestors(f.Rel) {
+			set[d] = true
+		}
+	}
+	out := keys(set)
+	sort.Strings(out)
+	return out
+}
+
+func fileAction(e entry) (action, error) {
+	switch e.Mode {
+	case filemode.Regular, filemode.Deprecated:
+		return action{kind: actMkfile, rel: e.Rel, mode: 0o644, hash: e.Hash}, nil
+	case filemode.Executable:
+		return action{kind: actMkfile, rel: e.Rel, mode: 0o755, hash: e.Hash}, nil
+	case filemode.Symlink:
+		return action{kind: actSymlink, rel: e.Rel, hash: e.Hash}, nil
+	}
+	return action{}, errors.Errorf("unsupported git mode %s of %q", e.Mode, e.Rel)
+}
+
+// joinTo places rel under the mapping's target directory.
+func joinTo(to, rel string) string {
+	return path.Join("/", to, rel)
+}

@@ -1,0 +1,251 @@
+package gitsource
+
+import (
+	"fmt"
+	"os"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/moby/buildkit/client/llb"
+)
+
+// DefaultMaxInlineBytes bounds the file data one step puts into the LLB
+// definition. The whole definition travels in one gRPC message, which
+// BuildKit caps at 16 MiB (containerd's defaults.DefaultMaxRecvMsgSize,
+// also its maxBuildDefinitionSize), so all mappings and steps of a build
+// must fit together; the caller keeps the sum in check.
+const DefaultMaxInlineBytes = 8 << 20
+
+// ApplyOpt tunes Apply.
+type ApplyOpt struct {
+	// MaxInlineBytes is DefaultMaxInlineBytes when 0.
+	MaxInlineBytes int64
+	// Constraints go on the FileOp after the default name, so a
+	// llb.WithCustomName or a source location given here wins.
+	Constraints []llb.ConstraintsOpt
+}
+
+// InlineLimitError says a step has more file data than can travel inline
+// in the LLB definition.
+type InlineLimitError struct {
+	Step  PlanStep
+	Bytes int64
+	Limit int64
+}
+
+func (e *InlineLimitError) Error() string {
+	return fmt.Sprintf("%s of git mapping holds %d bytes of sources, more than the %d bytes that can be sent inline in the build definition",
+		e.Step.Kind, e.Bytes, e.Limit)
+}
+
+// Apply puts one step of the plan on top of base as a single FileOp: one
+// vertex, so one layer that holds only the step's files, their directories
+// and the removals. The stage code calls it at the step's point of the
+// chain:
+//
+//	ArchiveStep()         gitArchive: after imports before install, before install
+//	PatchBefore(stage)    right before that user stage (also when it has no commands)
+//	CacheStep()           gitCache: after imports after setup (images only)
+//	LatestPatchStep()     gitLatestPatch: right after gitCache (images only)
+//
+// Files get their git mode (0644 or 0755), directories 0755, everything
+// the mapping's owner/group (names are resolved in base's /etc/passwd) and
+// the committer time of step.To as mtime. When the step changes nothing,
+// base is returned as is and no layer appears.
+func (p *MappingPlan) Apply(base llb.State, step PlanStep, opt ApplyOpt) (llb.State, error) {
+	return ApplySteps(base, []MappingStep{{Plan: p, Step: step}}, opt)
+}
+
+// MappingStep is one mapping's step at some point of the chain.
+type MappingStep struct {
+	Plan *MappingPlan
+	Step PlanStep
+}
+
+// ApplySteps is Apply for several mappings at the same point of the chain
+// (e.g. the gitArchive of every mapping of an image): their actions form
+// one FileOp, so the point adds one layer whatever the number of mappings.
+// MaxInlineBytes applies to the total.
+func ApplySteps(base llb.State, steps []MappingStep, opt ApplyOpt) (llb.State, error) {
+	limit := opt.MaxInlineBytes
+	if limit == 0 {
+		limit = DefaultMaxInlineBytes
+	}
+	var fa *llb.FileAction
+	var names []string
+	var total int64
+	for _, ms := range steps {
+		p, step := ms.Plan, ms.Step
+		acts, err := p.stepActions(step)
+		if err != nil {
+			return llb.State{}, err
+		}
+		if len(acts) == 0 {
+			continue
+		}
+		to, err := p.view.repo.commit(step.To)
+		if err != nil {
+			return llb.State{}, err
+		}
+		e := &emitter{repo: p.view.repo, to: p.Mapping.To, chown: chownOpt(p.Mapping.Owner, p.Mapping.Group),
+			mtime: to.Committer.When.UTC(), limit: limit - total}
+		for _, a := range acts {
+			if fa, err = e.chain(fa, a); err != nil {
+				if le, ok := err.(*InlineLimitError); ok {
+					le.Step, le.Bytes, le.Limit = step, le.Bytes+total, limit
+				}
+				return llb.State{}, err
+			}
+		}
+		total += e.bytes
+		names = append(names, p.stepName(step))
+	}
+	if fa == nil {
+		return base, nil
+	}
+	cos := append([]llb.ConstraintsOpt{llb.WithCustomName(strings.Join(names, ", "))}, opt.Constraints...)
+	return base.File(fa, cos...), nil
+}
+
+func (p *MappingPlan) stepName(step PlanStep) string {
+	switch step.Kind {
+	case StepArchive:
+		return fmt.Sprintf("gitArchive %s at %s", p.Mapping.To, short(step.To))
+	case StepStagePatch:
+		return fmt.Sprintf("git patch %s %s..%s before %s", p.Mapping.To, short(step.From), short(step.To), step.Stage)
+	}
+	return fmt.Sprintf("%s %s %s..%s", step.Kind, p.Mapping.To, short(step.From), short(step.To))
+}
+
+func short(h plumbing.Hash) string { return h.String()[:12] }
+
+func (p *MappingPlan) stepActions(step PlanStep) ([]action, error) {
+	toTree, err := p.treeAt(step.To)
+	if err != nil {
+		return nil, err
+	}
+	if step.Kind == StepArchive {
+		return p.view.archiveActions(toTree)
+	}
+	fromTree, err := p.treeAt(step.From)
+	if err != nil {
+		return nil, err
+	}
+	return p.view.patchActions(fromTree, toTree)
+}
+
+func (p *MappingPlan) treeAt(h plumbing.Hash) (*object.Tree, error) {
+	c, err := p.view.repo.commit(h)
+	if err != nil {
+		return nil, err
+	}
+	return p.view.tree(c)
+}
+
+// chownOpt maps owner/group to a FileOp chown; an omitted group is the
+// owner's group, an omitted owner is root.
+func chownOpt(owner, group string) *llb.ChownOpt {
+	var spec string
+	switch {
+	case owner == "" && group == "":
+		return nil
+	case group == "":
+		spec = owner
+	case owner == "":
+		spec = "0:" + group
+	default:
+		spec = owner + ":" + group
+	}
+	co := llb.WithUser(spec).(llb.ChownOpt)
+	return &co
+}
+
+type emitter struct {
+	repo  *Repo
+	to    string
+	chown *llb.ChownOpt
+	mtime time.Time
+	limit int64
+	bytes int64
+}
+
+// chain appends a to fa (a new chain when fa is nil): the actions of one
+// FileOp run in order, each on the result of the previous one.
+func (e *emitter) chain(fa *llb.FileAction, a action) (*llb.FileAction, error) {
+	p := joinTo(e.to, a.rel)
+	ct := llb.WithCreatedTime(e.mtime)
+	switch a.kind {
+	case actRm:
+		if fa == nil {
+			return llb.Rm(p, llb.WithAllowNotFound(true)), nil
+		}
+		return fa.Rm(p, llb.WithAllowNotFound(true)), nil
+	case actMkdir:
+		if a.rel == "" && path.Dir(p) != "/" {
+			// the directories above `to` belong to the image, not to the
+			// mapping's owner: create them first, without chown
+			fa = chainMkdir(fa, path.Dir(p), llb.WithParents(true), ct)
+		}
+		opts := []llb.MkdirOption{llb.WithParents(true), ct}
+		if e.chown != nil {
+			opts = append(opts, *e.chown)
+		}
+		return chainMkdirMode(fa, p, a.mode, opts...), nil
+	}
+	// check the size before reading: one huge blob must not be loaded
+	size, err := e.repo.blobSize(a.hash)
+	if err != nil {
+		return nil, err
+	}
+	if e.bytes += size; e.bytes > e.limit {
+		return nil, &InlineLimitError{Bytes: e.bytes, Limit: e.limit}
+	}
+	dt, err := e.repo.blobData(a.hash)
+	if err != nil {
+		return nil, err
+	}
+	if a.kind == actSymlink {
+		opts := []llb.SymlinkOption{ct}
+		if e.chown != nil {
+			opts = append(opts, *e.chown)
+		}
+		if fa == nil {
+			return llb.Symlink(string(dt), p, opts...), nil
+		}
+		return fa.Symlink(string(dt), p, opts...), nil
+	}
+	opts := []llb.MkfileOption{ct}
+	if e.chown != nil {
+		opts = append(opts, *e.chown)
+	}
+	if fa == nil {
+		return llb.Mkfile(p, a.mode, dt, opts...), nil
+	}
+	return fa.Mkfile(p, a.mode, dt, opts...), nil
+}
+
+func chainMkdir(fa *llb.FileAction, p string, opts ...llb.MkdirOption) *llb.FileAction {
+	return chainMkdirMode(fa, p, dirMode, opts...)
+}
+
+func chainMkdirMode(fa *llb.FileAction, p string, mode os.FileMode, opts ...llb.MkdirOption) *llb.FileAction {
+	if fa == nil {
+		return llb.Mkdir(p, mode, opts...)
+	}
+	return fa.Mkdir(p, mode, opts...)
+}
+
+// String names a step for logs and debug dumps, e.g. "gitArchive@1a2b3c4d5e6f"
+// or "patch before install 1a2b3c4d5e6f..7a8b9c0d1e2f".
+func (s PlanStep) String() string {
+	switch s.Kind {
+	case StepArchive:
+		return "gitArchive@" + short(s.To)
+	case StepStagePatch:
+		return fmt.Sprintf("patch before %s %s..%s", s.Stage, short(s.From), short(s.To))
+	}
+	return fmt.Sprintf("%s %s..%s", s.Kind, short(s.From), short(s.To))
+}

@@ -1,0 +1,50 @@
+package gitsource
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/moby/buildkit/client/llb"
+	gwclient "github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/stretchr/testify/require"
+	fstypes "github.com/tonistiigi/fsutil/types"
+)
+
+// countingReader counts requests, each of which is a gRPC round trip
+// through the gateway.
+type countingReader struct {
+	dirReader
+	stats, dirs int
+}
+
+func (c *countingReader) StatFile(ctx context.Context, req gwclient.StatRequest) (*fstypes.Stat, error) {
+	c.stats++
+	return c.dirReader.StatFile(ctx, req)
+}
+
+func (c *countingReader) ReadDir(ctx context.Context, req gwclient.ReadDirRequest) ([]*fstypes.Stat, error) {
+	c.dirs++
+	return c.dirReader.ReadDir(ctx, req)
+}
+
+// TestReaderRoundTrips keeps the number of gateway requests of a plan and
+// an archive small: packs are opened once, not once per object.
+func TestReaderRoundTrips(t *testing.T) {
+	t.Parallel()
+	dir := bigHistory(t, 500, 100)
+	h := &testRepo{t: t, dir: dir, clock: tuesday.Add(time.Hour)}
+	h.write("src/d1/f1.txt", "loose")
+	h.commit("a loose commit on top of the pack")
+	cr := &countingReader{dirReader: dirReader{root: dir}}
+	repo, err := OpenFS(NewReaderFS(context.Background(), cr, ".git"))
+	require.NoError(t, err)
+	head, err := repo.Head()
+	require.NoError(t, err)
+	p, _, err := Plan(repo, head, depsMapping(), PlanOpt{})
+	require.NoError(t, err)
+	_, err = p.Apply(llb.Scratch(), p.ArchiveStep(), ApplyOpt{})
+	require.NoError(t, err)
+	t.Logf("reads=%d stats=%d readdirs=%d", cr.reads.Load(), cr.stats, cr.dirs)
+	require.Less(t, int(cr.reads.Load())+cr.stats+cr.dirs, 100)
+}

@@ -1,0 +1,61 @@
+package gitsource
+
+import (
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/flant/dapp-frontend/dappfile"
+	"github.com/go-git/go-billy/v5"
+	git "github.com/go-git/go-git/v5"
+	"github.com/pkg/errors"
+)
+
+// Uncommitted lists the mapping's files whose working-tree state differs
+// from HEAD: modified, deleted, staged or untracked (ignored files do not
+// count). Builds take the committed state, so the frontend warns with this
+// list (or builds DevSource in dev mode). worktree is the build context's
+// root, e.g. NewReaderFS over llb.Local("context") with the mapping's add
+// directory included; go-git hashes only files whose size or mtime differ
+// from the index.
+func (r *Repo) Uncommitted(worktree billy.Filesystem, m *dappfile.GitMapping) ([]string, error) {
+	v, err := newView(r, m.Add, m.IncludePaths, m.ExcludePaths)
+	if err != nil {
+		return nil, err
+	}
+	wr, err := git.Open(r.r.Storer, worktree)
+	if err != nil {
+		return nil, errors.Wrap(err, "failed to open the work tree")
+	}
+	wt, err := wr.Worktree()
+	if err != nil {
+		return nil, errors.Wrap(err, "failed to open the work tree")
+	}
+	st, err := wt.Status()
+	if err != nil {
+		return nil, errors.Wrap(err, "failed to compare the work tree with HEAD")
+	}
+	var out []string
+	for p, fs := range st {
+		if fs.Worktree == git.Unmodified && fs.Staging == git.Unmodified {
+			continue
+		}
+		if rel, ok := v.relPath(p); ok && v.filter.Match(rel) {
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// relPath maps a repository path to the mapping's add directory.
+func (v *view) relPath(p string) (string, bool) {
+	p = strings.Trim(path.Clean("/"+p), "/")
+	if v.add == "" {
+		return p, true
+	}
+	if !strings.HasPrefix(p, v.add+"/") {
+		return "", false
+	}
+	return strings.TrimPrefix(p, v.add+"/"), true
+}

@@ -1,0 +1,270 @@
+package gitsource
+
+import (
+	"context"
+	"io"
+	"os"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-git/go-billy/v5"
+	gwclient "github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/pkg/errors"
+	fstypes "github.com/tonistiigi/fsutil/types"
+)
+
+// FileReader reads files of a solved state. gwclient.Reference satisfies it,
+// so the frontend can hand the reference of llb.Local("context") with
+// IncludePatterns [".git"] straight to NewReaderFS.
+type FileReader interface {
+	ReadFile(ctx context.Context, req gwclient.ReadRequest) ([]byte, error)
+	ReadDir(ctx context.Context, req gwclient.ReadDirRequest) ([]*fstypes.Stat, error)
+	StatFile(ctx context.Context, req gwclient.StatRequest) (*fstypes.Stat, error)
+}
+
+var _ FileReader = (gwclient.Reference)(nil)
+
+// readChunk is how much a file read asks for at once. go-git reads pack
+// files with many small seeks; every request is a gRPC round trip, so reads
+// are served from cached chunks.
+const readChunk = 1 << 20
+
+// maxCachedChunks bounds the memory the chunk cache holds (64 MiB); the
+// oldest chunk goes first.
+const maxCachedChunks = 64
+
+// NewReaderFS returns a read-only billy filesystem rooted at root inside r.
+// Writes fail with billy.ErrReadOnly. go-git only reads when it opens a
+// repository and walks history, so this is enough for OpenFS.
+func NewReaderFS(ctx context.Context, r FileReader, root string) billy.Filesystem {
+	return &readerFS{ctx: ctx, r: r, root: path.Clean("/" + root), chunkSize: readChunk, chunks: map[chunkKey][]byte{}}
+}
+
+type chunkKey struct {
+	name string
+	idx  int64
+}
+
+type readerFS struct {
+	ctx  context.Context
+	r    FileReader
+	root string
+	// chunkSize is readChunk; tests make it small.
+	chunkSize int64
+
+	mu     sync.Mutex
+	chunks map[chunkKey][]byte
+	order  []chunkKey // insertion order, for eviction
+}
+
+func (fs *readerFS) abs(name string) string {
+	p := path.Join(fs.root, path.Clean("/"+filepathToSlash(name)))
+	return strings.TrimPrefix(p, "/")
+}
+
+func filepathToSlash(p string) string { return strings.ReplaceAll(p, `\`, "/") }
+
+func (fs *readerFS) stat(name string) (*fileInfo, error) {
+	st, err := fs.r.StatFile(fs.ctx, gwclient.StatRequest{Path: fs.abs(name)})
+	if err != nil {
+		return nil, &os.PathError{Op: "stat", Path: name, Err: notExist(err)}
+	}
+	return &fileInfo{name: path.Base(path.Clean("/" + name)), st: st}, nil
+}
+
+// notExist turns a "no such file" answer of the reader into os.ErrNotExist
+// itself: go-git probes optional files (packed-refs, shallow, loose objects
+// before packs) with os.IsNotExist, which does not unwrap, and the gateway
+// reports a missing file as a gRPC error carrying the lstat message.
+// Other errors pass unchanged.
+func notExist(err error) error {
+	if errors.Is(err, os.ErrNotExist) {
+		return os.ErrNotExist
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "no such file or directory") || strings.Contains(msg, "not exist") ||
+		strings.Contains(msg, "not found") {
+		return os.ErrNotExist
+	}
+	return err
+}
+
+func (fs *readerFS) Stat(name string) (os.FileInfo, error)  { return fs.stat(name) }
+func (fs *readerFS) Lstat(name string) (os.FileInfo, error) { return fs.stat(name) }
+
+func (fs *readerFS) Readlink(name string) (string, error) {
+	fi, err := fs.stat(name)
+	if err != nil {
+		return "", err
+	}
+	if fi.st.Linkname == "" {
+		return "", &os.PathError{Op: "readlink", Path: name, Err: os.ErrInvalid}
+	}
+	return fi.st.Linkname, nil
+}
+
+func (fs *readerFS) ReadDir(name string) ([]os.FileInfo, error) {
+	sts, err := fs.r.ReadDir(fs.ctx, gwclient.ReadDirRequest{Path: fs.abs(name)})
+	if err != nil {
+		return nil, &os.PathError{Op: "readdir", Path: name, Err: notExist(err)}
+	}
+	out := make([]os.FileInfo, 0, len(sts))
+	for _, st := range sts {
+		out = append(out, &fileInfo{name: path.Base(st.Path), st: st})
+	}
+	return out, nil
+}
+
+func (fs *readerFS) Open(name string) (billy.File, error) {
+	return fs.OpenFile(name, os.O_RDONLY, 0)
+}
+
+func (fs *readerFS) OpenFile(name string, flag int, _ os.FileMode) (billy.File, error) {
+	if flag&(os.O_WRONLY|os.O_RDWR|os.O_CREATE|os.O_TRUNC|os.O_APPEND) != 0 {
+		return nil, billy.ErrReadOnly
+	}
+	fi, err := fs.stat(name)
+	if err != nil {
+		return nil, err
+	}
+	if fi.IsDir() {
+		return nil, &os.PathError{Op: "open", Path: name, Err: errors.New("is a directory")}
+	}
+	return &readerFile{fs: fs, name: name, abs: fs.abs(name), size: fi.st.Size}, nil
+}
+
+// readAt serves p from cached chunks of the file.
+func (fs *readerFS) readAt(abs string, p []byte, off, size int64) (int, error) {
+	n := 0
+	for n < len(p) && off < size {
+		idx := off / fs.chunkSize
+		chunk, err := fs.chunk(abs, idx, size)
+		if err != nil {
+			return n, err
+		}
+		if off-idx*fs.chunkSize >= int64(len(chunk)) {
+			return n, io.ErrUnexpectedEOF
+		}
+		c := copy(p[n:], chunk[off-idx*fs.chunkSize:])
+		if c == 0 {
+			break
+		}
+		n += c
+		off += int64(c)
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+func (fs *readerFS) chunk(abs string, idx, size int64) ([]byte, error) {
+	key := chunkKey{abs, idx}
+	fs.mu.Lock()
+	dt, ok := fs.chunks[key]
+	fs.mu.Unlock()
+	if ok {
+		return dt, nil
+	}
+	length := min(fs.chunkSize, size-idx*fs.chunkSize)
+	dt, err := fs.r.ReadFile(fs.ctx, gwclient.ReadRequest{
+		Filename: abs,
+		Range:    &gwclient.FileRange{Offset: int(idx * fs.chunkSize), Length: int(length)},
+	})
+	if err != nil {
+		return nil, errors.Wrapf(err, "failed to read %s", abs)
+	}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if _, ok := fs.chunks[key]; !ok {
+		fs.order = append(fs.order, key)
+	}
+	fs.chunks[key] = dt
+	for len(fs.order) > maxCachedChunks {
+		delete(fs.chunks, fs.order[0])
+		fs.order = fs.order[1:]
+	}
+	return dt, nil
+}
+
+func (fs *readerFS) Join(elem ...string) string { return path.Join(elem...) }
+func (fs *readerFS) Root() string               { return fs.root }
+
+func (fs *readerFS) Chroot(p string) (billy.Filesystem, error) {
+	return &readerFS{ctx: fs.ctx, r: fs.r, root: path.Join(fs.root, p), chunkSize: fs.chunkSize, chunks: map[chunkKey][]byte{}}, nil
+}
+
+// Capabilities reports a read-only, seekable filesystem.
+func (fs *readerFS) Capabilities() billy.Capability {
+	return billy.ReadCapability | billy.SeekCapability
+}
+
+func (fs *readerFS) Create(string) (billy.File, error)           { return nil, billy.ErrReadOnly }
+func (fs *readerFS) Rename(string, string) error                 { return billy.ErrReadOnly }
+func (fs *readerFS) Remove(string) error                         { return billy.ErrReadOnly }
+func (fs *readerFS) TempFile(string, string) (billy.File, error) { return nil, billy.ErrReadOnly }
+func (fs *readerFS) MkdirAll(string, os.FileMode) error          { return billy.ErrReadOnly }
+func (fs *readerFS) Symlink(string, string) error                { return billy.ErrReadOnly }
+
+type readerFile struct {
+	fs   *readerFS
+	name string
+	abs  string
+	size int64
+	off  int64
+}
+
+func (f *readerFile) Name() string { return f.name }
+
+func (f *readerFile) Read(p []byte) (int, error) {
+	if f.off >= f.size {
+		return 0, io.EOF
+	}
+	n, err := f.fs.readAt(f.abs, p, f.off, f.size)
+	f.off += int64(n)
+	if err == io.EOF && n > 0 {
+		err = nil
+	}
+	return n, err
+}
+
+func (f *readerFile) ReadAt(p []byte, off int64) (int, error) {
+	return f.fs.readAt(f.abs, p, off, f.size)
+}
+
+func (f *readerFile) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += f.off
+	case io.SeekEnd:
+		offset += f.size
+	default:
+		return 0, errors.Errorf("invalid whence %d", whence)
+	}
+	if offset < 0 {
+		return 0, errors.Errorf("negative offset %d", offset)
+	}
+	f.off = offset
+	return offset, nil
+}
+
+func (f *readerFile) Write([]byte) (int, error) { return 0, billy.ErrReadOnly }
+func (f *readerFile) Truncate(int64) error      { return billy.ErrReadOnly }
+func (f *readerFile) Close() error              { return nil }
+func (f *readerFile) Lock() error               { return nil }
+func (f *readerFile) Unlock() error             { return nil }
+
+type fileInfo struct {
+	name string
+	st   *fstypes.Stat
+}
+
+func (fi *fileInfo) Name() string       { return fi.name }
+func (fi *fileInfo) Size() int64        { return fi.st.Size }
+func (fi *fileInfo) Mode() os.FileMode  { return os.FileMode(fi.st.Mode) }
+func (fi *fileInfo) ModTime() time.Time { return time.Unix(0, fi.st.ModTime) }
+func (fi *fileInfo) IsDir() bool        { return fi.Mode().IsDir() }
+func (fi *fileInfo) Sys() any           { return fi.st }

@@ -1,0 +1,105 @@
+package stages
+
+import (
+	"testing"
+
+	"github.com/flant/dapp-frontend/dappfile"
+	"github.com/stretchr/testify/require"
+)
+
+func ids(chain []Stage) []string {
+	var out []string
+	for _, s := range chain {
+		id := string(s.ID)
+		if s.ID == GitPatch {
+			id += ":" + string(s.User)
+		}
+		out = append(out, id)
+	}
+	return out
+}
+
+func parse(t *testing.T, doc string) *dappfile.Image {
+	t.Helper()
+	cfg, _, err := dappfile.Parse([]byte(doc), dappfile.ParseOpt{})
+	require.NoError(t, err)
+	return cfg.Images[len(cfg.Images)-1]
+}
+
+func TestChain(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		doc  string
+		want []string
+	}{
+		{
+			name: "bare image",
+			doc:  "dimg: a\nfrom: alpine\n",
+			want: []string{"from"},
+		},
+		{
+			name: "git mapping with dependencies, stage without commands",
+			doc: `dimg: a
+from: alpine
+git:
+- to: /app
+  stageDependencies:
+    install: [package.json]
+    setup: ['**/*']
+shell:
+  install: [npm ci]
+docker: {CMD: [run]}
+`,
+			want: []string{"from", "gitArchive", "gitPatch:install", "install", "gitPatch:setup", "gitCache", "gitLatestPatch", "dockerInstructions"},
+		},
+		{
+			name: "remote dependencies make no patch point",
+			doc:  "dimg: a\nfrom: alpine\ngit:\n- url: https://example.com/r.git\n  to: /r\n  stageDependencies:\n    install: [x]\n",
+			want: []string{"from", "gitArchive", "gitCache", "gitLatestPatch"},
+		},
+		{
+			name: "artifact: patch before buildArtifact, no tail",
+			doc: `dimg: a
+from: alpine
+---
+artifact: b
+from: alpine
+git:
+- to: /src
+  stageDependencies:
+    buildArtifact: ['**/*.go']
+shell:
+  buildArtifact: [go build]
+`,
+			want: []string{"from", "gitArchive", "gitPatch:buildArtifact", "buildArtifact"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tc.want, ids(Chain(parse(t, tc.doc))))
+		})
+	}
+}
+
+func TestDependencies(t *testing.T) {
+	t.Parallel()
+	img := parse(t, `artifact: x
+from: alpine
+---
+artifact: y
+from: alpine
+---
+dimg: base
+from: alpine
+---
+dimg: a
+fromDimg: base
+import:
+- {artifact: x, add: /x, after: install}
+- {artifact: y, add: /y, after: setup}
+- {artifact: x, add: /z, after: setup}
+`)
+	require.Equal(t, []string{"base", "x", "y"}, Dependencies(img))
+}
