@@ -21,17 +21,17 @@ const (
 	// GitPatch brings local git sources up to the pin of the user stage
 	// that follows it (Stage.User), when that stage's stageDependencies
 	// changed since the archive.
-	GitPatch ID = "gitPatch"
-	Install              ID = "install"
-	ImportsAfterInstall  ID = "importsAfterInstall"
-	BeforeSetup          ID = "beforeSetup"
-	ImportsBeforeSetup   ID = "importsBeforeSetup"
-	Setup                ID = "setup"
-	ImportsAfterSetup    ID = "importsAfterSetup"
-	BuildArtifact        ID = "buildArtifact"
-	GitCache             ID = "gitCache"
-	GitLatestPatch       ID = "gitLatestPatch"
-	DockerInstructions   ID = "dockerInstructions"
+	GitPatch            ID = "gitPatch"
+	Install             ID = "install"
+	ImportsAfterInstall ID = "importsAfterInstall"
+	BeforeSetup         ID = "beforeSetup"
+	ImportsBeforeSetup  ID = "importsBeforeSetup"
+	Setup               ID = "setup"
+	ImportsAfterSetup   ID = "importsAfterSetup"
+	BuildArtifact       ID = "buildArtifact"
+	GitCache            ID = "gitCache"
+	GitLatestPatch      ID = "gitLatestPatch"
+	DockerInstructions  ID = "dockerInstructions"
 )
 
 // Kind says how a stage is built.
