@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/docker/go-units"
 	"github.com/flant/dapp-frontend/dappfile"
 	"github.com/flant/dapp-frontend/gitsource"
 	dappllb "github.com/flant/dapp-frontend/llb"
@@ -26,6 +27,8 @@ const (
 	keyDev       = "dev"
 	keyProject   = "project"
 	keyAutoCache = "auto-cache"
+	// keyGitPatchThreshold is dapp's gitCache limit (default 1 MiB).
+	keyGitPatchThreshold = "git-patch-threshold"
 	// keyVCSSource is set by buildx to the git remote of the context.
 	keyVCSSource = "vcs:source"
 )
@@ -38,6 +41,8 @@ type options struct {
 	project string
 	// autoCache adds package-manager cache mounts to user stages.
 	autoCache bool
+	// gitPatchThreshold is the gitCache limit in bytes; 0 takes the default.
+	gitPatchThreshold int64
 }
 
 func parseOptions(opts map[string]string) (options, error) {
@@ -53,11 +58,18 @@ func parseOptions(opts map[string]string) (options, error) {
 	if o.project == "" {
 		o.project = defaultProject(opts[keyVCSSource])
 	}
+	if v := opts[keyGitPatchThreshold]; v != "" {
+		n, err := units.RAMInBytes(v)
+		if err != nil || n <= 0 {
+			return o, errors.Errorf("option %s: %q is not a size (e.g. 1m, 512k, 1048576)", keyGitPatchThreshold, v)
+		}
+		o.gitPatchThreshold = n
+	}
 	return o, nil
 }
 
 // ownOptions lists this frontend's options for withBuildArgOptions.
-var ownOptions = []string{keyDev, keyProject, keyAutoCache}
+var ownOptions = []string{keyDev, keyProject, keyAutoCache, keyGitPatchThreshold}
 
 // withBuildArgOptions fills an option from its DAPP_* build arg when the
 // option itself is not set.
@@ -126,6 +138,7 @@ func convertOpt(ctx context.Context, bc *dockerui.Client, opt options, src *dock
 			Repo:     func(ctx context.Context) (*gitsource.Repo, error) { return openContextRepo(ctx, bc) },
 			Resolver: bc.GatewayClient(),
 			Dev:      opt.dev,
+			Plan:     gitsource.PlanOpt{PatchThreshold: opt.gitPatchThreshold},
 		},
 		Warn: func(w dappfile.Warning) {
 			src.Warn(ctx, w.Message, warnOpts(w.Range))

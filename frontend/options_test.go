@@ -20,6 +20,8 @@ func TestParseOptions(t *testing.T) {
 		{name: "explicit options", opts: map[string]string{"dev": "true", "project": "p", "auto-cache": "false"}, want: options{dev: true, project: "p"}},
 		{name: "build args for buildx", opts: map[string]string{"build-arg:DAPP_DEV": "1", "build-arg:DAPP_PROJECT": "q", "build-arg:DAPP_AUTO_CACHE": "false"}, want: options{dev: true, project: "q"}},
 		{name: "option wins over build arg", opts: map[string]string{"project": "opt", "build-arg:DAPP_PROJECT": "arg"}, want: options{project: "opt", autoCache: true}},
+		{name: "patch threshold", opts: map[string]string{"git-patch-threshold": "64k"}, want: options{project: "default", autoCache: true, gitPatchThreshold: 64 << 10}},
+		{name: "bad patch threshold", opts: map[string]string{"build-arg:DAPP_GIT_PATCH_THRESHOLD": "lots"}, err: `option git-patch-threshold: "lots" is not a size`},
 		{name: "bad boolean", opts: map[string]string{"dev": "yes please"}, err: `option dev: "yes please" is not a boolean`},
 	}
 	for _, tc := range tests {
