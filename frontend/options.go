@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/docker/go-units"
+	"github.com/go-git/go-billy/v5"
 	"github.com/flant/dapp-frontend/dappfile"
 	"github.com/flant/dapp-frontend/gitsource"
 	dappllb "github.com/flant/dapp-frontend/llb"
@@ -139,6 +140,17 @@ func convertOpt(ctx context.Context, bc *dockerui.Client, opt options, src *dock
 			Resolver: bc.GatewayClient(),
 			Dev:      opt.dev,
 			Plan:     gitsource.PlanOpt{PatchThreshold: opt.gitPatchThreshold},
+			Worktree: func(ctx context.Context, include, exclude []string) (billy.Filesystem, error) {
+				st, err := buildContext(ctx, bc, include, exclude)
+				if err != nil {
+					return nil, err
+				}
+				ref, err := solveRef(ctx, bc.GatewayClient(), st)
+				if err != nil {
+					return nil, err
+				}
+				return gitsource.NewReaderFS(ctx, ref, "/"), nil
+			},
 		},
 		Warn: func(w dappfile.Warning) {
 			src.Warn(ctx, w.Message, warnOpts(w.Range))

@@ -12,8 +12,10 @@ import (
 )
 
 // Uncommitted lists the mapping's files whose working-tree state differs
-// from HEAD: modified, deleted, staged or untracked (ignored files do not
-// count). Builds take the committed state, so the frontend warns with this
+// from HEAD: modified, staged or untracked (ignored files do not count).
+// Files missing from the work tree are not listed: the frontend sees the
+// work tree through the context transfer, which leaves out what
+// .dockerignore names, so a missing file proves nothing. Builds take the committed state, so the frontend warns with this
 // list (or builds DevSource in dev mode). worktree is the build context's
 // root, e.g. NewReaderFS over llb.Local("context") with the mapping's add
 // directory included; go-git hashes only files whose size or mtime differ
@@ -37,7 +39,7 @@ func (r *Repo) Uncommitted(worktree billy.Filesystem, m *dappfile.GitMapping) ([
 	}
 	var out []string
 	for p, fs := range st {
-		if fs.Worktree == git.Unmodified && fs.Staging == git.Unmodified {
+		if fs.Staging == git.Unmodified && (fs.Worktree == git.Unmodified || fs.Worktree == git.Deleted) {
 			continue
 		}
 		if rel, ok := v.relPath(p); ok && v.filter.Match(rel) {

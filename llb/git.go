@@ -9,6 +9,7 @@ import (
 	"github.com/flant/dapp-frontend/dappfile"
 	"github.com/flant/dapp-frontend/gitsource"
 	"github.com/flant/dapp-frontend/stages"
+	"github.com/go-git/go-billy/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	bkllb "github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
@@ -30,6 +31,10 @@ type GitOpt struct {
 	// Plan tunes the archive/patch rule (threshold, period); zero values
 	// take gitsource's defaults.
 	Plan gitsource.PlanOpt
+	// Worktree returns the build context's work tree narrowed to include
+	// and exclude, to warn about uncommitted changes the build leaves out.
+	// Nil skips the check.
+	Worktree func(ctx context.Context, include, exclude []string) (billy.Filesystem, error)
 }
 
 // gitState is what an image's git stages share: the mappings with
@@ -133,6 +138,7 @@ func (sb *stageBuilder) gitState(ctx context.Context) (*gitState, error) {
 			return nil, withLocation(sb.b.cfg, err, m.Loc)
 		}
 		gs.plans = append(gs.plans, p)
+		sb.b.warnUncommitted(ctx, m)
 	}
 	sb.git = gs
 	return gs, nil
@@ -151,6 +157,39 @@ func (b *builder) planMapping(ctx context.Context, img *dappfile.Image, m *dappf
 		b.warn([]dappfile.Warning{{Filename: b.cfg.Filename, Range: w.Loc, Message: w.Message}})
 	}
 	return p, err
+}
+
+// warnUncommitted tells the user which changes of the work tree a mapping
+// leaves out: builds take HEAD's committed state.
+func (b *builder) warnUncommitted(ctx context.Context, m *dappfile.GitMapping) {
+	if b.opt.Git.Worktree == nil {
+		return
+	}
+	include, exclude := contextPatterns(m)
+	if len(include) > 0 {
+		// go-git needs the .gitignore files to tell ignored files apart.
+		include = append(include, "**/.gitignore")
+	}
+	msg := ""
+	wt, err := b.opt.Git.Worktree(ctx, include, exclude)
+	var files []string
+	if err == nil {
+		files, err = b.gitRepo.Uncommitted(wt, m)
+	}
+	switch {
+	case err != nil:
+		msg = fmt.Sprintf("could not compare the work tree of git mapping → %s with HEAD: %v", m.To, err)
+	case len(files) > 0:
+		shown := files
+		if len(shown) > 5 {
+			shown = append(shown[:5:5], fmt.Sprintf("and %d more", len(files)-5))
+		}
+		msg = fmt.Sprintf("git mapping → %s: %d uncommitted change(s) are not built (%s); the build takes HEAD's committed state, --opt dev=true builds the work tree",
+			m.To, len(files), strings.Join(shown, ", "))
+	default:
+		return
+	}
+	b.warn([]dappfile.Warning{{Filename: b.cfg.Filename, Range: m.Loc, Message: msg}})
 }
 
 // repo opens the context's repository once per conversion.

@@ -9,7 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flant/dapp-frontend/dappfile"
 	"github.com/flant/dapp-frontend/gitsource"
+	"github.com/go-git/go-billy/v5"
+	"github.com/go-git/go-billy/v5/osfs"
 	"github.com/moby/buildkit/solver/pb"
 	"github.com/stretchr/testify/require"
 )
@@ -153,4 +156,27 @@ func TestGitNotARepository(t *testing.T) {
 	_, err := Convert(context.Background(), parse(t, gitDappfile), opt)
 	require.ErrorIs(t, err, gitsource.ErrNotRepository)
 	require.ErrorContains(t, err, "Dappfile:4:3:")
+}
+
+func TestGitUncommittedChangesWarn(t *testing.T) {
+	t.Parallel()
+	r := newTestRepo(t)
+	r.commit(map[string]string{"src/main.go": "package main\n", "src/package.json": "{}\n", "README": "x\n"})
+	var warnings []string
+	opt := r.opt()
+	opt.Warn = func(w dappfile.Warning) { warnings = append(warnings, w.Message) }
+	opt.Git.Worktree = func(ctx context.Context, include, exclude []string) (billy.Filesystem, error) {
+		require.Contains(t, include, "src")
+		return osfs.New(r.dir), nil
+	}
+	convert(t, gitDappfile, opt)
+	require.Empty(t, warnings, "a clean work tree warns about nothing")
+
+	require.NoError(t, os.WriteFile(filepath.Join(r.dir, "src/main.go"), []byte("edited"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(r.dir, "README"), []byte("outside the mapping"), 0o644))
+	g, _ := convert(t, gitDappfile, opt)
+	require.Len(t, warnings, 1)
+	require.Contains(t, warnings[0], "git mapping → /app: 1 uncommitted change(s) are not built (src/main.go)")
+	_, archive := g.byName(t, "[app] gitArchive")
+	require.Equal(t, "package main\n", mkfiles(archive)["/app/main.go"], "the committed state is built")
 }
