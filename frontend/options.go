@@ -7,10 +7,10 @@ import (
 	"strings"
 
 	"github.com/docker/go-units"
-	"github.com/go-git/go-billy/v5"
 	"github.com/flant/dapp-frontend/dappfile"
 	"github.com/flant/dapp-frontend/gitsource"
 	dappllb "github.com/flant/dapp-frontend/llb"
+	"github.com/go-git/go-billy/v5"
 	bkllb "github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerui"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
