@@ -135,23 +135,7 @@ func convertOpt(ctx context.Context, bc *dockerui.Client, opt options, src *dock
 		Project:        opt.project,
 		CacheNamespace: bc.CacheIDNamespace,
 		AutoCache:      opt.autoCache,
-		Git: dappllb.GitOpt{
-			Repo:     func(ctx context.Context) (*gitsource.Repo, error) { return openContextRepo(ctx, bc) },
-			Resolver: bc.GatewayClient(),
-			Dev:      opt.dev,
-			Plan:     gitsource.PlanOpt{PatchThreshold: opt.gitPatchThreshold},
-			Worktree: func(ctx context.Context, include, exclude []string) (billy.Filesystem, error) {
-				st, err := buildContext(ctx, bc, include, exclude)
-				if err != nil {
-					return nil, err
-				}
-				ref, err := solveRef(ctx, bc.GatewayClient(), st)
-				if err != nil {
-					return nil, err
-				}
-				return gitsource.NewReaderFS(ctx, ref, "/"), nil
-			},
-		},
+		Git:            gitOpt(bc, opt),
 		Warn: func(w dappfile.Warning) {
 			src.Warn(ctx, w.Message, warnOpts(w.Range))
 		},
@@ -190,4 +174,26 @@ func openContextRepo(ctx context.Context, bc *dockerui.Client) (*gitsource.Repo,
 		return nil, err
 	}
 	return gitsource.OpenFS(gitsource.NewReaderFS(ctx, ref, ".git"))
+}
+
+// gitOpt gives the conversion the context's repository, its work tree and
+// the resolver that pins remote refs, all through the gateway.
+func gitOpt(bc *dockerui.Client, opt options) dappllb.GitOpt {
+	return dappllb.GitOpt{
+		Repo:     func(ctx context.Context) (*gitsource.Repo, error) { return openContextRepo(ctx, bc) },
+		Resolver: bc.GatewayClient(),
+		Dev:      opt.dev,
+		Plan:     gitsource.PlanOpt{PatchThreshold: opt.gitPatchThreshold},
+		Worktree: func(ctx context.Context, include, exclude []string) (billy.Filesystem, error) {
+			st, err := buildContext(ctx, bc, include, exclude)
+			if err != nil {
+				return nil, err
+			}
+			ref, err := solveRef(ctx, bc.GatewayClient(), st)
+			if err != nil {
+				return nil, err
+			}
+			return gitsource.NewReaderFS(ctx, ref, "/"), nil
+		},
+	}
 }
