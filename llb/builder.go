@@ -99,7 +99,11 @@ func (sb *stageBuilder) addMountPoints() {
 	if len(sb.directives) == 0 {
 		return
 	}
-	sb.state = cachemounts.AddMountPoints(sb.state, sb.directives, bkllb.WithCustomName(sb.vertexName("mountPoints", "")))
+	st := stages.Stage{ID: "mountPoints"}
+	for _, m := range sb.img.Mounts {
+		st.Ranges = append(st.Ranges, m.Loc)
+	}
+	sb.state = cachemounts.AddMountPoints(sb.state, sb.directives, sb.constraints(st, sb.vertexName(st.ID, ""))...)
 }
 
 // rootBase is the `from:` image at the bottom of img's fromDimg chain.
