@@ -45,7 +45,11 @@ func (c *stubClient) Solve(ctx context.Context, req gwclient.SolveRequest) (*gwc
 }
 
 func (c *stubClient) ResolveImageConfig(ctx context.Context, ref string, opt sourceresolver.Opt) (string, digest.Digest, []byte, error) {
-	dt, err := json.Marshal(map[string]any{"os": "linux", "architecture": "amd64", "config": map[string]any{"Env": []string{"PATH=/bin"}}})
+	arch := "amd64"
+	if opt.ImageOpt != nil && opt.ImageOpt.Platform != nil {
+		arch = opt.ImageOpt.Platform.Architecture
+	}
+	dt, err := json.Marshal(map[string]any{"os": "linux", "architecture": arch, "config": map[string]any{"Env": []string{"PATH=/bin"}}})
 	return ref, digest.FromString(ref), dt, err
 }
 
@@ -212,4 +216,16 @@ func TestBadOption(t *testing.T) {
 	t.Parallel()
 	_, err := Build(context.Background(), newStub(map[string]string{"Dappfile": "dimg: a\nfrom: alpine\n"}, map[string]string{"auto-cache": "maybe"}))
 	require.ErrorContains(t, err, `option auto-cache: "maybe" is not a boolean`)
+}
+
+func TestBuildPerPlatform(t *testing.T) {
+	t.Parallel()
+	c := newStub(map[string]string{"Dappfile": "dimg: app\nfrom: alpine\nshell:\n  install: [make]\n"}, map[string]string{"platform": "linux/amd64,linux/arm64"})
+	res, err := Build(context.Background(), c)
+	require.NoError(t, err)
+	require.Len(t, res.Refs, 2, "one result per platform")
+	require.Contains(t, res.Refs, "linux/arm64")
+	var img dockerspec.DockerOCIImage
+	require.NoError(t, json.Unmarshal(res.Metadata[exptypes.ExporterImageConfigKey+"/linux/arm64"], &img))
+	require.Equal(t, "arm64", img.Architecture)
 }
