@@ -18,10 +18,36 @@ CACHE_DIR := $(CURDIR)/.cache
 STATE_DIR ?= $(CACHE_DIR)/e2e
 ENVSH     := hack/e2e-env.sh
 E2E_FLAGS ?= -count=1 -timeout 40m
+# base image sets pushed besides busybox:latest (hack/e2e-env.sh images);
+# the cache-mount tests need debian:bookworm (debootstrapped once, then cached)
+E2E_IMAGES ?= debian
+BENCH     ?= .
+BENCH_FLAGS ?= -timeout 60m
 DEMO_EXAMPLE ?= examples/basic
 STOP_HINT := make env-down$(if $(filter $(CACHE_DIR)/e2e,$(STATE_DIR)),, STATE_DIR=$(STATE_DIR))
 
-.PHONY: build unit vet fmt e2e test demo env-up env-down image tools bench clean
+# on_fresh_stack CMD,WHAT: start a throw-away stack in a new state dir, push
+# the base images and the frontend image, run CMD with the stack's env, tear
+# the stack down however CMD ends.
+define on_fresh_stack
+	@mkdir -p $(CACHE_DIR); state=$$(mktemp -d $(CACHE_DIR)/e2e-run.XXXXXX); \
+	trap '$(ENVSH) down '"$$state"' --purge' EXIT; \
+	trap 'exit 130' INT; trap 'exit 143' TERM; \
+	$(ENVSH) up $$state; \
+	$(ENVSH) images $$state $(E2E_IMAGES); \
+	if [ -d cmd/dapp-frontend ]; then \
+		$(ENVSH) frontend-image $$state; \
+	else \
+		echo "WARNING: no cmd/dapp-frontend yet: dapp-frontend:dev not built; tests needing it will fail"; \
+	fi; \
+	set -a; . $$state/env; set +a; \
+	export DAPP_E2E_REQUIRED=1; \
+	start=$$(date +%s); \
+	$(1); \
+	echo "$(2) took $$(( $$(date +%s) - start ))s"
+endef
+
+.PHONY: build unit vet fmt e2e test demo env-up env-down image tools bench bench-fresh clean
 
 ## build: static frontend binary (and any other command) into bin/<os>_<arch>/
 build:
@@ -64,23 +90,9 @@ image: build
 	$(ENVSH) frontend-image $(STATE_DIR)
 
 ## e2e: tools + a fresh stack + base images + frontend image + e2e tests; the
-## stack is torn down however the tests end. E2E_IMAGES=debian adds debian:bookworm.
+## stack is torn down however the tests end.
 e2e: tools build
-	@mkdir -p $(CACHE_DIR); state=$$(mktemp -d $(CACHE_DIR)/e2e-run.XXXXXX); \
-	trap '$(ENVSH) down '"$$state"' --purge' EXIT; \
-	trap 'exit 130' INT; trap 'exit 143' TERM; \
-	$(ENVSH) up $$state; \
-	$(ENVSH) images $$state $(E2E_IMAGES); \
-	if [ -d cmd/dapp-frontend ]; then \
-		$(ENVSH) frontend-image $$state; \
-	else \
-		echo "WARNING: no cmd/dapp-frontend yet: dapp-frontend:dev not built; tests needing it will fail"; \
-	fi; \
-	set -a; . $$state/env; set +a; \
-	export DAPP_E2E_REQUIRED=1; \
-	start=$$(date +%s); \
-	$(GO) test -tags e2e $(E2E_FLAGS) $(if $(V),-v) ./e2e/...; \
-	echo "e2e tests took $$(( $$(date +%s) - start ))s"
+	$(call on_fresh_stack,$(GO) test -tags e2e $(E2E_FLAGS) $(if $(V),-v) ./e2e/...,e2e tests)
 
 ## test: unit tests, then e2e tests
 test:
@@ -107,11 +119,20 @@ demo: env-up image
 	echo "  try more:   set -a; . $(STATE_DIR)/env; set +a; $$DAPP_E2E_BIN_DIR/buildctl build --frontend gateway.v0 --opt source=$$DAPP_E2E_REGISTRY/dapp-frontend:dev --opt context:busybox=docker-image://$$DAPP_E2E_REGISTRY/busybox:latest --local context=examples/<name> --local dockerfile=examples/<name> --opt filename=Dappfile --output type=oci,dest=/tmp/image.tar"; \
 	echo "the stack keeps running (buildkitd $$BUILDKIT_HOST, registry $$DAPP_E2E_REGISTRY); stop it with: $(STOP_HINT)"
 
-## bench: e2e benchmarks (needs a running stack: make env-up image)
-bench:
-	@$(ENVSH) status $(STATE_DIR) >/dev/null 2>&1 || { echo "no stack running in $(STATE_DIR): run 'make env-up image' first"; exit 1; }
-	@set -a; . $(STATE_DIR)/env; set +a; \
-	DAPP_E2E_REQUIRED=1 $(GO) test -tags e2e -run '^$$' -bench . ./e2e/...
+## bench: e2e benchmarks (`go test -bench $(BENCH)`, e.g. BENCH=AptSecondBuild)
+## on the stack running in STATE_DIR (make env-up image), or else on a
+## throw-away stack of their own. Not part of `make test`.
+bench: tools build
+	@if $(ENVSH) status $(STATE_DIR) >/dev/null 2>&1; then \
+		echo "benchmarks on the stack running in $(STATE_DIR)"; \
+		set -a; . $(STATE_DIR)/env; set +a; \
+		DAPP_E2E_REQUIRED=1 $(GO) test -tags e2e -run '^$$' -bench '$(BENCH)' $(BENCH_FLAGS) ./e2e/...; \
+	else \
+		$(MAKE) --no-print-directory bench-fresh; \
+	fi
+
+bench-fresh: tools build
+	$(call on_fresh_stack,$(GO) test -tags e2e -run '^$$' -bench '$(BENCH)' $(BENCH_FLAGS) ./e2e/...,benchmarks)
 
 clean:
 	rm -rf bin

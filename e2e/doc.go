@@ -9,7 +9,7 @@
 //
 //	BUILDKIT_HOST       buildkitd address, e.g. unix:///…/buildkitd.sock
 //	DAPP_E2E_REGISTRY   host:port of the loopback registry holding busybox:latest,
-//	                    debian:bookworm (optional) and dapp-frontend:dev
+//	                    debian:bookworm (E2E_IMAGES=debian, the default) and dapp-frontend:dev
 //	DAPP_E2E_BIN_DIR    where buildctl and buildx are (else they are looked up in PATH)
 //	DAPP_E2E_REQUIRED   "1" turns a missing environment into a failure instead of a skip
 //

@@ -36,7 +36,7 @@ func (e Env) FrontendImage() string { return e.Image("dapp-frontend:dev") }
 // Dappfile or Dockerfile names (`from: busybox:latest`, `debian:bookworm`) to
 // the copies in the test registry, as named contexts (dockerui's
 // `context:NAME=docker-image://REF`, what `--build-context` sends). There is no
-// Docker Hub here. debian:bookworm is only pushed with E2E_IMAGES=debian.
+// Docker Hub here. debian:bookworm is pushed with E2E_IMAGES=debian (the Makefile default).
 //
 // The key is dockerui's normalized name: the familiar name with ":latest"
 // trimmed ("context:busybox", not "context:busybox:latest", which dockerui
