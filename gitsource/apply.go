@@ -90,7 +90,7 @@ func ApplySteps(base llb.State, steps []MappingStep, opt ApplyOpt) (llb.State, e
 		if err != nil {
 			return llb.State{}, err
 		}
-		e := &emitter{repo: p.view.repo, to: p.Mapping.To, chown: chownOpt(p.Mapping.Owner, p.Mapping.Group),
+		e := &emitter{repo: p.view.repo, to: p.Mapping.To, chown: ChownOpt(p.Mapping.Owner, p.Mapping.Group),
 			mtime: to.Committer.When.UTC(), limit: limit - total}
 		for _, a := range acts {
 			if fa, err = e.chain(fa, a); err != nil {
@@ -145,9 +145,11 @@ func (p *MappingPlan) treeAt(h plumbing.Hash) (*object.Tree, error) {
 	return p.view.tree(c)
 }
 
-// chownOpt maps owner/group to a FileOp chown; an omitted group is the
-// owner's group, an omitted owner is root.
-func chownOpt(owner, group string) *llb.ChownOpt {
+// ChownOpt maps dapp's owner/group to a FileOp chown; an omitted group is
+// the owner's group, an omitted owner is root. Names resolve against the
+// destination's /etc/passwd and /etc/group. Artifact imports use it too, so
+// both kinds of copy treat owner/group alike.
+func ChownOpt(owner, group string) *llb.ChownOpt {
 	var spec string
 	switch {
 	case owner == "" && group == "":

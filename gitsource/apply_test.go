@@ -140,7 +140,7 @@ func TestChownOpt(t *testing.T) {
 		{group: "web", uid: 0, grp: "web"},
 	}
 	for _, tc := range tcs {
-		co := chownOpt(tc.owner, tc.group)
+		co := ChownOpt(tc.owner, tc.group)
 		if tc.noChown {
 			require.Nil(t, co)
 			continue

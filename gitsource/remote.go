@@ -127,7 +127,7 @@ func CopyMapping(base, src llb.State, m *dappfile.GitMapping, opts ...llb.Constr
 		CreateDestPath:      true,
 		IncludePatterns:     cleanPatterns(m.IncludePaths),
 		ExcludePatterns:     cleanPatterns(m.ExcludePaths),
-		ChownOpt:            chownOpt(m.Owner, m.Group),
+		ChownOpt:            ChownOpt(m.Owner, m.Group),
 	}
 	name := "git " + mappingSource(m) + " → " + m.To
 	cos := append([]llb.ConstraintsOpt{llb.WithCustomName(name)}, opts...)

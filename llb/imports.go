@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/flant/dapp-frontend/dappfile"
+	"github.com/flant/dapp-frontend/gitsource"
 	"github.com/flant/dapp-frontend/stages"
 	bkllb "github.com/moby/buildkit/client/llb"
 )
@@ -50,27 +51,8 @@ func importCopy(imp *dappfile.Import) *bkllb.CopyInfo {
 		AllowWildcard:       true,
 		IncludePatterns:     imp.IncludePaths,
 		ExcludePatterns:     imp.ExcludePaths,
-		ChownOpt:            chown(imp.Owner, imp.Group),
+		ChownOpt:            gitsource.ChownOpt(imp.Owner, imp.Group),
 	}
-}
-
-// chown turns dapp's owner/group into a copy's ownership. Names resolve
-// against the destination's /etc/passwd and /etc/group; a group without an
-// owner keeps root as the owner, an owner without a group takes the
-// owner's primary group.
-func chown(owner, group string) *bkllb.ChownOpt {
-	switch {
-	case owner == "" && group == "":
-		return nil
-	case owner == "":
-		owner = "0"
-	}
-	user := owner
-	if group != "" {
-		user += ":" + group
-	}
-	co := bkllb.WithUser(user).(bkllb.ChownOpt)
-	return &co
 }
 
 func appendUnique(list []string, s string) []string {
