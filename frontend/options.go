@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/containerd/platforms"
 	"github.com/docker/go-units"
 	"github.com/flant/dapp-frontend/dappfile"
 	"github.com/flant/dapp-frontend/gitsource"
@@ -30,6 +31,9 @@ const (
 	keyAutoCache = "auto-cache"
 	// keyGitPatchThreshold is dapp's gitCache limit (default 1 MiB).
 	keyGitPatchThreshold = "git-patch-threshold"
+	// keyGitHelperImage names an image holding /dapp-frontend, for git
+	// steps too big to inline when the frontend runs in-process.
+	keyGitHelperImage = "git-helper-image"
 	// keyVCSSource is set by buildx to the git remote of the context.
 	keyVCSSource = "vcs:source"
 )
@@ -44,11 +48,14 @@ type options struct {
 	autoCache bool
 	// gitPatchThreshold is the gitCache limit in bytes; 0 takes the default.
 	gitPatchThreshold int64
+	// gitHelperImage runs the git-export helper; empty takes the frontend
+	// image itself when there is one.
+	gitHelperImage string
 }
 
 func parseOptions(opts map[string]string) (options, error) {
 	opts = withBuildArgOptions(opts)
-	o := options{project: opts[keyProject], autoCache: true}
+	o := options{project: opts[keyProject], autoCache: true, gitHelperImage: opts[keyGitHelperImage]}
 	var err error
 	if o.dev, err = parseBool(opts, keyDev, false); err != nil {
 		return o, err
@@ -70,7 +77,7 @@ func parseOptions(opts map[string]string) (options, error) {
 }
 
 // ownOptions lists this frontend's options for withBuildArgOptions.
-var ownOptions = []string{keyDev, keyProject, keyAutoCache, keyGitPatchThreshold}
+var ownOptions = []string{keyDev, keyProject, keyAutoCache, keyGitPatchThreshold, keyGitHelperImage}
 
 // withBuildArgOptions fills an option from its DAPP_* build arg when the
 // option itself is not set.
@@ -164,16 +171,65 @@ func buildContext(ctx context.Context, bc *dockerui.Client, include, exclude []s
 // ignores .dockerignore, which often lists .git: only the files that git
 // mappings select ever reach an image.
 func openContextRepo(ctx context.Context, bc *dockerui.Client) (*gitsource.Repo, error) {
-	st, err := bc.MainContext(ctx, bkllb.IncludePatterns([]string{".git"}), bkllb.ExcludePatterns(nil),
-		dockerui.WithInternalName("load .git"))
+	st, err := dotGit(ctx, bc)
 	if err != nil {
 		return nil, err
 	}
-	ref, err := solveRef(ctx, bc.GatewayClient(), *st)
+	ref, err := solveRef(ctx, bc.GatewayClient(), st)
 	if err != nil {
 		return nil, err
 	}
 	return gitsource.OpenFS(gitsource.NewReaderFS(ctx, ref, ".git"))
+}
+
+// dotGit is the context limited to .git. The git-export helper mounts the
+// same state, so its vertex is the one openContextRepo already solved.
+func dotGit(ctx context.Context, bc *dockerui.Client) (bkllb.State, error) {
+	st, err := bc.MainContext(ctx, bkllb.IncludePatterns([]string{".git"}), bkllb.ExcludePatterns(nil),
+		dockerui.WithInternalName("load .git"))
+	if err != nil {
+		return bkllb.State{}, err
+	}
+	return *st, nil
+}
+
+// currentFrontend is how the gRPC gateway client exposes the image the
+// frontend runs from; it is not part of the client.Client interface.
+type currentFrontend interface {
+	CurrentFrontend() (*bkllb.State, error)
+}
+
+// gitHelper finds the frontend binary for the git-export helper: the
+// image named by git-helper-image, else the frontend's own image (known
+// only when BuildKit runs the frontend as a gateway image).
+func gitHelper(bc *dockerui.Client, opt options) func(context.Context) (bkllb.State, error) {
+	return func(context.Context) (bkllb.State, error) {
+		if opt.gitHelperImage != "" {
+			return bkllb.Image(opt.gitHelperImage, bkllb.Platform(workerPlatform(bc)),
+				bkllb.WithCustomName("git-export helper "+opt.gitHelperImage)), nil
+		}
+		if cf, ok := bc.GatewayClient().(currentFrontend); ok {
+			st, err := cf.CurrentFrontend()
+			if err != nil {
+				return bkllb.State{}, errors.Wrap(err, "failed to read the frontend image")
+			}
+			if st != nil {
+				return *st, nil
+			}
+		}
+		return bkllb.State{}, errors.Errorf("such steps are written by the frontend binary inside the build, "+
+			"and this frontend does not run from an image: set --opt %s=IMAGE (build arg DAPP_GIT_HELPER_IMAGE) "+
+			"to an image holding %s, such as the dapp-frontend image", keyGitHelperImage, gitsource.HelperBinary)
+	}
+}
+
+// workerPlatform is the worker's platform: the helper runs there, whatever
+// the target platform.
+func workerPlatform(bc *dockerui.Client) ocispecs.Platform {
+	if len(bc.BuildPlatforms) > 0 {
+		return bc.BuildPlatforms[0]
+	}
+	return platforms.DefaultSpec()
 }
 
 // gitOpt gives the conversion the context's repository, its work tree and
@@ -184,6 +240,12 @@ func gitOpt(bc *dockerui.Client, opt options) dappllb.GitOpt {
 		Resolver: bc.GatewayClient(),
 		Dev:      opt.dev,
 		Plan:     gitsource.PlanOpt{PatchThreshold: opt.gitPatchThreshold},
+		DotGit:   func(ctx context.Context) (bkllb.State, error) { return dotGit(ctx, bc) },
+		Helper:   gitHelper(bc, opt),
+		HelperPlatform: func() *ocispecs.Platform {
+			p := workerPlatform(bc)
+			return &p
+		}(),
 		Worktree: func(ctx context.Context, include, exclude []string) (billy.Filesystem, error) {
 			st, err := buildContext(ctx, bc, include, exclude)
 			if err != nil {

@@ -4,6 +4,8 @@ import (
 	"os"
 	"testing"
 
+	bkllb "github.com/moby/buildkit/client/llb"
+	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/stretchr/testify/require"
 )
 
@@ -22,6 +24,7 @@ func TestParseOptions(t *testing.T) {
 		{name: "option wins over build arg", opts: map[string]string{"project": "opt", "build-arg:DAPP_PROJECT": "arg"}, want: options{project: "opt", autoCache: true}},
 		{name: "patch threshold", opts: map[string]string{"git-patch-threshold": "64k"}, want: options{project: "default", autoCache: true, gitPatchThreshold: 64 << 10}},
 		{name: "bad patch threshold", opts: map[string]string{"build-arg:DAPP_GIT_PATCH_THRESHOLD": "lots"}, err: `option git-patch-threshold: "lots" is not a size`},
+		{name: "git helper image from build arg", opts: map[string]string{"build-arg:DAPP_GIT_HELPER_IMAGE": "reg/dapp-frontend:1"}, want: options{project: "default", autoCache: true, gitHelperImage: "reg/dapp-frontend:1"}},
 		{name: "bad boolean", opts: map[string]string{"dev": "yes please"}, err: `option dev: "yes please" is not a boolean`},
 	}
 	for _, tc := range tests {
@@ -47,4 +50,25 @@ func TestOptionsDocumented(t *testing.T) {
 	for _, key := range ownOptions {
 		require.Contains(t, string(readme), "--opt "+key+"=", "README documents option %s", key)
 	}
+}
+
+type frontendClient struct{ gwclient.Client }
+
+func (frontendClient) CurrentFrontend() (*bkllb.State, error) {
+	st := bkllb.Image("frontend:dev")
+	return &st, nil
+}
+
+// TestClientWrapperKeepsCurrentFrontend: the client Build wraps to set
+// the default filename still tells gitHelper the frontend's image.
+func TestClientWrapperKeepsCurrentFrontend(t *testing.T) {
+	t.Parallel()
+	var c gwclient.Client = &clientWithOpts{Client: frontendClient{}}
+	cf, ok := c.(currentFrontend)
+	require.True(t, ok)
+	st, err := cf.CurrentFrontend()
+	require.NoError(t, err)
+	require.NotNil(t, st)
+	_, err = (&clientWithOpts{}).CurrentFrontend()
+	require.NoError(t, err, "no frontend image in-process: nil, no error")
 }

@@ -64,6 +64,15 @@ type clientWithOpts struct {
 	opts map[string]string
 }
 
+// CurrentFrontend passes through the gRPC client's frontend image, which
+// the embedding would hide: gitHelper needs it to run git-export.
+func (c *clientWithOpts) CurrentFrontend() (*bkllb.State, error) {
+	if cf, ok := c.Client.(currentFrontend); ok {
+		return cf.CurrentFrontend()
+	}
+	return nil, nil
+}
+
 func (c *clientWithOpts) BuildOpts() gwclient.BuildOpts {
 	bo := c.Client.BuildOpts()
 	bo.Opts = c.opts

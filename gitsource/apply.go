@@ -16,7 +16,8 @@ import (
 // definition. The whole definition travels in one gRPC message, which
 // BuildKit caps at 16 MiB (containerd's defaults.DefaultMaxRecvMsgSize,
 // also its maxBuildDefinitionSize), so all mappings and steps of a build
-// must fit together; the caller keeps the sum in check.
+// must fit together; the caller keeps the sum in check. A point above it
+// takes the exec-based path (ApplyOpt.Export), which inlines no file data.
 const DefaultMaxInlineBytes = 8 << 20
 
 // ApplyOpt tunes Apply.
@@ -26,20 +27,32 @@ type ApplyOpt struct {
 	// Constraints go on the FileOp after the default name, so a
 	// llb.WithCustomName or a source location given here wins.
 	Constraints []llb.ConstraintsOpt
+	// Export gives the exec-based path what it needs. It is called only
+	// for a point with more than MaxInlineBytes of sources; nil (or an
+	// error from it) fails such a point with an *InlineLimitError.
+	Export func() (ExportEnv, error)
 }
 
 // InlineLimitError says a step has more file data than can travel inline
-// in the LLB definition.
+// in the LLB definition, and the exec-based path is not available.
 type InlineLimitError struct {
 	Step  PlanStep
 	Bytes int64
 	Limit int64
+	// Reason says why the exec-based path could not take the step.
+	Reason error
 }
 
 func (e *InlineLimitError) Error() string {
-	return fmt.Sprintf("%s of git mapping holds %d bytes of sources, more than the %d bytes that can be sent inline in the build definition",
+	msg := fmt.Sprintf("%s of git mapping holds %d bytes of sources, more than the %d bytes that can be sent inline in the build definition",
 		e.Step.Kind, e.Bytes, e.Limit)
+	if e.Reason != nil {
+		msg += ": " + e.Reason.Error()
+	}
+	return msg
 }
+
+func (e *InlineLimitError) Unwrap() error { return e.Reason }
 
 // Apply puts one step of the plan on top of base as a single FileOp: one
 // vertex, so one layer that holds only the step's files, their directories
@@ -68,46 +81,98 @@ type MappingStep struct {
 // ApplySteps is Apply for several mappings at the same point of the chain
 // (e.g. the gitArchive of every mapping of an image): their actions form
 // one FileOp, so the point adds one layer whatever the number of mappings.
-// MaxInlineBytes applies to the total.
+// MaxInlineBytes applies to the total: above it the files are written by
+// the git-export helper in an ExecOp (see ApplyOpt.Export) and copied in.
 func ApplySteps(base llb.State, steps []MappingStep, opt ApplyOpt) (llb.State, error) {
 	limit := opt.MaxInlineBytes
 	if limit == 0 {
 		limit = DefaultMaxInlineBytes
 	}
+	prepared, err := prepareSteps(steps)
+	if err != nil || len(prepared) == 0 {
+		return base, err
+	}
 	var fa *llb.FileAction
+	if over := overLimit(prepared, limit); over == nil {
+		fa, err = inlineActions(prepared)
+	} else {
+		fa, err = exportActions(prepared, over, opt)
+	}
+	if err != nil {
+		return llb.State{}, err
+	}
 	var names []string
-	var total int64
+	for _, ps := range prepared {
+		names = append(names, ps.plan.stepName(ps.step))
+	}
+	cos := append([]llb.ConstraintsOpt{llb.WithCustomName(strings.Join(names, ", "))}, opt.Constraints...)
+	return base.File(fa, cos...), nil
+}
+
+// preparedStep is a mapping step that changes something, with its actions
+// and the size of the file data they write.
+type preparedStep struct {
+	plan  *MappingPlan
+	step  PlanStep
+	acts  []action
+	e     *emitter
+	bytes int64
+}
+
+func prepareSteps(steps []MappingStep) ([]preparedStep, error) {
+	var out []preparedStep
 	for _, ms := range steps {
 		p, step := ms.Plan, ms.Step
 		acts, err := p.stepActions(step)
-		if err != nil {
-			return llb.State{}, err
-		}
-		if len(acts) == 0 {
+		if err != nil || len(acts) == 0 {
+			if err != nil {
+				return nil, err
+			}
 			continue
 		}
 		to, err := p.view.repo.commit(step.To)
 		if err != nil {
-			return llb.State{}, err
+			return nil, err
 		}
-		e := &emitter{repo: p.view.repo, to: p.Mapping.To, chown: ChownOpt(p.Mapping.Owner, p.Mapping.Group),
-			mtime: to.Committer.When.UTC(), limit: limit - total}
-		for _, a := range acts {
-			if fa, err = e.chain(fa, a); err != nil {
-				if le, ok := err.(*InlineLimitError); ok {
-					le.Step, le.Bytes, le.Limit = step, le.Bytes+total, limit
-				}
-				return llb.State{}, err
+		ps := preparedStep{plan: p, step: step, acts: acts,
+			e: &emitter{repo: p.view.repo, to: p.Mapping.To, chown: ChownOpt(p.Mapping.Owner, p.Mapping.Group), mtime: to.Committer.When.UTC()}}
+		// sizes come from object headers: no blob is loaded to decide
+		if ps.bytes, err = ps.e.dataSize(acts); err != nil {
+			return nil, err
+		}
+		out = append(out, ps)
+	}
+	return out, nil
+}
+
+// overLimit returns nil when the steps fit inline, else the error naming
+// the step that crosses the limit.
+func overLimit(steps []preparedStep, limit int64) *InlineLimitError {
+	var total int64
+	var first *PlanStep
+	for i := range steps {
+		total += steps[i].bytes
+		if total > limit && first == nil {
+			first = &steps[i].step
+		}
+	}
+	if first == nil {
+		return nil
+	}
+	return &InlineLimitError{Step: *first, Bytes: total, Limit: limit}
+}
+
+func inlineActions(steps []preparedStep) (*llb.FileAction, error) {
+	var fa *llb.FileAction
+	var err error
+	for _, ps := range steps {
+		for _, a := range ps.acts {
+			if fa, err = ps.e.chain(fa, a); err != nil {
+				return nil, err
 			}
 		}
-		total += e.bytes
-		names = append(names, p.stepName(step))
 	}
-	if fa == nil {
-		return base, nil
-	}
-	cos := append([]llb.ConstraintsOpt{llb.WithCustomName(strings.Join(names, ", "))}, opt.Constraints...)
-	return base.File(fa, cos...), nil
+	return fa, nil
 }
 
 func (p *MappingPlan) stepName(step PlanStep) string {
@@ -123,26 +188,35 @@ func (p *MappingPlan) stepName(step PlanStep) string {
 func short(h plumbing.Hash) string { return h.String()[:12] }
 
 func (p *MappingPlan) stepActions(step PlanStep) ([]action, error) {
-	toTree, err := p.treeAt(step.To)
-	if err != nil {
-		return nil, err
-	}
 	if step.Kind == StepArchive {
-		return p.view.archiveActions(toTree)
+		return p.view.actionsBetween(plumbing.ZeroHash, step.To)
 	}
-	fromTree, err := p.treeAt(step.From)
-	if err != nil {
-		return nil, err
-	}
-	return p.view.patchActions(fromTree, toTree)
+	return p.view.actionsBetween(step.From, step.To)
 }
 
-func (p *MappingPlan) treeAt(h plumbing.Hash) (*object.Tree, error) {
-	c, err := p.view.repo.commit(h)
+// actionsBetween is the archive of to when from is zero, else the patch
+// from → to. The inline emitter and the git-export helper both start here.
+func (v *view) actionsBetween(from, to plumbing.Hash) ([]action, error) {
+	toTree, err := v.treeAt(to)
 	if err != nil {
 		return nil, err
 	}
-	return p.view.tree(c)
+	if from.IsZero() {
+		return v.archiveActions(toTree)
+	}
+	fromTree, err := v.treeAt(from)
+	if err != nil {
+		return nil, err
+	}
+	return v.patchActions(fromTree, toTree)
+}
+
+func (v *view) treeAt(h plumbing.Hash) (*object.Tree, error) {
+	c, err := v.repo.commit(h)
+	if err != nil {
+		return nil, err
+	}
+	return v.tree(c)
 }
 
 // ChownOpt maps dapp's owner/group to a FileOp chown; an omitted group is
@@ -170,8 +244,22 @@ type emitter struct {
 	to    string
 	chown *llb.ChownOpt
 	mtime time.Time
-	limit int64
-	bytes int64
+}
+
+// dataSize is what the file and symlink actions of acts write.
+func (e *emitter) dataSize(acts []action) (int64, error) {
+	var total int64
+	for _, a := range acts {
+		if a.kind != actMkfile && a.kind != actSymlink {
+			continue
+		}
+		n, err := e.repo.blobSize(a.hash)
+		if err != nil {
+			return 0, err
+		}
+		total += n
+	}
+	return total, nil
 }
 
 // chain appends a to fa (a new chain when fa is nil): the actions of one
@@ -196,14 +284,6 @@ func (e *emitter) chain(fa *llb.FileAction, a action) (*llb.FileAction, error) {
 			opts = append(opts, *e.chown)
 		}
 		return chainMkdirMode(fa, p, a.mode, opts...), nil
-	}
-	// check the size before reading: one huge blob must not be loaded
-	size, err := e.repo.blobSize(a.hash)
-	if err != nil {
-		return nil, err
-	}
-	if e.bytes += size; e.bytes > e.limit {
-		return nil, &InlineLimitError{Bytes: e.bytes, Limit: e.limit}
 	}
 	dt, err := e.repo.blobData(a.hash)
 	if err != nil {

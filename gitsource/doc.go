@@ -16,9 +16,10 @@
 // (llb.Git) and copied with CopyMapping. In dev mode a local mapping copies
 // the working tree from DevSource instead of the committed state.
 //
-// Limits: inline file data travels in the build definition (one gRPC
-// message, 16 MiB), so Apply refuses a step with more than
-// ApplyOpt.MaxInlineBytes; an exec-based emitter of the same actions can
-// replace the inline one later. Submodules of local mappings are left out
-// with a warning.
+// A point with more than ApplyOpt.MaxInlineBytes of file data (the
+// definition travels in one gRPC message, 16 MiB) is emitted through the
+// exec-based path instead: an ExecOp runs the frontend binary's hidden
+// git-export subcommand (Export, over the same actions) on the context's
+// .git, and the FileOp copies its output in; see ApplyOpt.Export.
+// Submodules of local mappings are left out with a warning.
 package gitsource

@@ -118,6 +118,19 @@ func (r *Repo) blobSize(h plumbing.Hash) (int64, error) {
 }
 
 func (r *Repo) blobData(h plumbing.Hash) ([]byte, error) {
+	rd, err := r.blobReader(h)
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Close()
+	dt, err := io.ReadAll(rd)
+	if err != nil {
+		return nil, errors.Wrapf(err, "failed to read blob %s", h)
+	}
+	return dt, nil
+}
+
+func (r *Repo) blobReader(h plumbing.Hash) (io.ReadCloser, error) {
 	b, err := r.r.BlobObject(h)
 	if err != nil {
 		return nil, errors.Wrapf(err, "failed to read blob %s", h)
@@ -126,10 +139,5 @@ func (r *Repo) blobData(h plumbing.Hash) ([]byte, error) {
 	if err != nil {
 		return nil, errors.Wrapf(err, "failed to read blob %s", h)
 	}
-	defer rd.Close()
-	dt, err := io.ReadAll(rd)
-	if err != nil {
-		return nil, errors.Wrapf(err, "failed to read blob %s", h)
-	}
-	return dt, nil
+	return rd, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	bkllb "github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/pkg/errors"
 )
 
@@ -35,6 +36,15 @@ type GitOpt struct {
 	// and exclude, to warn about uncommitted changes the build leaves out.
 	// Nil skips the check.
 	Worktree func(ctx context.Context, include, exclude []string) (billy.Filesystem, error)
+	// DotGit is the local source with the context's .git at /.git, the
+	// one Repo reads; git steps too big to inline mount it into the
+	// git-export helper. Nil leaves such steps failing.
+	DotGit func(ctx context.Context) (bkllb.State, error)
+	// Helper returns a state holding the frontend binary at
+	// gitsource.HelperBinary; its error tells the user how to provide one.
+	Helper func(ctx context.Context) (bkllb.State, error)
+	// HelperPlatform is the platform the helper runs on.
+	HelperPlatform *ocispecs.Platform
 }
 
 // gitState is what an image's git stages share: the mappings with
@@ -69,7 +79,7 @@ func (sb *stageBuilder) applyGit(ctx context.Context, st stages.Stage) error {
 	if st.ID == stages.GitPatch {
 		name = sb.vertexName(st.ID, "before "+string(st.User))
 	}
-	next, err := gitsource.ApplySteps(sb.state, steps, gitsource.ApplyOpt{Constraints: sb.constraints(st, name)})
+	next, err := gitsource.ApplySteps(sb.state, steps, gitsource.ApplyOpt{Constraints: sb.constraints(st, name), Export: sb.b.exportEnv(ctx)})
 	if err != nil {
 		return withLocation(sb.b.cfg, err, st.Ranges[0])
 	}
@@ -78,6 +88,30 @@ func (sb *stageBuilder) applyGit(ctx context.Context, st stages.Stage) error {
 		return sb.copyWholeMappings(ctx, st, gs)
 	}
 	return nil
+}
+
+// exportEnv gives gitsource the exec-based path when the conversion can
+// mount the context's .git; the helper is asked for only when a step
+// needs it, so small repositories never depend on one.
+func (b *builder) exportEnv(ctx context.Context) func() (gitsource.ExportEnv, error) {
+	g := b.opt.Git
+	if g.DotGit == nil {
+		return nil
+	}
+	return func() (gitsource.ExportEnv, error) {
+		if g.Helper == nil {
+			return gitsource.ExportEnv{}, errors.New("this conversion has no git-export helper")
+		}
+		helper, err := g.Helper(ctx)
+		if err != nil {
+			return gitsource.ExportEnv{}, err
+		}
+		dotgit, err := g.DotGit(ctx)
+		if err != nil {
+			return gitsource.ExportEnv{}, err
+		}
+		return gitsource.ExportEnv{DotGit: dotgit, Helper: helper, Platform: g.HelperPlatform}, nil
+	}
 }
 
 // copyWholeMappings copies the mappings that have no history plan: remote

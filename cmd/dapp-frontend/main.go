@@ -12,6 +12,7 @@ import (
 	"os"
 
 	"github.com/flant/dapp-frontend/frontend"
+	"github.com/flant/dapp-frontend/gitsource"
 	"github.com/moby/buildkit/frontend/gateway/grpcclient"
 	"github.com/moby/buildkit/util/appcontext"
 )
@@ -34,6 +35,10 @@ func runSubcommand(name string, args []string) error {
 	switch name {
 	case "llb":
 		return dumpLLB(args, os.Stdout)
+	case gitsource.ExportCommand:
+		// hidden: run by the frontend's own ExecOps for git steps too big
+		// to inline (see gitsource.ExportEnv), not by users
+		return gitsource.RunExport(args)
 	case "-h", "--help", "help":
 		fmt.Fprintln(os.Stdout, "usage: dapp-frontend llb -f Dappfile --context DIR [--target NAME] [--build-arg K=V]")
 		return nil

@@ -1,0 +1,104 @@
+package gitsource
+
+import (
+	"github.com/moby/buildkit/client/llb"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// HelperBinary is where the frontend binary lives in its image, and so in
+// any helper state.
+const HelperBinary = "/dapp-frontend"
+
+// Mount points of the git-export ExecOp. The root is an empty scratch:
+// the helper is a static binary and needs nothing else.
+const (
+	helperMount = "/dapp-helper"
+	gitMount    = "/dapp-git"
+	outMount    = "/out"
+)
+
+// ExportEnv is what the exec-based path needs to run the git-export helper
+// inside the build.
+type ExportEnv struct {
+	// DotGit holds the repository's .git directory at /.git: the same
+	// local source the frontend reads the repository from, so the
+	// context is transferred once.
+	DotGit llb.State
+	// Helper holds the frontend binary at HelperBinary.
+	Helper llb.State
+	// Platform is the platform the helper runs on (the worker's); nil
+	// leaves it to the marshalling default.
+	Platform *ocispecs.Platform
+}
+
+// exportActions emits the steps through the helper: per mapping step an
+// ExecOp writes the added and modified files into a scratch mount, then
+// the FileOp removes what the plan removes, creates the directories (as
+// inline does, so `to`'s parents keep the image's owner) and copies the
+// export into `to`. The layer still holds only the step's files, and the
+// copy hashes content, so later stages are keyed by what was written, not
+// by the ExecOp that wrote it.
+func exportActions(steps []preparedStep, over *InlineLimitError, opt ApplyOpt) (*llb.FileAction, error) {
+	if opt.Export == nil {
+		return nil, over
+	}
+	env, err := opt.Export()
+	if err != nil {
+		over.Reason = err
+		return nil, over
+	}
+	var fa *llb.FileAction
+	for _, ps := range steps {
+		if fa, err = ps.exportChain(fa, env, opt.Constraints); err != nil {
+			return nil, err
+		}
+	}
+	return fa, nil
+}
+
+func (ps preparedStep) exportChain(fa *llb.FileAction, env ExportEnv, cos []llb.ConstraintsOpt) (*llb.FileAction, error) {
+	var err error
+	writes := false
+	for _, a := range ps.acts {
+		if a.kind == actMkfile || a.kind == actSymlink {
+			writes = true
+			continue
+		}
+		if fa, err = ps.e.chain(fa, a); err != nil {
+			return nil, err
+		}
+	}
+	if !writes {
+		return fa, nil
+	}
+	out := exportState(env, ps.plan.exportSpec(ps.step, ps.e.mtime), ps.plan.stepName(ps.step), cos)
+	ci := &llb.CopyInfo{CopyDirContentsOnly: true, CreateDestPath: true, ChownOpt: ps.e.chown, CreatedTime: &ps.e.mtime}
+	if fa == nil {
+		return llb.Copy(out, "/", joinTo(ps.e.to, ""), ci), nil
+	}
+	return fa.Copy(out, "/", joinTo(ps.e.to, ""), ci), nil
+}
+
+// exportState runs the helper for spec and returns its output mount. The
+// command line is a function of the plan only (commits, patterns, mtime),
+// and the ExecOp has no network, no secrets and the default (root) user,
+// so the same step always gives the same op.
+func exportState(env ExportEnv, spec ExportSpec, name string, cos []llb.ConstraintsOpt) llb.State {
+	args := append([]string{helperMount + HelperBinary, ExportCommand}, spec.Args(gitMount+"/.git", outMount)...)
+	ros := []llb.RunOption{
+		llb.Args(args),
+		llb.Dir("/"),
+		llb.AddMount(helperMount, env.Helper, llb.Readonly),
+		llb.AddMount(gitMount, env.DotGit, llb.Readonly),
+		llb.Network(llb.NetModeNone),
+	}
+	for _, c := range cos {
+		ros = append(ros, c)
+	}
+	// after the caller's constraints, so the helper's own name wins
+	ros = append(ros, llb.WithCustomName("git-export: "+name))
+	if env.Platform != nil {
+		ros = append(ros, llb.Platform(*env.Platform))
+	}
+	return llb.Scratch().Run(ros...).AddMount(outMount, llb.Scratch())
+}

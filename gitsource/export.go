@@ -1,0 +1,181 @@
+package gitsource
+
+import (
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/pkg/errors"
+	"golang.org/x/sys/unix"
+)
+
+// ExportCommand is the hidden subcommand of the frontend binary that writes
+// a step's files inside the build, for steps too big to travel inline.
+const ExportCommand = "git-export"
+
+// ExportSpec is one mapping step as the exec-based path sees it: the same
+// view (add, include, exclude) and commits the plan used, so the helper
+// computes the very actions Apply would have inlined.
+type ExportSpec struct {
+	Add              string
+	Include, Exclude []string
+	// From is zero for an archive.
+	From, To plumbing.Hash
+	// Mtime is given to every written file and directory, so the output
+	// (and the copy that hashes it) does not depend on when the step ran.
+	Mtime time.Time
+}
+
+// exportSpec describes step of p for the helper.
+func (p *MappingPlan) exportSpec(step PlanStep, mtime time.Time) ExportSpec {
+	s := ExportSpec{Add: p.view.add, Include: p.Mapping.IncludePaths, Exclude: p.Mapping.ExcludePaths, To: step.To, Mtime: mtime}
+	if step.Kind != StepArchive {
+		s.From = step.From
+	}
+	return s
+}
+
+// Args is the command line of the subcommand for s (after ExportCommand);
+// ParseExportArgs reads it back. Both live here so the flags have one
+// definition.
+func (s ExportSpec) Args(gitDir, out string) []string {
+	args := []string{"--git-dir", gitDir, "--to-commit", s.To.String()}
+	if !s.From.IsZero() {
+		args = append(args, "--from-commit", s.From.String())
+	}
+	args = append(args, "--add", "/"+s.Add)
+	for _, p := range s.Include {
+		args = append(args, "--include", p)
+	}
+	for _, p := range s.Exclude {
+		args = append(args, "--exclude", p)
+	}
+	return append(args, "--out", out, "--mtime", strconv.FormatInt(s.Mtime.Unix(), 10))
+}
+
+type listFlag []string
+
+func (l *listFlag) String() string     { return "" }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// ParseExportArgs parses the subcommand's arguments.
+func ParseExportArgs(args []string) (spec ExportSpec, gitDir, out string, err error) {
+	fl := flag.NewFlagSet(ExportCommand, flag.ContinueOnError)
+	fl.StringVar(&gitDir, "git-dir", "", "the repository's .git directory")
+	to := fl.String("to-commit", "", "the commit whose files are written")
+	from := fl.String("from-commit", "", "for a patch: write only what changed since this commit")
+	fl.StringVar(&spec.Add, "add", "/", "the mapping's add directory")
+	fl.Var((*listFlag)(&spec.Include), "include", "includePaths pattern (repeatable)")
+	fl.Var((*listFlag)(&spec.Exclude), "exclude", "excludePaths pattern (repeatable)")
+	fl.StringVar(&out, "out", "", "the directory to write into")
+	mtime := fl.Int64("mtime", 0, "mtime of everything written, in Unix seconds")
+	if err = fl.Parse(args); err != nil {
+		return spec, "", "", err
+	}
+	if gitDir == "" || out == "" || !plumbing.IsHash(*to) || (*from != "" && !plumbing.IsHash(*from)) {
+		return spec, "", "", errors.New("usage: git-export --git-dir DIR --to-commit SHA [--from-commit SHA] [--add PATH] [--include P]... [--exclude P]... --out DIR --mtime UNIX")
+	}
+	spec.To = plumbing.NewHash(*to)
+	if *from != "" {
+		spec.From = plumbing.NewHash(*from)
+	}
+	spec.Mtime = time.Unix(*mtime, 0).UTC()
+	return spec, gitDir, out, nil
+}
+
+// RunExport is the subcommand: it opens the repository and exports.
+func RunExport(args []string) error {
+	spec, gitDir, out, err := ParseExportArgs(args)
+	if err != nil {
+		return err
+	}
+	repo, err := OpenDir(gitDir)
+	if err != nil {
+		return err
+	}
+	return Export(repo, spec, out)
+}
+
+// Export writes the files the step adds or modifies under out, at their
+// paths relative to the mapping's `to`: regular files with their git mode
+// (0644 or 0755), symlinks, and the directories that hold them (0755).
+// Removals are not written: the FileOp that copies out performs them.
+func Export(repo *Repo, spec ExportSpec, out string) error {
+	v, err := newView(repo, spec.Add, spec.Include, spec.Exclude)
+	if err != nil {
+		return err
+	}
+	acts, err := v.actionsBetween(spec.From, spec.To)
+	if err != nil {
+		return err
+	}
+	var dirs []string
+	for _, a := range acts {
+		if a.kind == actMkdir {
+			dirs = append(dirs, filepath.Join(out, filepath.FromSlash(a.rel)))
+		}
+		if err := writeAction(repo, out, a, spec.Mtime); err != nil {
+			return err
+		}
+	}
+	// directories last, innermost first: writing into one sets its mtime
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if err := os.Chtimes(dirs[i], spec.Mtime, spec.Mtime); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeAction(repo *Repo, out string, a action, mtime time.Time) error {
+	p := filepath.Join(out, filepath.FromSlash(a.rel))
+	switch a.kind {
+	case actMkdir:
+		if err := os.MkdirAll(p, dirMode); err != nil {
+			return err
+		}
+		return os.Chmod(p, dirMode)
+	case actSymlink:
+		target, err := repo.blobData(a.hash)
+		if err != nil {
+			return err
+		}
+		if err := os.Symlink(string(target), p); err != nil {
+			return err
+		}
+		ts := []unix.Timespec{unix.NsecToTimespec(mtime.UnixNano()), unix.NsecToTimespec(mtime.UnixNano())}
+		return unix.UtimesNanoAt(unix.AT_FDCWD, p, ts, unix.AT_SYMLINK_NOFOLLOW)
+	case actMkfile:
+		if err := writeBlob(repo, p, a); err != nil {
+			return err
+		}
+		return os.Chtimes(p, mtime, mtime)
+	}
+	return nil // removals belong to the FileOp
+}
+
+// writeBlob streams the blob: files of a big step must not all sit in memory.
+func writeBlob(repo *Repo, p string, a action) error {
+	rd, err := repo.blobReader(a.hash)
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, a.mode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, rd); err != nil {
+		f.Close()
+		return errors.Wrapf(err, "failed to write %s", a.rel)
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	// the umask must not change git's mode
+	return os.Chmod(p, a.mode)
+}

@@ -1,0 +1,55 @@
+package llb
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"testing"
+
+	"github.com/flant/dapp-frontend/gitsource"
+	bkllb "github.com/moby/buildkit/client/llb"
+	"github.com/pkg/errors"
+	"github.com/stretchr/testify/require"
+)
+
+// bigRepo holds 9 MB of sources: more than gitsource.DefaultMaxInlineBytes.
+func bigRepo(t *testing.T) *testRepo {
+	r := newTestRepo(t)
+	files := map[string]string{"src/package.json": "{}\n"}
+	for i := range 3 {
+		b := make([]byte, 1536<<10)
+		_, _ = rand.Read(b)
+		files["src/blob"+string(rune('a'+i))] = hex.EncodeToString(b)
+	}
+	r.commit(files)
+	return r
+}
+
+func TestGitBigArchiveGoesThroughHelper(t *testing.T) {
+	t.Parallel()
+	opt := bigRepo(t).opt()
+	opt.Git.DotGit = func(context.Context) (bkllb.State, error) {
+		return bkllb.Local("context", bkllb.LocalUniqueID("test")), nil
+	}
+	opt.Git.Helper = func(context.Context) (bkllb.State, error) { return bkllb.Image("helper:dev"), nil }
+	g, _ := convert(t, gitDappfile, opt)
+	_, archive := g.byName(t, "[app] gitArchive")
+	require.Empty(t, mkfiles(archive), "no file data inline")
+	acts := archive.GetFile().Actions
+	require.Equal(t, "/app", acts[len(acts)-1].GetCopy().Dest)
+	_, exec := g.byName(t, "git-export: gitArchive /app")
+	require.Equal(t, "git-export", exec.GetExec().Meta.Args[1])
+}
+
+func TestGitBigArchiveWithoutHelperNamesTheWay(t *testing.T) {
+	t.Parallel()
+	opt := bigRepo(t).opt()
+	opt.Git.DotGit = func(context.Context) (bkllb.State, error) { return bkllb.Local("context"), nil }
+	opt.Git.Helper = func(context.Context) (bkllb.State, error) {
+		return bkllb.State{}, errors.New("set --opt git-helper-image=IMAGE")
+	}
+	_, err := Convert(context.Background(), parse(t, gitDappfile), opt)
+	var le *gitsource.InlineLimitError
+	require.ErrorAs(t, err, &le)
+	require.ErrorContains(t, err, "set --opt git-helper-image=IMAGE")
+}
