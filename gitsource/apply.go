@@ -27,6 +27,11 @@ type ApplyOpt struct {
 	// Constraints go on the FileOp after the default name, so a
 	// llb.WithCustomName or a source location given here wins.
 	Constraints []llb.ConstraintsOpt
+	// Budget, when set, is the inline file data the rest of the build
+	// definition may still carry; ApplySteps lowers the limit to it and
+	// takes what it inlines off it, so all points of a build together stay
+	// under the definition's message size.
+	Budget *int64
 	// Export gives the exec-based path what it needs. It is called only
 	// for a point with more than MaxInlineBytes of sources; nil (or an
 	// error from it) fails such a point with an *InlineLimitError.
@@ -88,6 +93,9 @@ func ApplySteps(base llb.State, steps []MappingStep, opt ApplyOpt) (llb.State, e
 	if limit == 0 {
 		limit = DefaultMaxInlineBytes
 	}
+	if opt.Budget != nil && *opt.Budget < limit {
+		limit = max(*opt.Budget, 0)
+	}
 	prepared, err := prepareSteps(steps)
 	if err != nil || len(prepared) == 0 {
 		return base, err
@@ -95,6 +103,11 @@ func ApplySteps(base llb.State, steps []MappingStep, opt ApplyOpt) (llb.State, e
 	var fa *llb.FileAction
 	if over := overLimit(prepared, limit); over == nil {
 		fa, err = inlineActions(prepared)
+		if opt.Budget != nil {
+			for _, ps := range prepared {
+				*opt.Budget -= ps.bytes
+			}
+		}
 	} else {
 		fa, err = exportActions(prepared, over, opt)
 	}

@@ -153,3 +153,21 @@ func TestApplyOverLimitDeterministic(t *testing.T) {
 		require.Equal(t, first, build())
 	}
 }
+
+// TestApplySharedBudget: what one point inlines counts against the build's
+// budget, so a later point that would fit on its own goes through the
+// helper once the budget is spent.
+func TestApplySharedBudget(t *testing.T) {
+	t.Parallel()
+	h := exportRepo(t)
+	p, _ := h.plan(mapping("/src", "/app"), PlanOpt{})
+	budget := int64(1 << 20)
+	d := decode(t, mustApply(t, p, p.ArchiveStep(), ApplyOpt{Export: testExportEnv, Budget: &budget}))
+	require.Empty(t, d.execs, "the first archive fits the budget")
+	require.Less(t, budget, int64(1<<20), "the inlined bytes were taken off the budget")
+	used := int64(1<<20) - budget
+	budget = used - 1
+	d = decode(t, mustApply(t, p, p.ArchiveStep(), ApplyOpt{Export: testExportEnv, Budget: &budget}))
+	require.NotEmpty(t, d.execs, "with less budget left than the point needs, the helper writes it")
+	require.Equal(t, used-1, budget, "the helper path inlines nothing")
+}

@@ -22,6 +22,10 @@ type built struct {
 	baseImage *dockerspec.DockerOCIImage
 }
 
+// inlineBudget keeps all git file data inlined by one build under BuildKit's
+// 16 MiB definition message, with room for the rest of the graph.
+const inlineBudget = 12 << 20
+
 // builder converts images on demand and remembers each result, so an
 // artifact imported by several images is one subgraph.
 type builder struct {
@@ -33,10 +37,14 @@ type builder struct {
 	gitRepo *gitsource.Repo
 	gitHead plumbing.Hash
 	gitErr  error
+	// inlineBudget is the git file data the definition may still carry
+	// inline; the rest goes through the git-export helper.
+	inlineBudget int64
 }
 
 func newBuilder(cfg *dappfile.Config, opt ConvertOpt) *builder {
-	return &builder{cfg: cfg, opt: opt, done: map[*dappfile.Image]*built{}, visiting: map[*dappfile.Image]bool{}}
+	return &builder{cfg: cfg, opt: opt, done: map[*dappfile.Image]*built{}, visiting: map[*dappfile.Image]bool{},
+		inlineBudget: inlineBudget}
 }
 
 func (b *builder) lookup(name string) (*dappfile.Image, error) {

@@ -79,7 +79,7 @@ func (sb *stageBuilder) applyGit(ctx context.Context, st stages.Stage) error {
 	if st.ID == stages.GitPatch {
 		name = sb.vertexName(st.ID, "before "+string(st.User))
 	}
-	next, err := gitsource.ApplySteps(sb.state, steps, gitsource.ApplyOpt{Constraints: sb.constraints(st, name), Export: sb.b.exportEnv(ctx)})
+	next, err := gitsource.ApplySteps(sb.state, steps, gitsource.ApplyOpt{Constraints: sb.constraints(st, name), Export: sb.b.exportEnv(ctx), Budget: &sb.b.inlineBudget})
 	if err != nil {
 		return withLocation(sb.b.cfg, err, st.Ranges[0])
 	}
