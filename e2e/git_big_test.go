@@ -11,7 +11,6 @@ package e2e
 // commit, small latest patches.
 
 import (
-	"encoding/base64"
 	"fmt"
 	"math/rand/v2"
 	"regexp"
@@ -30,14 +29,7 @@ func seededText(seed uint64, n int) string {
 	for i := range raw {
 		raw[i] = byte(rng.Uint32())
 	}
-	enc := base64.StdEncoding.EncodeToString(raw)
-	var b strings.Builder
-	for len(enc) > 0 {
-		k := min(76, len(enc))
-		b.WriteString("// " + enc[:k] + "\n")
-		enc = enc[k:]
-	}
-	return b.String()
+	return commentLines(raw)
 }
 
 // newBigRepo is newAppRepo's layout grown past the inline limit: 12.8 MB

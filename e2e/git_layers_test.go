@@ -128,7 +128,12 @@ func noise(n int) string {
 
 // sourceText is about n bytes of text in 76-column lines, like a source file.
 func sourceText(n int) string {
-	enc := base64.StdEncoding.EncodeToString([]byte(noise(n * 3 / 4)))
+	return commentLines([]byte(noise(n * 3 / 4)))
+}
+
+// commentLines encodes raw as base64 comment lines of 76 columns.
+func commentLines(raw []byte) string {
+	enc := base64.StdEncoding.EncodeToString(raw)
 	var b strings.Builder
 	for len(enc) > 0 {
 		k := min(76, len(enc))
