@@ -223,3 +223,25 @@ func withSyntaxLine(t *testing.T, src, ref string) string {
 	require.NoError(t, os.WriteFile(p, []byte("# syntax="+ref+"\n"+lines[1]), 0o644))
 	return dst
 }
+
+// TestSubrequestsBuildx: `--call targets` and `--call outline` reach the
+// frontend's subrequest handlers through buildx and the `# syntax=` line.
+func TestSubrequestsBuildx(t *testing.T) {
+	t.Parallel()
+	e := env(t)
+	bx := newBuildx(t)
+	dir := withSyntaxLine(t, example("multi-image"), e.FrontendImage())
+	r := mustRun(t, bx.Build("--call", "targets", "-f", filepath.Join(dir, "Dappfile"), dir))
+	out := r.Stdout
+	t.Logf("targets:\n%s", out)
+	for _, name := range []string{"base", "api", "worker"} {
+		require.Contains(t, out, name, "targets list %s:\n%s", name, out)
+	}
+	require.Contains(t, out, "dimg from dimg base", "api's description names its base:\n%s", out)
+
+	dir = withSyntaxLine(t, example("templates"), e.FrontendImage())
+	r = mustRun(t, bx.Build("--call", "outline", "-f", filepath.Join(dir, "Dappfile"), "--build-arg", "GREETING=hi", dir))
+	out = r.Stdout
+	t.Logf("outline:\n%s", out)
+	require.Contains(t, out, "GREETING", "outline lists the build arg the template reads:\n%s", out)
+}
