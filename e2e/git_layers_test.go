@@ -455,7 +455,13 @@ func TestGitTreeMatchesGitArchive(t *testing.T) {
 // and checks every file under /app belongs to uid/gid 1000.
 func requireAppIsArchive(t *testing.T, r *gitRepo, img *OCIImage) {
 	t.Helper()
-	want := gitArchiveFiles(t, r)
+	requireAppIs(t, gitArchiveFiles(t, r), img)
+}
+
+// requireAppIs checks that /app holds exactly want (describeFile's form),
+// everything owned by app:app.
+func requireAppIs(t *testing.T, want map[string]string, img *OCIImage) {
+	t.Helper()
 	got := map[string]string{}
 	for _, f := range img.Files(t) {
 		if !strings.HasPrefix(f.Path, "/app/") {
@@ -481,8 +487,14 @@ func describeFile(mode os.FileMode, link string, content []byte) string {
 
 func gitArchiveFiles(t *testing.T, r *gitRepo) map[string]string {
 	t.Helper()
-	cmd := exec.Command("git", "archive", "HEAD")
-	cmd.Dir = r.dir
+	return gitArchiveAt(t, r.dir, "HEAD")
+}
+
+// gitArchiveAt is `git archive rev` in dir, in describeFile's form.
+func gitArchiveAt(t *testing.T, dir, rev string) map[string]string {
+	t.Helper()
+	cmd := exec.Command("git", "archive", rev)
+	cmd.Dir = dir
 	dt, err := cmd.Output()
 	require.NoError(t, err)
 	out := map[string]string{}

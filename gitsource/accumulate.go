@@ -8,7 +8,6 @@ const tarHeaderSize = 512
 // accumulator measures the net change of a mapping over a run of commits:
 // a path changed and changed back costs nothing.
 type accumulator struct {
-	repo  *Repo
 	paths map[string]*accPath
 }
 
@@ -17,8 +16,8 @@ type accPath struct {
 	size      int64
 }
 
-func newAccumulator(repo *Repo) *accumulator {
-	return &accumulator{repo: repo, paths: map[string]*accPath{}}
+func newAccumulator() *accumulator {
+	return &accumulator{paths: map[string]*accPath{}}
 }
 
 // add applies one commit's changes and returns the accumulated size.
@@ -36,7 +35,7 @@ func (a *accumulator) add(changes []change) (int64, error) {
 		}
 		p.size = tarHeaderSize
 		if c.To != nil {
-			n, err := a.repo.blobSize(c.To.Hash)
+			n, err := c.To.repo.blobSize(c.To.Hash)
 			if err != nil {
 				return 0, err
 			}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
-	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/pkg/errors"
 )
 
@@ -29,8 +28,10 @@ type action struct {
 	kind actionKind
 	rel  string
 	mode os.FileMode
-	// hash is the blob of a file or of a symlink's target.
+	// hash is the blob of a file or of a symlink's target, in repo (the
+	// superproject's repository or a submodule's).
 	hash plumbing.Hash
+	repo *Repo
 }
 
 // dirMode is the mode of every directory a mapping creates.
@@ -38,8 +39,8 @@ const dirMode = 0o755
 
 // archiveActions creates every file of the tree: directories first, then
 // files and symlinks, all sorted by path.
-func (v *view) archiveActions(t *object.Tree) ([]action, error) {
-	files, _, err := v.files(t)
+func (v *view) archiveActions(t node) ([]action, error) {
+	files, err := v.files(t)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +61,7 @@ func (v *view) archiveActions(t *object.Tree) ([]action, error) {
 // patchActions turns the change a → b into removals (first), directories
 // and files. A directory left without files is removed, as `git archive`
 // of the new commit would not have it.
-func (v *view) patchActions(a, b *object.Tree) ([]action, error) {
+func (v *view) patchActions(a, b node) ([]action, error) {
 	changes, err := v.diff(a, b)
 	if err != nil {
 		return nil, err
@@ -68,7 +69,7 @@ func (v *view) patchActions(a, b *object.Tree) ([]action, error) {
 	if len(changes) == 0 {
 		return nil, nil
 	}
-	newFiles, _, err := v.files(b)
+	newFiles, err := v.files(b)
 	if err != nil {
 		return nil, err
 	}
@@ -184,11 +185,11 @@ func parentDirs(files []entry) []string {
 func fileAction(e entry) (action, error) {
 	switch e.Mode {
 	case filemode.Regular, filemode.Deprecated:
-		return action{kind: actMkfile, rel: e.Rel, mode: 0o644, hash: e.Hash}, nil
+		return action{kind: actMkfile, rel: e.Rel, mode: 0o644, hash: e.Hash, repo: e.repo}, nil
 	case filemode.Executable:
-		return action{kind: actMkfile, rel: e.Rel, mode: 0o755, hash: e.Hash}, nil
+		return action{kind: actMkfile, rel: e.Rel, mode: 0o755, hash: e.Hash, repo: e.repo}, nil
 	case filemode.Symlink:
-		return action{kind: actSymlink, rel: e.Rel, hash: e.Hash}, nil
+		return action{kind: actSymlink, rel: e.Rel, hash: e.Hash, repo: e.repo}, nil
 	}
 	return action{}, errors.Errorf("unsupported git mode %s of %q", e.Mode, e.Rel)
 }

@@ -128,14 +128,14 @@ func TestStepsRebuildGitArchive(t *testing.T) {
 	} {
 		acts, err := p.stepActions(st)
 		require.NoError(t, err)
-		runActions(t, p.view.repo, dir, acts)
+		runActions(t, dir, acts)
 	}
 	require.Equal(t, gitArchive(t, h, c2), snapshot(t, dir))
 }
 
 // runActions mimics BuildKit's file backend: rm is RemoveAll, mkdir makes
 // parents, mkfile replaces the path, symlink fails on an existing path.
-func runActions(t *testing.T, repo *Repo, root string, acts []action) {
+func runActions(t *testing.T, root string, acts []action) {
 	t.Helper()
 	for _, a := range acts {
 		p := filepath.Join(root, a.rel)
@@ -145,14 +145,14 @@ func runActions(t *testing.T, repo *Repo, root string, acts []action) {
 		case actMkdir:
 			require.NoError(t, os.MkdirAll(p, a.mode))
 		case actMkfile:
-			dt, err := repo.blobData(a.hash)
+			dt, err := a.repo.blobData(a.hash)
 			require.NoError(t, err)
 			tmp := p + ".tmp"
 			require.NoError(t, os.WriteFile(tmp, dt, a.mode))
 			require.NoError(t, os.Chmod(tmp, a.mode))
 			require.NoError(t, os.Rename(tmp, p), a.rel)
 		case actSymlink:
-			dt, err := repo.blobData(a.hash)
+			dt, err := a.repo.blobData(a.hash)
 			require.NoError(t, err)
 			require.NoError(t, os.Symlink(string(dt), p), a.rel)
 		}

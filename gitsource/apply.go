@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/moby/buildkit/client/llb"
 )
 
@@ -148,7 +147,7 @@ func prepareSteps(steps []MappingStep) ([]preparedStep, error) {
 			return nil, err
 		}
 		ps := preparedStep{plan: p, step: step, acts: acts,
-			e: &emitter{repo: p.view.repo, to: p.Mapping.To, chown: ChownOpt(p.Mapping.Owner, p.Mapping.Group), mtime: to.Committer.When.UTC()}}
+			e: &emitter{to: p.Mapping.To, chown: ChownOpt(p.Mapping.Owner, p.Mapping.Group), mtime: to.Committer.When.UTC()}}
 		// sizes come from object headers: no blob is loaded to decide
 		if ps.bytes, err = ps.e.dataSize(acts); err != nil {
 			return nil, err
@@ -224,10 +223,10 @@ func (v *view) actionsBetween(from, to plumbing.Hash) ([]action, error) {
 	return v.patchActions(fromTree, toTree)
 }
 
-func (v *view) treeAt(h plumbing.Hash) (*object.Tree, error) {
+func (v *view) treeAt(h plumbing.Hash) (node, error) {
 	c, err := v.repo.commit(h)
 	if err != nil {
-		return nil, err
+		return node{}, err
 	}
 	return v.tree(c)
 }
@@ -253,7 +252,6 @@ func ChownOpt(owner, group string) *llb.ChownOpt {
 }
 
 type emitter struct {
-	repo  *Repo
 	to    string
 	chown *llb.ChownOpt
 	mtime time.Time
@@ -266,7 +264,7 @@ func (e *emitter) dataSize(acts []action) (int64, error) {
 		if a.kind != actMkfile && a.kind != actSymlink {
 			continue
 		}
-		n, err := e.repo.blobSize(a.hash)
+		n, err := a.repo.blobSize(a.hash)
 		if err != nil {
 			return 0, err
 		}
@@ -298,7 +296,7 @@ func (e *emitter) chain(fa *llb.FileAction, a action) (*llb.FileAction, error) {
 		}
 		return chainMkdirMode(fa, p, a.mode, opts...), nil
 	}
-	dt, err := e.repo.blobData(a.hash)
+	dt, err := a.repo.blobData(a.hash)
 	if err != nil {
 		return nil, err
 	}

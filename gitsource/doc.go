@@ -21,5 +21,13 @@
 // exec-based path instead: an ExecOp runs the frontend binary's hidden
 // git-export subcommand (Export, over the same actions) on the context's
 // .git, and the FileOp copies its output in; see ApplyOpt.Export.
-// Submodules of local mappings are left out with a warning.
+//
+// A submodule (gitlink) inside a local mapping is expanded below the
+// shared action computation, so the inline and git-export paths agree: its
+// tree at the commit the superproject records is read from the
+// submodule's repository in .git/modules/<name> (name from .gitmodules of
+// that commit; nested submodules recursively, bounded depth), and its files
+// are the mapping's files at their full paths, filtered, diffed and
+// measured like the others. A submodule whose repository or commit is
+// missing is left out with a warning to run `git submodule update --init`.
 package gitsource

@@ -118,7 +118,7 @@ func Export(repo *Repo, spec ExportSpec, out string) error {
 		if a.kind == actMkdir {
 			dirs = append(dirs, filepath.Join(out, filepath.FromSlash(a.rel)))
 		}
-		if err := writeAction(repo, out, a, spec.Mtime); err != nil {
+		if err := writeAction(out, a, spec.Mtime); err != nil {
 			return err
 		}
 	}
@@ -131,7 +131,7 @@ func Export(repo *Repo, spec ExportSpec, out string) error {
 	return nil
 }
 
-func writeAction(repo *Repo, out string, a action, mtime time.Time) error {
+func writeAction(out string, a action, mtime time.Time) error {
 	p := filepath.Join(out, filepath.FromSlash(a.rel))
 	switch a.kind {
 	case actMkdir:
@@ -140,7 +140,7 @@ func writeAction(repo *Repo, out string, a action, mtime time.Time) error {
 		}
 		return os.Chmod(p, dirMode)
 	case actSymlink:
-		target, err := repo.blobData(a.hash)
+		target, err := a.repo.blobData(a.hash)
 		if err != nil {
 			return err
 		}
@@ -150,7 +150,7 @@ func writeAction(repo *Repo, out string, a action, mtime time.Time) error {
 		ts := []unix.Timespec{unix.NsecToTimespec(mtime.UnixNano()), unix.NsecToTimespec(mtime.UnixNano())}
 		return unix.UtimesNanoAt(unix.AT_FDCWD, p, ts, unix.AT_SYMLINK_NOFOLLOW)
 	case actMkfile:
-		if err := writeBlob(repo, p, a); err != nil {
+		if err := writeBlob(p, a); err != nil {
 			return err
 		}
 		return os.Chtimes(p, mtime, mtime)
@@ -159,8 +159,8 @@ func writeAction(repo *Repo, out string, a action, mtime time.Time) error {
 }
 
 // writeBlob streams the blob: files of a big step must not all sit in memory.
-func writeBlob(repo *Repo, p string, a action) error {
-	rd, err := repo.blobReader(a.hash)
+func writeBlob(p string, a action) error {
+	rd, err := a.repo.blobReader(a.hash)
 	if err != nil {
 		return err
 	}

@@ -209,7 +209,7 @@ type planner struct {
 	opt  PlanOpt
 
 	chain    []*object.Commit // chain[0] is the anchor, the last is HEAD
-	trees    []*object.Tree
+	trees    []node
 	diffs    [][]change // diffs[i]: chain[i-1] → chain[i]; diffs[0] is empty
 	warnings []Warning
 }
@@ -313,7 +313,7 @@ func period(c *object.Commit, d time.Duration) int64 {
 }
 
 func (pl *planner) loadDiffs() error {
-	pl.trees = make([]*object.Tree, len(pl.chain))
+	pl.trees = make([]node, len(pl.chain))
 	pl.diffs = make([][]change, len(pl.chain))
 	for i, c := range pl.chain {
 		t, err := pl.view.tree(c)
@@ -332,19 +332,22 @@ func (pl *planner) loadDiffs() error {
 }
 
 // checkHead fails when add is missing at HEAD and warns about what HEAD's
-// tree cannot satisfy: submodules and dependency globs that match nothing.
+// tree cannot satisfy: unreadable submodules and dependency globs that
+// match nothing.
 func (pl *planner) checkHead() error {
 	headIdx := len(pl.chain) - 1
 	t := pl.trees[headIdx]
-	if t == nil {
+	if t.t == nil {
 		return errors.Errorf("git mapping add %q is not a directory at commit %s", pl.m.Add, pl.chain[headIdx].Hash)
 	}
-	files, subs, err := pl.view.files(t)
+	files, err := pl.view.files(t)
 	if err != nil {
 		return err
 	}
-	for _, s := range subs {
-		pl.warnf("submodule %q is left out: local git mappings do not include submodules yet", s)
+	// after the walks of HEAD and of every diff of the chain: a submodule
+	// that any layer needs and the build cannot read is named here
+	for _, w := range pl.view.leftOutWarnings() {
+		pl.warnf("%s", w)
 	}
 	for stage, globs := range pl.m.StageDependencies {
 		if stage == dappfile.BeforeInstall {
@@ -418,7 +421,7 @@ func (pl *planner) lastTouch(pats []pattern) int {
 // tail adds gitCache and gitLatestPatch after the point with index from.
 func (pl *planner) tail(p *MappingPlan, from int) error {
 	cut, last := from, -1
-	acc := newAccumulator(pl.repo)
+	acc := newAccumulator()
 	for i := from + 1; i < len(pl.chain); i++ {
 		if len(pl.diffs[i]) == 0 {
 			continue
@@ -430,7 +433,7 @@ func (pl *planner) tail(p *MappingPlan, from int) error {
 		last = i
 		if size > pl.opt.PatchThreshold {
 			cut = i
-			acc = newAccumulator(pl.repo)
+			acc = newAccumulator()
 		}
 	}
 	if cut > from {

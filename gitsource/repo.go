@@ -27,6 +27,9 @@ const notRepoHint = "local git mappings (no url:) read the build context's own .
 // Repo is a read-only git repository.
 type Repo struct {
 	r *git.Repository
+	// fs is the .git directory: submodules' repositories live in its
+	// modules/ directory.
+	fs billy.Filesystem
 }
 
 // OpenFS opens the repository whose .git directory is dotgit. The
@@ -47,7 +50,7 @@ func OpenFS(dotgit billy.Filesystem) (*Repo, error) {
 	if err != nil {
 		return nil, errors.Wrapf(ErrNotRepository, "%v: %s", err, notRepoHint)
 	}
-	return &Repo{r: r}, nil
+	return &Repo{r: r, fs: dotgit}, nil
 }
 
 // OpenDir opens the repository at dir: a work tree with a .git directory or

@@ -12,11 +12,13 @@ import (
 )
 
 // entry is one file of a mapping: a regular file, an executable or a
-// symlink. Rel is relative to the mapping's add directory.
+// symlink. Rel is relative to the mapping's add directory; repo holds the
+// blob (the superproject's repository, or a submodule's).
 type entry struct {
 	Rel  string
 	Mode filemode.FileMode
 	Hash plumbing.Hash
+	repo *Repo
 }
 
 // change is one path that differs between two trees of a mapping. From is
@@ -27,13 +29,19 @@ type change struct {
 }
 
 // view is a mapping's window on a repository: the add directory and the
-// include/exclude filter.
+// include/exclude filter. Submodules inside it are expanded to their
+// files (see submodule).
 type view struct {
 	repo   *Repo
 	add    string // slash-separated, no leading slash; "" for the root
 	filter *Filter
-	// trees caches decoded trees: go-git caches objects, not their decoding.
+	// trees caches decoded trees: go-git caches objects, not their
+	// decoding. Hashes name content, so one cache serves all repositories.
 	trees map[plumbing.Hash]*object.Tree
+	// modules caches opened submodule repositories (nil: not initialised).
+	modules map[moduleKey]*Repo
+	// left holds the submodules that could not be read.
+	left map[string]leftOut
 }
 
 func newView(repo *Repo, add string, include, exclude []string) (*view, error) {
@@ -41,74 +49,85 @@ func newView(repo *Repo, add string, include, exclude []string) (*view, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &view{repo: repo, add: strings.Trim(path.Clean("/"+add), "/"), filter: f, trees: map[plumbing.Hash]*object.Tree{}}, nil
+	return &view{repo: repo, add: strings.Trim(path.Clean("/"+add), "/"), filter: f,
+		trees: map[plumbing.Hash]*object.Tree{}, modules: map[moduleKey]*Repo{}, left: map[string]leftOut{}}, nil
 }
 
-// tree returns the add directory's tree at commit c, or nil when the
+// tree returns the add directory at commit c, or a zero node when the
 // commit has no such directory.
-func (v *view) tree(c *object.Commit) (*object.Tree, error) {
-	t, err := c.Tree()
+func (v *view) tree(c *object.Commit) (node, error) {
+	root, err := c.Tree()
 	if err != nil {
-		return nil, errors.Wrapf(err, "failed to read tree of %s", c.Hash)
+		return node{}, errors.Wrapf(err, "failed to read tree of %s", c.Hash)
 	}
+	sc := &scope{repo: v.repo, root: root, prefix: v.add}
 	if v.add == "" {
-		return t, nil
+		return node{t: root, sc: sc}, nil
 	}
-	sub, err := t.Tree(v.add)
+	sub, err := root.Tree(v.add)
 	if errors.Is(err, object.ErrDirectoryNotFound) || errors.Is(err, object.ErrEntryNotFound) {
+		return node{}, nil
+	}
+	if err != nil {
+		return node{}, errors.Wrapf(err, "failed to read %s at %s", v.add, c.Hash)
+	}
+	return node{t: sub, sc: sc}, nil
+}
+
+// files lists the mapping's files in n, sorted by path, with the files of
+// its submodules in place of their gitlinks.
+func (v *view) files(n node) ([]entry, error) {
+	if n.t == nil {
 		return nil, nil
 	}
-	if err != nil {
-		return nil, errors.Wrapf(err, "failed to read %s at %s", v.add, c.Hash)
-	}
-	return sub, nil
-}
-
-// files lists the mapping's files in t, sorted by path. Submodules are
-// returned separately.
-func (v *view) files(t *object.Tree) (files []entry, submodules []string, err error) {
-	if t == nil {
-		return nil, nil, nil
-	}
-	err = v.walk(t, "", func(e entry) {
-		if e.Mode == filemode.Submodule {
-			submodules = append(submodules, e.Rel)
-			return
-		}
-		files = append(files, e)
-	})
+	var files []entry
+	err := v.walk(n, "", func(e entry) { files = append(files, e) })
 	sort.Slice(files, func(i, j int) bool { return files[i].Rel < files[j].Rel })
-	return files, submodules, err
+	return files, err
 }
 
-func (v *view) walk(t *object.Tree, dir string, fn func(entry)) error {
-	for _, te := range t.Entries {
+func (v *view) walk(n node, dir string, fn func(entry)) error {
+	for _, te := range n.t.Entries {
 		rel := path.Join(dir, te.Name)
-		if te.Mode == filemode.Dir {
-			if !v.filter.MayContain(rel) {
-				continue
-			}
-			sub, err := v.readTree(te.Hash)
-			if err != nil {
-				return err
-			}
+		sub, file, err := v.split(n.sc, rel, &te)
+		if err != nil {
+			return err
+		}
+		if sub.t != nil {
 			if err := v.walk(sub, rel, fn); err != nil {
 				return err
 			}
-			continue
 		}
-		if v.filter.Match(rel) {
-			fn(entry{Rel: rel, Mode: te.Mode, Hash: te.Hash})
+		if file != nil && v.filter.Match(rel) {
+			fn(*fileEntry(rel, file, n.sc))
 		}
 	}
 	return nil
 }
 
+// split turns a directory or submodule entry into a node (zero when the
+// filter rules out everything below it) and leaves a file entry as is.
+func (v *view) split(sc *scope, rel string, e *object.TreeEntry) (node, *object.TreeEntry, error) {
+	if e == nil || (e.Mode != filemode.Dir && e.Mode != filemode.Submodule) {
+		return node{}, e, nil
+	}
+	if !v.filter.MayContain(rel) {
+		return node{}, nil, nil
+	}
+	if e.Mode == filemode.Submodule {
+		n, err := v.submodule(sc, rel, e.Hash)
+		return n, nil, err
+	}
+	t, err := v.readTree(sc.repo, e.Hash)
+	return node{t: t, sc: sc}, nil, err
+}
+
 // diff returns the mapping's changes from a to b, sorted by path. Renames
-// come out as a deletion and an addition; submodule entries are skipped.
-// Subtrees with equal hashes are skipped without reading them, and decoded
-// trees are cached, since Plan diffs every consecutive pair of a walk.
-func (v *view) diff(a, b *object.Tree) ([]change, error) {
+// come out as a deletion and an addition; a submodule whose recorded
+// commit moved contributes the diff of its two trees. Subtrees with equal
+// hashes are skipped without reading them, and decoded trees are cached,
+// since Plan diffs every consecutive pair of a walk.
+func (v *view) diff(a, b node) ([]change, error) {
 	var out []change
 	if err := v.diffTrees(a, b, "", &out); err != nil {
 		return nil, err
@@ -117,10 +136,11 @@ func (v *view) diff(a, b *object.Tree) ([]change, error) {
 	return out, nil
 }
 
-func (v *view) diffTrees(a, b *object.Tree, dir string, out *[]change) error {
-	ea, eb := entriesByName(a), entriesByName(b)
+func (v *view) diffTrees(a, b node, dir string, out *[]change) error {
+	ea, eb := entriesByName(a.t), entriesByName(b.t)
 	for name, x := range ea {
 		y, ok := eb[name]
+		// equal hashes are equal content, also across repositories
 		if ok && x.Hash == y.Hash && x.Mode == y.Mode {
 			continue
 		}
@@ -128,13 +148,13 @@ func (v *view) diffTrees(a, b *object.Tree, dir string, out *[]change) error {
 		if ok {
 			yp = &y
 		}
-		if err := v.diffEntry(path.Join(dir, name), &x, yp, out); err != nil {
+		if err := v.diffEntry(path.Join(dir, name), side{a.sc, &x}, side{b.sc, yp}, out); err != nil {
 			return err
 		}
 	}
 	for name, y := range eb {
 		if _, ok := ea[name]; !ok {
-			if err := v.diffEntry(path.Join(dir, name), nil, &y, out); err != nil {
+			if err := v.diffEntry(path.Join(dir, name), side{}, side{b.sc, &y}, out); err != nil {
 				return err
 			}
 		}
@@ -142,31 +162,34 @@ func (v *view) diffTrees(a, b *object.Tree, dir string, out *[]change) error {
 	return nil
 }
 
-// diffEntry compares one name of two trees; x or y is nil when absent.
-func (v *view) diffEntry(rel string, x, y *object.TreeEntry, out *[]change) error {
-	var xt, yt *object.Tree
-	var err error
-	if x != nil && x.Mode == filemode.Dir {
-		if xt, err = v.subtree(rel, x); err != nil {
+// side is one name of one of the two trees diffTrees compares; e is nil
+// when the tree has no such name.
+type side struct {
+	sc *scope
+	e  *object.TreeEntry
+}
+
+// diffEntry compares one name of two trees. A directory or submodule on
+// either side is diffed as a tree, a file as an entry, so a file replaced
+// by a directory (or a submodule) is a removal plus the additions below.
+func (v *view) diffEntry(rel string, x, y side, out *[]change) error {
+	xn, xf, err := v.split(x.sc, rel, x.e)
+	if err != nil {
+		return err
+	}
+	yn, yf, err := v.split(y.sc, rel, y.e)
+	if err != nil {
+		return err
+	}
+	if xn.t != nil || yn.t != nil {
+		if err := v.diffTrees(xn, yn, rel, out); err != nil {
 			return err
 		}
-		x = nil
 	}
-	if y != nil && y.Mode == filemode.Dir {
-		if yt, err = v.subtree(rel, y); err != nil {
-			return err
-		}
-		y = nil
-	}
-	if xt != nil || yt != nil {
-		if err := v.diffTrees(xt, yt, rel, out); err != nil {
-			return err
-		}
-	}
-	if x == nil && y == nil {
+	if xf == nil && yf == nil {
 		return nil
 	}
-	from, to := fileEntry(rel, x), fileEntry(rel, y)
+	from, to := fileEntry(rel, xf, x.sc), fileEntry(rel, yf, y.sc)
 	if sameEntry(from, to) || !v.filter.Match(rel) {
 		return nil
 	}
@@ -174,20 +197,11 @@ func (v *view) diffEntry(rel string, x, y *object.TreeEntry, out *[]change) erro
 	return nil
 }
 
-// subtree reads a directory entry's tree, or nil when the filter rules
-// out everything below it.
-func (v *view) subtree(rel string, e *object.TreeEntry) (*object.Tree, error) {
-	if !v.filter.MayContain(rel) {
-		return nil, nil
-	}
-	return v.readTree(e.Hash)
-}
-
-func (v *view) readTree(h plumbing.Hash) (*object.Tree, error) {
+func (v *view) readTree(repo *Repo, h plumbing.Hash) (*object.Tree, error) {
 	if t, ok := v.trees[h]; ok {
 		return t, nil
 	}
-	t, err := v.repo.r.TreeObject(h)
+	t, err := repo.r.TreeObject(h)
 	if err != nil {
 		return nil, errors.Wrapf(err, "failed to read tree %s", h)
 	}
@@ -206,10 +220,10 @@ func entriesByName(t *object.Tree) map[string]object.TreeEntry {
 	return m
 }
 
-// fileEntry keeps files and symlinks; submodules are left out.
-func fileEntry(rel string, e *object.TreeEntry) *entry {
-	if e == nil || e.Mode == filemode.Submodule {
+// fileEntry is a file or symlink of sc's repository, nil when e is.
+func fileEntry(rel string, e *object.TreeEntry, sc *scope) *entry {
+	if e == nil {
 		return nil
 	}
-	return &entry{Rel: rel, Mode: e.Mode, Hash: e.Hash}
+	return &entry{Rel: rel, Mode: e.Mode, Hash: e.Hash, repo: sc.repo}
 }
