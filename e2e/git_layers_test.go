@@ -45,12 +45,12 @@ import (
 // minute from a fixed Tuesday so every run has the same hashes and all
 // commits fall into one archive period (a week).
 type gitRepo struct {
-	t     *testing.T
+	t     testing.TB
 	dir   string
 	clock time.Time
 }
 
-func newGitRepo(t *testing.T) *gitRepo {
+func newGitRepo(t testing.TB) *gitRepo {
 	r := &gitRepo{t: t, dir: t.TempDir(), clock: time.Date(2026, 1, 6, 10, 0, 0, 0, time.UTC)}
 	r.git("init", "-q", "-b", "main")
 	return r
@@ -146,7 +146,7 @@ func commentLines(raw []byte) string {
 // newAppRepo is the application repository of most tests: 2.2 MB of
 // sources, a package.json that install depends on, binary files, symlinks
 // and an executable, in one commit.
-func newAppRepo(t *testing.T) *gitRepo {
+func newAppRepo(t testing.TB) *gitRepo {
 	r := newGitRepo(t)
 	r.write("package.json", `{"name":"app","nonce":"`+gitNonce()+`","dependencies":{"left-pad":"1.3.0"}}`+"\n", 0o644)
 	for i := range 16 {
@@ -186,14 +186,14 @@ shell:
 
 // dappDir writes a Dappfile into a directory of its own (the `dockerfile`
 // local): never part of the repository under test.
-func dappDir(t *testing.T, dappfile string) string {
+func dappDir(t testing.TB, dappfile string) string {
 	return writeTree(t, map[string]string{"Dappfile": dappfile})
 }
 
 // gitSolveOpt runs frontend.Build in process with ctxDir as the context
 // and dfDir as the dockerfile local; busybox:latest comes from the test
 // registry.
-func gitSolveOpt(t *testing.T, ctxDir, dfDir string, attrs map[string]string) client.SolveOpt {
+func gitSolveOpt(t testing.TB, ctxDir, dfDir string, attrs map[string]string) client.SolveOpt {
 	fa := env(t).BaseImageContexts()
 	for k, v := range attrs {
 		fa[k] = v
@@ -261,7 +261,7 @@ func (rb *recordedBuild) sources(t *testing.T) []*pb.SourceOp {
 
 // dappBuild builds the Dappfile in df on the repository r through
 // frontend.Build and logs how long it took.
-func dappBuild(t *testing.T, c *client.Client, ctxDir, df string, attrs map[string]string) (*OCIImage, *Progress, *recordedBuild) {
+func dappBuild(t testing.TB, c *client.Client, ctxDir, df string, attrs map[string]string) (*OCIImage, *Progress, *recordedBuild) {
 	t.Helper()
 	rb := &recordedBuild{}
 	start := time.Now()
