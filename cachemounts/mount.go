@@ -105,8 +105,7 @@ type Opt struct {
 	// Namespace is BUILDKIT_CACHE_MOUNT_NS; it prefixes every cache ID so
 	// tenants of one builder can keep their caches apart.
 	Namespace string
-	// UID and GID are the numeric ids of the stage's user (image config
-	// USER, resolved with ResolveUser); 0 is root.
+	// UID and GID are the numeric ids of the stage's user; 0 is root.
 	UID, GID int
 	// Home is the stage user's home directory. Empty means /root for UID 0;
 	// for other users it means "unknown", and caches that live under the

@@ -16,7 +16,7 @@ import (
 // Files missing from the work tree are not listed: the frontend sees the
 // work tree through the context transfer, which leaves out what
 // .dockerignore names, so a missing file proves nothing. Builds take the committed state, so the frontend warns with this
-// list (or builds DevSource in dev mode). worktree is the build context's
+// list (or builds the work tree in dev mode). worktree is the build context's
 // root, e.g. NewReaderFS over llb.Local("context") with the mapping's add
 // directory included; go-git hashes only files whose size or mtime differ
 // from the index.

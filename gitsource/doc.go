@@ -14,7 +14,7 @@
 //
 // Remote mappings are pinned with ResolveRemote, fetched with RemoteSource
 // (llb.Git) and copied with CopyMapping. In dev mode a local mapping copies
-// the working tree from DevSource instead of the committed state.
+// the working tree (the frontend's build context) instead of the committed state.
 //
 // A point with more than ApplyOpt.MaxInlineBytes of file data (the
 // definition travels in one gRPC message, 16 MiB) is emitted through the

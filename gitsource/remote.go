@@ -117,7 +117,7 @@ func RemoteSource(m *dappfile.GitMapping, commit string, opt RemoteOpt) llb.Stat
 }
 
 // CopyMapping copies a mapping's files from src (RemoteSource, or
-// DevSource in dev mode) onto base in one FileOp: add → to, filtered by
+// the build context in dev mode) onto base in one FileOp: add → to, filtered by
 // includePaths/excludePaths (BuildKit's copy patterns: `**` recursive, a
 // directory selects its content), owned by owner/group. The stage code
 // puts it where gitArchive goes, before install.
@@ -158,21 +158,6 @@ func cleanPatterns(ps []string) []string {
 		out = append(out, p)
 	}
 	return out
-}
-
-// DevSource is the working tree of a local mapping for dev mode: the
-// build context as it is on disk, uncommitted changes included, without
-// .git. Only the mapping's add directory is transferred.
-func DevSource(localName string, m *dappfile.GitMapping) llb.State {
-	add := strings.Trim(path.Clean("/"+m.Add), "/")
-	opts := []llb.LocalOption{
-		llb.ExcludePatterns([]string{".git"}),
-		llb.SharedKeyHint(localName),
-	}
-	if add != "" {
-		opts = append(opts, llb.IncludePatterns([]string{add}))
-	}
-	return llb.Local(localName, opts...)
 }
 
 func sourceOp(def *llb.Definition) (*pb.SourceOp, error) {

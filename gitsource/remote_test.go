@@ -142,12 +142,3 @@ func TestRemoteSourceAndCopy(t *testing.T) {
 	def := RemoteSource(&dappfile.GitMapping{URL: "https://github.com/org/lib.git"}, commitA, RemoteOpt{})
 	require.Equal(t, "git://github.com/org/lib.git#"+commitA, sourceOps(t, def)[0].Identifier)
 }
-
-func TestDevSource(t *testing.T) {
-	t.Parallel()
-	st := DevSource("context", &dappfile.GitMapping{Add: "/app", To: "/app"})
-	src := sourceOps(t, st)[0]
-	require.Equal(t, "local://context", src.Identifier)
-	require.Contains(t, src.Attrs[pb.AttrExcludePatterns], ".git")
-	require.Contains(t, src.Attrs[pb.AttrIncludePatterns], "app")
-}

@@ -173,23 +173,3 @@ func gitPatchStage(img *dappfile.Image, name dappfile.StageName) *Stage {
 	}
 	return s
 }
-
-// Dependencies lists the names of the images and artifacts that img needs
-// built first: its base (fromDimg/fromDimgArtifact) and the artifacts it
-// imports, each once, in that order.
-func Dependencies(img *dappfile.Image) []string {
-	var deps []string
-	seen := map[string]bool{}
-	add := func(name string) {
-		if name != "" && !seen[name] {
-			seen[name] = true
-			deps = append(deps, name)
-		}
-	}
-	add(img.FromDimg)
-	add(img.FromDimgArtifact)
-	for _, imp := range img.Imports {
-		add(imp.Artifact)
-	}
-	return deps
-}

@@ -82,24 +82,3 @@ shell:
 		})
 	}
 }
-
-func TestDependencies(t *testing.T) {
-	t.Parallel()
-	img := parse(t, `artifact: x
-from: alpine
----
-artifact: y
-from: alpine
----
-dimg: base
-from: alpine
----
-dimg: a
-fromDimg: base
-import:
-- {artifact: x, add: /x, after: install}
-- {artifact: y, add: /y, after: setup}
-- {artifact: x, add: /z, after: setup}
-`)
-	require.Equal(t, []string{"base", "x", "y"}, Dependencies(img))
-}
