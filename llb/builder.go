@@ -95,8 +95,9 @@ type stageBuilder struct {
 	// salt is fromCacheVersion: it must change every later step's key.
 	salt []string
 	// directives are the image's `mount:` entries as cache mounts, made
-	// once by the first user stage (nil until then).
-	directives []cachemounts.Mount
+	// once, by the first user stage (directivesRead says it has run).
+	directives     []cachemounts.Mount
+	directivesRead bool
 	// git is the image's git plan, made by its first git stage.
 	git *gitState
 }

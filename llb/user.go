@@ -60,16 +60,13 @@ const (
 // directives plus the automatic package-manager caches its commands need.
 func (sb *stageBuilder) stageMounts(st stages.Stage) ([]bkllb.RunOption, error) {
 	opt := sb.cacheOpt()
-	if sb.directives == nil {
+	if !sb.directivesRead {
 		dirs, warnings, err := cachemounts.FromDirectives(sb.img.Mounts, opt)
 		if err != nil {
 			return nil, err
 		}
 		sb.b.warn(warnings)
-		sb.directives = dirs
-		if sb.directives == nil {
-			sb.directives = []cachemounts.Mount{}
-		}
+		sb.directives, sb.directivesRead = dirs, true
 	}
 	auto := cachemounts.Detect(st.Commands, opt)
 	return cachemounts.RunOptions(cachemounts.Merge(sb.directives, auto)), nil
