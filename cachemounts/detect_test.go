@@ -146,3 +146,17 @@ func TestDetectDeterministic(t *testing.T) {
 		require.Equal(t, first, summary(Detect(cmds, opt)))
 	}
 }
+
+// TestAptFileMounts pins what the apt file mounts hold: an empty
+// docker-clean and the keep-cache configuration.
+func TestAptFileMounts(t *testing.T) {
+	t.Parallel()
+	got := map[string]string{}
+	for _, m := range Detect([]string{"apt-get update", "apt-get install -y curl"}, Opt{Auto: true}) {
+		if m.Type == File {
+			got[m.Target] = string(m.Content)
+		}
+	}
+	require.Equal(t, map[string]string{aptDockerClean: "", aptKeepCacheFile: aptKeepCache}, got)
+	require.Contains(t, aptKeepCache, `Binary::apt::APT::Keep-Downloaded-Packages "true";`)
+}

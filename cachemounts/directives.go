@@ -99,7 +99,7 @@ func Merge(directives, auto []Mount) []Mount {
 // they must exist as empty directories in the image: BuildKit removes the
 // mount points it had to create after each step, so llb/ creates these
 // (MkdirAll, 0755) once, on the state after the image's last user stage;
-// see AddMountPoints.
+// see llb's withMountPoints.
 func MountPoints(ms []Mount) []string {
 	var out []string
 	for _, m := range ms {
@@ -109,6 +109,15 @@ func MountPoints(ms []Mount) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// SortedByTarget is a copy of ms in target order (stable), the order in
+// which llb/ adds the mounts to a step, so the LLB does not depend on the
+// order they were decided in.
+func SortedByTarget(ms []Mount) []Mount {
+	ms = slices.Clone(ms)
+	sortByTarget(ms)
+	return ms
 }
 
 func sortByTarget(ms []Mount) {

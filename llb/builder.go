@@ -112,7 +112,7 @@ func (sb *stageBuilder) addMountPoints() {
 	for _, m := range sb.img.Mounts {
 		st.Ranges = append(st.Ranges, m.Loc)
 	}
-	sb.state = cachemounts.AddMountPoints(sb.state, sb.directives, sb.constraints(st, sb.vertexName(st.ID, ""))...)
+	sb.state = withMountPoints(sb.state, sb.directives, sb.constraints(st, sb.vertexName(st.ID, ""))...)
 }
 
 // rootBase is the `from:` image at the bottom of img's fromDimg chain.

@@ -69,20 +69,26 @@ func (sb *stageBuilder) stageMounts(st stages.Stage) ([]bkllb.RunOption, error) 
 		sb.directives, sb.directivesRead = dirs, true
 	}
 	auto := cachemounts.Detect(st.Commands, opt)
-	return cachemounts.RunOptions(cachemounts.Merge(sb.directives, auto)), nil
+	return cacheRunOptions(cachemounts.Merge(sb.directives, auto)), nil
 }
 
 func (sb *stageBuilder) cacheOpt() cachemounts.Opt {
+	return sb.b.cacheOpt(sb.img, sb.image.Config.Env)
+}
+
+// cacheOpt is what cachemounts needs to decide img's mounts; env is the
+// environment the stage runs with.
+func (b *builder) cacheOpt(img *dappfile.Image, env []string) cachemounts.Opt {
 	return cachemounts.Opt{
-		Project:   sb.b.opt.Project,
-		Namespace: sb.b.opt.CacheNamespace,
+		Project:   b.opt.Project,
+		Namespace: b.opt.CacheNamespace,
 		UID:       stepUID,
 		GID:       stepUID,
 		Home:      stepHome,
-		Env:       sb.image.Config.Env,
-		Base:      sb.b.rootBase(sb.img),
-		Auto:      sb.b.opt.AutoCache && !sb.img.NoAutoCache(),
-		Filename:  sb.b.cfg.Filename,
+		Env:       env,
+		Base:      b.rootBase(img),
+		Auto:      b.opt.AutoCache && !img.NoAutoCache(),
+		Filename:  b.cfg.Filename,
 	}
 }
 
@@ -90,8 +96,8 @@ func (sb *stageBuilder) cacheOpt() cachemounts.Opt {
 // once, for the outline subrequest. Base images are not resolved, so paths
 // that follow the base image's environment show their defaults.
 func CacheMounts(cfg *dappfile.Config, img *dappfile.Image, opt ConvertOpt) ([]cachemounts.Mount, error) {
-	sb := &stageBuilder{b: newBuilder(cfg, opt), img: img, image: emptyImage(ocispecs.Platform{})}
-	opt2 := sb.cacheOpt()
+	// no base image is resolved: the environment is the default one
+	opt2 := newBuilder(cfg, opt).cacheOpt(img, emptyImage(ocispecs.Platform{}).Config.Env)
 	dirs, _, err := cachemounts.FromDirectives(img.Mounts, opt2)
 	if err != nil {
 		return nil, err

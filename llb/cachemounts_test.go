@@ -1,18 +1,19 @@
-package cachemounts
+package llb
 
 import (
 	"context"
 	"testing"
 
+	"github.com/flant/dapp-frontend/cachemounts"
 	"github.com/flant/dapp-frontend/dappfile"
-	"github.com/moby/buildkit/client/llb"
+	bkllb "github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/solver/pb"
 	digest "github.com/opencontainers/go-digest"
 	"github.com/stretchr/testify/require"
 )
 
 // ops decodes a marshalled definition, indexed by digest.
-func ops(t *testing.T, def *llb.Definition) map[digest.Digest]*pb.Op {
+func ops(t *testing.T, def *bkllb.Definition) map[digest.Digest]*pb.Op {
 	t.Helper()
 	out := map[digest.Digest]*pb.Op{}
 	for _, dt := range def.Def {
@@ -24,10 +25,10 @@ func ops(t *testing.T, def *llb.Definition) map[digest.Digest]*pb.Op {
 }
 
 // execOf marshals a run of ms on an image and returns its ExecOp and all ops.
-func execOf(t *testing.T, ms []Mount) (*pb.Op, map[digest.Digest]*pb.Op, *llb.Definition) {
+func execOf(t *testing.T, ms []cachemounts.Mount) (*pb.Op, map[digest.Digest]*pb.Op, *bkllb.Definition) {
 	t.Helper()
-	opts := append([]llb.RunOption{llb.Shlex("true")}, RunOptions(ms)...)
-	def, err := llb.Image("debian:bookworm").Run(opts...).Root().Marshal(context.Background())
+	opts := append([]bkllb.RunOption{bkllb.Shlex("true")}, cacheRunOptions(ms)...)
+	def, err := bkllb.Image("debian:bookworm").Run(opts...).Root().Marshal(context.Background())
 	require.NoError(t, err)
 	all := ops(t, def)
 	for _, op := range all {
@@ -50,9 +51,9 @@ func mountAt(t *testing.T, exec *pb.ExecOp, dest string) *pb.Mount {
 	return nil
 }
 
-func TestRunOptionsApt(t *testing.T) {
+func TestCacheRunOptionsApt(t *testing.T) {
 	t.Parallel()
-	op, all, _ := execOf(t, Detect([]string{"apt-get update", "apt-get install -y curl"}, Opt{Auto: true}))
+	op, all, _ := execOf(t, cachemounts.Detect([]string{"apt-get update", "apt-get install -y curl"}, cachemounts.Opt{Auto: true}))
 	exec := op.GetExec()
 
 	// the root mount is the only output: nothing else can reach the layer
@@ -72,8 +73,13 @@ func TestRunOptionsApt(t *testing.T) {
 		require.Equal(t, int64(pb.Empty), m.Input, "a root-owned cache starts empty")
 	}
 
-	for dest, content := range map[string]string{aptDockerClean: "", aptKeepCacheFile: aptKeepCache} {
-		m := mountAt(t, exec, dest)
+	files := 0
+	for _, cm := range cachemounts.Detect([]string{"apt-get update", "apt-get install -y curl"}, cachemounts.Opt{Auto: true}) {
+		if cm.Type != cachemounts.File {
+			continue
+		}
+		files++
+		m := mountAt(t, exec, cm.Target)
 		require.Equal(t, pb.MountType_BIND, m.MountType)
 		require.True(t, m.Readonly)
 		require.Equal(t, "/file", m.Selector)
@@ -81,17 +87,17 @@ func TestRunOptionsApt(t *testing.T) {
 		mk := src.GetFile().Actions[0].GetMkfile()
 		require.NotNil(t, mk)
 		require.Equal(t, "/file", mk.Path)
-		require.Equal(t, content, string(mk.Data))
+		require.Equal(t, string(cm.Content), string(mk.Data))
 	}
-	require.Contains(t, aptKeepCache, `Binary::apt::APT::Keep-Downloaded-Packages "true";`)
+	require.Equal(t, 2, files, "docker-clean and the keep-cache file")
 }
 
-func TestRunOptionsUserAndTmp(t *testing.T) {
+func TestCacheRunOptionsUserAndTmp(t *testing.T) {
 	t.Parallel()
-	dirs, _, err := FromDirectives([]*dappfile.Mount{{From: dappfile.MountTmpDir, To: "/tmp/build"}}, Opt{UID: 1000, GID: 1000})
+	dirs, _, err := cachemounts.FromDirectives([]*dappfile.Mount{{From: dappfile.MountTmpDir, To: "/tmp/build"}}, cachemounts.Opt{UID: 1000, GID: 1000})
 	require.NoError(t, err)
-	auto := Detect([]string{"pnpm install"}, Opt{Auto: true, UID: 1000, GID: 1000, Home: "/home/node"})
-	op, all, _ := execOf(t, Merge(dirs, auto))
+	auto := cachemounts.Detect([]string{"pnpm install"}, cachemounts.Opt{Auto: true, UID: 1000, GID: 1000, Home: "/home/node"})
+	op, all, _ := execOf(t, cachemounts.Merge(dirs, auto))
 	exec := op.GetExec()
 
 	store := mountAt(t, exec, "/home/node/.local/share/pnpm/store")
@@ -113,19 +119,19 @@ func TestRunOptionsUserAndTmp(t *testing.T) {
 	require.Contains(t, exec.Meta.Env, "pnpm_config_store_dir=/home/node/.local/share/pnpm/store")
 }
 
-func TestRunOptionsEnvStaysInStep(t *testing.T) {
+func TestCacheRunOptionsEnvStaysInStep(t *testing.T) {
 	t.Parallel()
-	ms := Detect([]string{"pnpm i"}, Opt{Auto: true})
-	next := llb.Image("node").Run(append([]llb.RunOption{llb.Shlex("pnpm i")}, RunOptions(ms)...)...).Root()
+	ms := cachemounts.Detect([]string{"pnpm i"}, cachemounts.Opt{Auto: true})
+	next := bkllb.Image("node").Run(append([]bkllb.RunOption{bkllb.Shlex("pnpm i")}, cacheRunOptions(ms)...)...).Root()
 	_, ok, err := next.GetEnv(context.Background(), "npm_config_store_dir")
 	require.NoError(t, err)
 	require.False(t, ok, "the next stage must not inherit the step's env")
 }
 
-func TestRunOptionsDeterministic(t *testing.T) {
+func TestCacheRunOptionsDeterministic(t *testing.T) {
 	t.Parallel()
-	ms := Detect([]string{"apt-get update && apt-get install -y gcc ccache", "npm ci", "go build ./...", "pnpm i"},
-		Opt{Auto: true, UID: 1000, GID: 1000, Home: "/home/app", Env: []string{"GOPATH=/go"}})
+	ms := cachemounts.Detect([]string{"apt-get update && apt-get install -y gcc ccache", "npm ci", "go build ./...", "pnpm i"},
+		cachemounts.Opt{Auto: true, UID: 1000, GID: 1000, Home: "/home/app", Env: []string{"GOPATH=/go"}})
 	_, _, first := execOf(t, ms)
 	for range 25 {
 		_, _, def := execOf(t, ms)
@@ -133,23 +139,23 @@ func TestRunOptionsDeterministic(t *testing.T) {
 	}
 }
 
-func TestAddMountPoints(t *testing.T) {
+func TestWithMountPoints(t *testing.T) {
 	t.Parallel()
-	ms, _, err := FromDirectives([]*dappfile.Mount{
+	ms, _, err := cachemounts.FromDirectives([]*dappfile.Mount{
 		{From: dappfile.MountTmpDir, To: "/tmp/build"},
 		{From: dappfile.MountBuildDir, To: "/cache"},
-	}, Opt{})
+	}, cachemounts.Opt{})
 	require.NoError(t, err)
-	ms = Merge(ms, Detect([]string{"npm ci"}, Opt{Auto: true}))
+	ms = cachemounts.Merge(ms, cachemounts.Detect([]string{"npm ci"}, cachemounts.Opt{Auto: true}))
 
-	base := llb.Image("alpine")
+	base := bkllb.Image("alpine")
 	want, err := base.Marshal(context.Background())
 	require.NoError(t, err)
-	got, err := AddMountPoints(base, nil).Marshal(context.Background())
+	got, err := withMountPoints(base, nil).Marshal(context.Background())
 	require.NoError(t, err)
 	require.Equal(t, want.Def, got.Def, "no directives, no file op")
 
-	def, err := AddMountPoints(base, ms).Marshal(context.Background())
+	def, err := withMountPoints(base, ms).Marshal(context.Background())
 	require.NoError(t, err)
 	var made []string
 	for _, op := range ops(t, def) {
