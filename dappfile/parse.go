@@ -15,6 +15,9 @@ func Parse(data []byte, opt ParseOpt) (*Config, []Warning, error) {
 	if filename == "" {
 		filename = "Dappfile"
 	}
+	if err := checkRubyDSL(data, filename); err != nil {
+		return nil, nil, err
+	}
 	rendered, warns, args, err := renderTemplate(data, filename, opt)
 	if err != nil {
 		return nil, warns, err
@@ -34,6 +37,7 @@ func Parse(data []byte, opt ParseOpt) (*Config, []Warning, error) {
 	p.validate(cfg, len(p.errs) == 0)
 	warns = uniqueWarnings(p.warns)
 	if len(p.errs) > 0 {
+		hintUnsetBuildArgs(p.errs, string(data), unsetBuildArgs(args, opt.BuildArgs))
 		return nil, warns, joinSorted(p.errs)
 	}
 	return cfg, warns, nil

@@ -251,3 +251,53 @@ func TestParseMergeKeysAndAliases(t *testing.T) {
 		`)
 	require.Equal(t, []string{"make", "make install"}, cfg.Images[0].Shell.Stages[Setup].Commands)
 }
+
+func TestRubyDSL(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, input string
+		pos         string
+	}{
+		{"dimg_group", "# -*- mode: ruby -*-\n\ndimg_group do\n  artifact do\n  end\nend\n", "Dappfile:3:1: "},
+		{"named dimg", "dimg 'app' do\n  docker.from 'alpine'\nend\n", "Dappfile:1:1: "},
+		{"indented artifact with a comment", "\n  artifact do # builds the jar\n  end\n", "Dappfile:2:3: "},
+		{"block arguments", "dimg \"app\" do |d|\nend\n", "Dappfile:1:1: "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, _, err := Parse([]byte(tc.input), ParseOpt{})
+			require.ErrorContains(t, err, tc.pos+"this Dappfile is written in dapp's Ruby DSL")
+			require.ErrorContains(t, err, "only the YAML Dappfile format")
+			require.ErrorContains(t, err, "Converting a Ruby DSL Dappfile")
+			require.True(t, IsRubyDSL(err))
+			require.True(t, IsLocationError(err))
+		})
+	}
+	// YAML that merely mentions the words is not Ruby
+	for _, yamlSrc := range []string{
+		"dimg: do\nfrom: alpine\n",
+		"dimg: app\nfrom: alpine\nshell:\n  install:\n  - for i in 1 2; do echo $i; done\n",
+		"artifact: build # do\nfrom: alpine\n",
+	} {
+		_, _, err := Parse([]byte(yamlSrc), ParseOpt{})
+		require.False(t, IsRubyDSL(err), yamlSrc)
+	}
+}
+
+func TestUnsetBuildArgHint(t *testing.T) {
+	t.Parallel()
+	src := "dimg: app\nfrom: {{ env \"BASE\" }}\ndocker:\n  WORKDIR: {{ env \"DIR\" }}\n  USER: [{{ env \"U\" }}]\n"
+	_, _, err := Parse([]byte(src), ParseOpt{})
+	require.EqualError(t, err, "Dappfile:2:6: `from` must not be empty (build arg BASE is not set, so env renders an empty string: "+
+		"pass it with --build-arg BASE=… (buildctl: --opt build-arg:BASE=…))\n"+
+		"Dappfile:5:9: `docker.USER` must be a string, got list (build arg U is not set, so env renders an empty string: "+
+		"pass it with --build-arg U=… (buildctl: --opt build-arg:U=…))")
+
+	// passed but empty: the plain message, no hint
+	_, _, err = Parse([]byte(src), ParseOpt{BuildArgs: map[string]string{"BASE": "", "U": "app"}})
+	require.ErrorContains(t, err, "Dappfile:2:6: `from` must not be empty\n")
+	require.NotContains(t, err.Error(), "build arg")
+
+	_, _, err = Parse([]byte("dimg: app\nfrom: {{ expandenv \"${REG}/$IMG\" }}x:\n"), ParseOpt{})
+	require.ErrorContains(t, err, "build args IMG, REG are not set")
+}

@@ -29,10 +29,14 @@ type renderer struct {
 	argsRead map[string]bool
 }
 
-// templateData is the dot of the Dappfile template.
-type templateData struct {
-	// Files reads files of the build context: {{ .Files.Get "path" }}.
-	Files templateFiles
+// templateData is the dot of the Dappfile template. It is a map, as in
+// dapp and werf, because sprig's set/get/hasKey/unset work on
+// map[string]interface{} only and dapp's documented way to share a value
+// between documents and included templates is
+// `{{ $_ := set . "Key" "value" }}` … `{{ .Key }}`. "Files" reads files of
+// the build context: {{ .Files.Get "path" }}.
+func (r *renderer) templateData() map[string]any {
+	return map[string]any{"Files": templateFiles{r}}
 }
 
 // templateFiles implements `.Files`.
@@ -51,7 +55,7 @@ func renderTemplate(data []byte, filename string, opt ParseOpt) (string, []Warni
 }
 
 func (r *renderer) render() (string, error) {
-	r.root = template.New(r.filename).Option("missingkey=zero").Funcs(r.funcs())
+	r.root = template.New(r.filename).Option("missingkey=error").Funcs(r.funcs())
 	if _, err := r.root.Parse(r.original); err != nil {
 		return "", r.templateError(err)
 	}
@@ -59,7 +63,7 @@ func (r *renderer) render() (string, error) {
 		return "", err
 	}
 	var out strings.Builder
-	if err := r.root.Execute(&out, templateData{Files: templateFiles{r}}); err != nil {
+	if err := r.root.Execute(&out, r.templateData()); err != nil {
 		return "", r.templateError(err)
 	}
 	return out.String(), nil
@@ -195,8 +199,21 @@ func (r *renderer) templateError(err error) error {
 // where T is a Go type the user never wrote.
 var fieldErrorRE = regexp.MustCompile(`(can't evaluate field \S+) in type .*`)
 
+// missingKeyRE matches missingkey=error's report of a key no one set.
+var missingKeyRE = regexp.MustCompile(`map has no entry for key "([^"]*)"`)
+
+// notMapRE matches text/template's report of sprig's set/get/hasKey/unset
+// called on something that is not a map, typically `.` inside range/with.
+var notMapRE = regexp.MustCompile(`wrong type for value; expected map\[string\]interface \{\}; got (\S+)`)
+
+// hideGoTypes rewrites text/template's messages about the template data in
+// the user's terms. An unset key is an error rather than "<no value>" in
+// the YAML (missingkey=error), so a typo never builds silently.
 func hideGoTypes(msg string) string {
-	return fieldErrorRE.ReplaceAllString(msg, "$1 (the template data has only .Files; inside range or with, use $$.Files)")
+	msg = missingKeyRE.ReplaceAllString(msg, "key \"$1\" is not set (the template data holds .Files and the keys that "+
+		"`set . \"KEY\" VALUE` added before this line; test an optional key with `hasKey . \"$1\"`; inside range or with, the data is $$)")
+	msg = notMapRE.ReplaceAllString(msg, "set, get, hasKey and unset need a map (the template data or a dict), got a value of type $1; inside range or with, the template data is $$")
+	return fieldErrorRE.ReplaceAllString(msg, "$1 (the template data holds .Files and the keys set with `set . \"KEY\" VALUE`; inside range or with, use $$.Files)")
 }
 
 func pointRange(line, col int) Range {

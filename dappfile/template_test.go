@@ -76,8 +76,12 @@ func TestTemplateErrors(t *testing.T) {
 			"Dappfile:2:10: template: executing \"Dappfile\" at <include \"ap\" .>: error calling include: no template \"ap\" (did you mean \"apt\"?)"},
 		{"error in template file", "{{ include \"a.tmpl\" . }}", map[string][]byte{"a.tmpl": []byte("\n{{ end }}")},
 			".dappfiles/a.tmpl:2:1: template: unexpected {{end}}"},
-		{"unknown field", "dimg: a\nfrom: {{ .Values.x }}\n", nil,
-			"Dappfile:2:17: template: executing \"Dappfile\" at <.Values.x>: can't evaluate field Values (the template data has only .Files; inside range or with, use $.Files)"},
+		{"unset key", "dimg: a\nfrom: {{ .Values.x }}\n", nil,
+			"Dappfile:2:17: template: executing \"Dappfile\" at <.Values.x>: key \"Values\" is not set (the template data holds .Files and the keys that `set . \"KEY\" VALUE` added before this line; test an optional key with `hasKey . \"Values\"`; inside range or with, the data is $)"},
+		{"unknown field inside range", "{{ range list 1 }}dimg: a\nfrom: {{ .Files.Get \"x\" }}\n{{ end }}", nil,
+			"Dappfile:2:16: template: executing \"Dappfile\" at <.Files.Get>: can't evaluate field Files (the template data holds .Files and the keys set with `set . \"KEY\" VALUE`; inside range or with, use $.Files)"},
+		{"set on a non-map", "{{ range list 1 }}{{ $_ := set . \"K\" 1 }}{{ end }}", nil,
+			"Dappfile:1:32: template: executing \"Dappfile\" at <.>: set, get, hasKey and unset need a map (the template data or a dict), got a value of type int; inside range or with, the template data is $"},
 		{"recursive include", "{{ define \"r\" }}{{ include \"r\" . }}{{ end }}{{ include \"r\" . }}", nil, "nested more than 64 levels"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -86,6 +90,46 @@ func TestTemplateErrors(t *testing.T) {
 			require.ErrorContains(t, err, tc.err)
 			require.True(t, IsLocationError(err))
 		})
+	}
+}
+
+// TestTemplateRootIsAMap checks dapp's way to share values: `set .` on
+// the root map, read back in the file, in included templates and through
+// $ inside range/with, with .Files still there.
+func TestTemplateRootIsAMap(t *testing.T) {
+	t.Parallel()
+	opt := ParseOpt{
+		Templates: map[string][]byte{
+			"base.tmpl": []byte(`{{ define "base" }}{{ $_ := set . "Shell" "sh -c" }}from: {{ .BaseImage }}{{ end }}`),
+		},
+		ReadFile: func(path string) ([]byte, error) { return []byte("1.2\n"), nil },
+	}
+	src := dedent(`
+		{{ $_ := set . "BaseImage" "alpine:3.19" }}
+		{{- $_ := set . "Apps" (list "api" "web") }}
+		{{- range .Apps }}
+		---
+		dimg: {{ . }}
+		{{ include "base" $ }}
+		fromCacheVersion: {{ $.Files.Get "VERSION" | trim }}
+		shell:
+		  install: [{{ $.Shell }} true]
+		{{- with $.BaseImage }}
+		  setup: [echo {{ . }} {{ hasKey $ "Shell" }} {{ get $ "Shell" }}]
+		{{- end }}
+		{{- end }}
+		`)
+	cfg, warns, err := Parse([]byte(src), opt)
+	require.NoError(t, err)
+	require.Empty(t, warns)
+	require.Len(t, cfg.Images, 2)
+	for i, name := range []string{"api", "web"} {
+		im := cfg.Images[i]
+		require.Equal(t, name, im.Name)
+		require.Equal(t, "alpine:3.19", im.From)
+		require.Equal(t, "1.2", im.FromCacheVersion)
+		require.Equal(t, []string{"sh -c true"}, im.Shell.Stages[Install].Commands)
+		require.Equal(t, []string{"echo alpine:3.19 true sh -c"}, im.Shell.Stages[Setup].Commands)
 	}
 }
 
