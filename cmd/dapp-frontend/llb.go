@@ -24,8 +24,9 @@ import (
 
 // dumpLLB converts a Dappfile offline and prints one JSON object per op,
 // like `buildctl debug dump-llb`. Base images are not resolved: they get an
-// empty config.
-func dumpLLB(args []string, out io.Writer) error {
+// empty config. Every warning, of the Dappfile and of the conversion (git
+// mappings, mounts, submodules), goes to warnOut.
+func dumpLLB(args []string, out, warnOut io.Writer) error {
 	fl := flag.NewFlagSet("llb", flag.ContinueOnError)
 	file := fl.String("f", "", "the Dappfile (default: Dappfile, dappfile.yaml or dappfile.yml in --context)")
 	dir := fl.String("context", ".", "the build context directory")
@@ -36,7 +37,7 @@ func dumpLLB(args []string, out io.Writer) error {
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := parseLocal(*file, *dir, buildArgs.values())
+	cfg, err := parseLocal(*file, *dir, buildArgs.values(), warnOut)
 	if err != nil {
 		return err
 	}
@@ -51,6 +52,7 @@ func dumpLLB(args []string, out io.Writer) error {
 			Repo: func(context.Context) (*gitsource.Repo, error) { return gitsource.OpenDir(*dir) },
 			Dev:  *dev,
 		},
+		Warn: func(w dappfile.Warning) { printWarning(warnOut, w) },
 	})
 	if err != nil {
 		return err
@@ -62,7 +64,7 @@ func dumpLLB(args []string, out io.Writer) error {
 	return writeOps(out, def)
 }
 
-func parseLocal(file, dir string, buildArgs map[string]string) (*dappfile.Config, error) {
+func parseLocal(file, dir string, buildArgs map[string]string, warnOut io.Writer) (*dappfile.Config, error) {
 	if file == "" {
 		for _, n := range []string{"Dappfile", "dappfile.yaml", "dappfile.yml"} {
 			if _, err := os.Stat(filepath.Join(dir, n)); err == nil {
@@ -89,9 +91,19 @@ func parseLocal(file, dir string, buildArgs map[string]string) (*dappfile.Config
 		ReadFile:  func(p string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, filepath.FromSlash(p))) },
 	})
 	for _, w := range warnings {
-		fmt.Fprintf(os.Stderr, "warning: %s:%d: %s\n", w.Filename, w.Range.Start.Line, w.Message)
+		printWarning(warnOut, w)
 	}
 	return cfg, err
+}
+
+// printWarning writes "warning: file:line: message", or without the line
+// when the warning has none.
+func printWarning(w io.Writer, warn dappfile.Warning) {
+	if warn.Range.Start.Line > 0 {
+		fmt.Fprintf(w, "warning: %s:%d: %s\n", warn.Filename, warn.Range.Start.Line, warn.Message)
+		return
+	}
+	fmt.Fprintf(w, "warning: %s: %s\n", warn.Filename, warn.Message)
 }
 
 func localTemplates(root string) (map[string][]byte, error) {

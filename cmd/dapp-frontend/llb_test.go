@@ -3,6 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -12,7 +16,7 @@ import (
 func TestDumpLLB(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
-	require.NoError(t, dumpLLB([]string{"--context", "../../examples/multi-image", "--target", "api"}, &out))
+	require.NoError(t, dumpLLB([]string{"--context", "../../examples/multi-image", "--target", "api"}, &out, io.Discard))
 	var names []string
 	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
 		var op struct {
@@ -38,8 +42,52 @@ func TestDumpLLB(t *testing.T) {
 func TestDumpLLBErrors(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
-	err := dumpLLB([]string{"--context", "../../examples/multi-image"}, &out)
+	err := dumpLLB([]string{"--context", "../../examples/multi-image"}, &out, io.Discard)
 	require.ErrorContains(t, err, "pick one with --target NAME")
-	err = dumpLLB([]string{"--context", t.TempDir()}, &out)
+	err = dumpLLB([]string{"--context", t.TempDir()}, &out, io.Discard)
 	require.ErrorContains(t, err, "no Dappfile in")
+}
+
+// TestDumpLLBWarnings checks that the debug command prints the warnings of
+// the conversion too (git mappings, submodules), not only the Dappfile's.
+func TestDumpLLBWarnings(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"Dappfile": "dimg: app\nfrom: busybox\ngit:\n- add: /\n  to: /app\n  stageDependencies:\n    install: [nope.txt]\n" +
+			"shell:\n  install: [\"true\"]\n",
+		"main.go":     "package main\n",
+		".gitmodules": "[submodule \"lib\"]\n\tpath = lib\n\turl = https://example.invalid/lib.git\n",
+	})
+	gitCmd(t, dir, "init", "-q")
+	gitCmd(t, dir, "add", "-A")
+	// a submodule that was never initialised: the README promises a warning
+	gitCmd(t, dir, "update-index", "--add", "--cacheinfo", "160000,1111111111111111111111111111111111111111,lib")
+	gitCmd(t, dir, "-c", "user.email=t@example.invalid", "-c", "user.name=t", "commit", "-qm", "init")
+	var out, warns bytes.Buffer
+	require.NoError(t, dumpLLB([]string{"--context", dir}, &out, &warns))
+	require.Contains(t, warns.String(), "warning: Dappfile:4: stageDependencies.install: \"nope.txt\" matches no file of the mapping\n")
+	require.Regexp(t, "warning: Dappfile:4: submodule \"lib\" .*git submodule update --init", warns.String())
+}
+
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
+	}
+}
+
+// gitCmd runs git in dir with a configuration of its own, so the user's
+// settings (signing, hooks, default branch) do not leak into tests.
+func gitCmd(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1",
+		"GIT_AUTHOR_DATE=2026-11-30T10:00:00Z", "GIT_COMMITTER_DATE=2026-11-30T10:00:00Z")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "git %v: %s", args, out)
+	return string(out)
 }

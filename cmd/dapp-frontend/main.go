@@ -34,7 +34,7 @@ func main() {
 func runSubcommand(name string, args []string) error {
 	switch name {
 	case "llb":
-		return dumpLLB(args, os.Stdout)
+		return dumpLLB(args, os.Stdout, os.Stderr)
 	case gitsource.ExportCommand:
 		// hidden: run by the frontend's own ExecOps for git steps too big
 		// to inline (see gitsource.ExportEnv), not by users
