@@ -1,6 +1,8 @@
 package dappfile
 
 import (
+	"fmt"
+
 	"gopkg.in/yaml.v3"
 )
 
@@ -17,9 +19,17 @@ func (d *docDecoder) decodeDocker(n *yaml.Node) *Docker {
 		p := "docker." + f.key
 		switch f.key {
 		case "VOLUME":
-			dk.Volume, _ = d.strList(f.v, p)
+			var nodes []*yaml.Node
+			dk.Volume, nodes = d.strList(f.v, p)
+			for i, v := range dk.Volume {
+				d.checkVolume(nodes[i], fmt.Sprintf("%s[%d]", p, i), v)
+			}
 		case "EXPOSE":
-			dk.Expose, _ = d.strList(f.v, p)
+			var nodes []*yaml.Node
+			dk.Expose, nodes = d.strList(f.v, p)
+			for i, v := range dk.Expose {
+				d.checkExpose(nodes[i], fmt.Sprintf("%s[%d]", p, i), v)
+			}
 		case "ONBUILD":
 			dk.Onbuild, _ = d.strList(f.v, p)
 		case "ENV":
@@ -33,10 +43,36 @@ func (d *docDecoder) decodeDocker(n *yaml.Node) *Docker {
 		case "HEALTHCHECK":
 			dk.Healthcheck = d.decodeHealthcheck(f.v, p)
 		default:
-			*dockerString(dk, f.key) = d.str(f.v, p)
+			v := d.str(f.v, p)
+			*dockerString(dk, f.key) = v
+			d.checkDockerString(f.v, p, f.key, v)
 		}
 	}
 	return dk
+}
+
+// checkDockerString checks WORKDIR, USER and STOPSIGNAL.
+func (d *docDecoder) checkDockerString(n *yaml.Node, p, key, v string) {
+	switch {
+	case v == "" && !isNull(n):
+		d.errorf(n, "`%s` must not be empty", p)
+	case v == "":
+	case key == "WORKDIR":
+		d.checkWorkdir(n, p, v)
+	case key == "STOPSIGNAL":
+		d.checkStopSignal(n, p, v)
+	default:
+		d.checkPrintable(n, p, v)
+	}
+}
+
+// checkVolume wants a one-line, non-empty path.
+func (d *docDecoder) checkVolume(n *yaml.Node, p, v string) {
+	if v == "" {
+		d.errorf(n, "`%s` must not hold an empty path", p)
+		return
+	}
+	d.checkPrintable(n, p, v)
 }
 
 func dockerString(dk *Docker, key string) *string {
@@ -55,10 +91,19 @@ func (d *docDecoder) keyValues(n *yaml.Node, p string) []KeyValue {
 		return nil
 	}
 	var out []KeyValue
+	seen := map[string]*yaml.Node{}
 	for _, f := range mappingPairs(n) {
 		if f.key == "" {
 			d.errorf(f.k, "`%s` has an empty name", p)
 			continue
+		}
+		if prev, dup := seen[f.key]; dup {
+			d.errorf(f.k, "duplicate name %q in `%s` (first at line %d)", f.key, p, d.pos(prev.Line, 0).Line)
+			continue
+		}
+		seen[f.key] = f.k
+		if p == "docker.ENV" {
+			d.checkEnvKey(f.k, p, f.key)
 		}
 		out = append(out, KeyValue{Key: f.key, Value: d.str(f.v, p+"."+f.key)})
 	}

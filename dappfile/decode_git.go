@@ -45,7 +45,9 @@ func (d *docDecoder) decodeGit(n *yaml.Node, p string) *GitMapping {
 func (d *docDecoder) decodeGitField(g *GitMapping, f field, p string) {
 	switch f.key {
 	case "as", "url", "branch", "tag", "commit", "owner", "group":
-		*gitString(g, f.key) = d.str(f.v, p)
+		v := d.str(f.v, p)
+		*gitString(g, f.key) = v
+		d.checkGitString(f.v, p, f.key, v)
 	case "add":
 		g.Add = d.absPath(f.v, p)
 	case "to":
@@ -56,6 +58,24 @@ func (d *docDecoder) decodeGitField(g *GitMapping, f field, p string) {
 		g.ExcludePaths = d.relPaths(f.v, p)
 	case "stageDependencies":
 		g.StageDependencies = d.decodeStageDeps(f.v, p)
+	}
+}
+
+// checkGitString checks the values git itself reads: a URL or ref that
+// looks like an option, or a transport that runs commands, never reaches it.
+func (d *docDecoder) checkGitString(n *yaml.Node, p, key, v string) {
+	if deref(n).Kind != yaml.ScalarNode {
+		return
+	}
+	switch key {
+	case "url":
+		d.checkGitURL(n, p, v)
+	case "branch", "tag":
+		d.checkGitRef(n, p, v)
+	case "commit":
+		d.checkCommit(n, p, v)
+	default:
+		d.checkPrintable(n, p, v)
 	}
 }
 
@@ -107,8 +127,13 @@ func (d *docDecoder) decodeStageDeps(n *yaml.Node, p string) map[StageName][]str
 // absPath decodes a path that must be absolute (add, to, fromPath).
 func (d *docDecoder) absPath(n *yaml.Node, p string) string {
 	v := d.str(n, p)
-	if !path.IsAbs(v) && deref(n).Kind == yaml.ScalarNode {
+	if deref(n).Kind != yaml.ScalarNode {
+		return v
+	}
+	if !path.IsAbs(v) {
 		d.errorf(n, "`%s` must be an absolute path, got %q", p, v)
+	} else if d.checkNoDotDot(n, p, v) {
+		d.checkPrintable(n, p, v)
 	}
 	return v
 }
@@ -120,6 +145,8 @@ func (d *docDecoder) relPaths(n *yaml.Node, p string) []string {
 	for i, v := range vals {
 		if path.IsAbs(v) {
 			d.errorf(nodes[i], "`%s` must hold paths relative to `add`, got absolute path %q", p, v)
+		} else if d.checkNoDotDot(nodes[i], p, v) {
+			d.checkPrintable(nodes[i], p, v)
 		}
 	}
 	return vals

@@ -1,6 +1,8 @@
 package dappfile
 
 import (
+	"fmt"
+
 	"gopkg.in/yaml.v3"
 )
 
@@ -97,19 +99,23 @@ func (d *docDecoder) artifactName(v *yaml.Node) []string {
 	if name == "" && deref(v).Kind == yaml.ScalarNode {
 		d.errorf(v, "`artifact` needs a name")
 	}
+	d.checkName(v, "artifact", name)
 	return []string{name}
 }
 
 // dimgNames decodes `dimg: name`, `dimg: [a, b]` or `dimg: ~` (nameless).
 func (d *docDecoder) dimgNames(v *yaml.Node) []string {
 	if deref(v).Kind != yaml.SequenceNode {
-		return []string{d.str(v, "dimg")}
+		name := d.str(v, "dimg")
+		d.checkName(v, "dimg", name)
+		return []string{name}
 	}
 	names, nodes := d.strList(v, "dimg")
 	for i, name := range names {
 		if name == "" {
 			d.errorf(nodes[i], "`dimg[%d]` must not be empty", i)
 		}
+		d.checkName(nodes[i], fmt.Sprintf("dimg[%d]", i), name)
 	}
 	if len(names) == 0 {
 		d.errorf(v, "`dimg` must name at least one image (use `dimg: ~` for a nameless one)")

@@ -135,7 +135,9 @@ func (d *docDecoder) decodeMount(n *yaml.Node, p string) (*Mount, *yaml.Node) {
 			d.mountSource(m, f, &from, p)
 		case "to":
 			to = &f
-			m.To = d.absPath(f.v, p+".to")
+			if m.To = d.absPath(f.v, p+".to"); path.IsAbs(m.To) {
+				d.checkMountTarget(f.v, p+".to", m.To)
+			}
 		}
 	}
 	if deref(n).Kind != yaml.MappingNode {
