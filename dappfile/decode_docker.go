@@ -54,6 +54,7 @@ func (d *docDecoder) decodeDocker(n *yaml.Node) *Docker {
 // checkDockerString checks WORKDIR, USER and STOPSIGNAL.
 func (d *docDecoder) checkDockerString(n *yaml.Node, p, key, v string) {
 	switch {
+	case deref(n).Kind != yaml.ScalarNode:
 	case v == "" && !isNull(n):
 		d.errorf(n, "`%s` must not be empty", p)
 	case v == "":
