@@ -17,7 +17,10 @@ import (
 
 // built is the final state of one image or artifact.
 type built struct {
-	state     bkllb.State
+	state bkllb.State
+	// values is the state that holds state's values (env, dir, platform):
+	// the bottom of the fromDimg chain (see stageBuilder.values).
+	values    bkllb.State
 	image     *dockerspec.DockerOCIImage
 	baseImage *dockerspec.DockerOCIImage
 }
@@ -33,6 +36,11 @@ type builder struct {
 	opt      ConvertOpt
 	done     map[*dappfile.Image]*built
 	visiting map[*dappfile.Image]bool
+	// byName and roots keep the work linear in the number of images: a
+	// file of thousands of images chained with fromDimg must not search
+	// the list (or walk the chain) once per image and stage.
+	byName map[string]*dappfile.Image
+	roots  map[*dappfile.Image]string
 	// The context's repository, opened on first use by a local mapping.
 	gitRepo *gitsource.Repo
 	gitHead plumbing.Hash
@@ -43,15 +51,20 @@ type builder struct {
 }
 
 func newBuilder(cfg *dappfile.Config, opt ConvertOpt) *builder {
+	byName := make(map[string]*dappfile.Image, len(cfg.Images))
+	for _, img := range cfg.Images {
+		// the first of a name wins, as a search of the list would find it
+		if _, ok := byName[img.Name]; !ok {
+			byName[img.Name] = img
+		}
+	}
 	return &builder{cfg: cfg, opt: opt, done: map[*dappfile.Image]*built{}, visiting: map[*dappfile.Image]bool{},
-		inlineBudget: inlineBudget}
+		byName: byName, roots: map[*dappfile.Image]string{}, inlineBudget: inlineBudget}
 }
 
 func (b *builder) lookup(name string) (*dappfile.Image, error) {
-	for _, img := range b.cfg.Images {
-		if img.Name == name {
-			return img, nil
-		}
+	if img, ok := b.byName[name]; ok {
+		return img, nil
 	}
 	return nil, errors.Errorf("unknown dimg or artifact %q", name)
 }
@@ -80,16 +93,24 @@ func (b *builder) build(ctx context.Context, img *dappfile.Image) (*built, error
 	if img.Docker == nil {
 		sb.addMountPoints()
 	}
-	out := &built{state: sb.state, image: sb.image, baseImage: sb.baseImage}
+	out := &built{state: sb.state, values: sb.values, image: sb.image, baseImage: sb.baseImage}
 	b.done[img] = out
 	return out, nil
 }
 
 // stageBuilder carries one image through its stage chain.
 type stageBuilder struct {
-	b         *builder
-	img       *dappfile.Image
-	state     bkllb.State
+	b     *builder
+	img   *dappfile.Image
+	state bkllb.State
+	// values is the state right after the `from:` image of the chain's
+	// bottom: it holds every value (env, dir, platform) the later states
+	// carry, since stages add ops, never values. BuildKit looks a value up
+	// by walking a state's ancestors, so an image built on another
+	// restarts from values instead of the base's last state: otherwise
+	// each op of a fromDimg chain walks all images below it, and a few
+	// thousand chained images take quadratic time to marshal.
+	values    bkllb.State
 	image     *dockerspec.DockerOCIImage
 	baseImage *dockerspec.DockerOCIImage
 	// salt is fromCacheVersion: it must change every later step's key.
@@ -115,20 +136,40 @@ func (sb *stageBuilder) addMountPoints() {
 	sb.state = withMountPoints(sb.state, sb.directives, sb.constraints(st, sb.vertexName(st.ID, ""))...)
 }
 
-// rootBase is the `from:` image at the bottom of img's fromDimg chain.
+// rootBase is the `from:` image at the bottom of img's fromDimg chain
+// ("" when the chain is broken or loops). Every image of the chain
+// remembers the answer, so each link is followed once per build.
 func (b *builder) rootBase(img *dappfile.Image) string {
-	for i := 0; img.From == "" && i < len(b.cfg.Images); i++ {
-		base := img.FromDimg
+	var chain []*dappfile.Image
+	root := ""
+	for cur := img; ; {
+		if r, ok := b.roots[cur]; ok {
+			root = r
+			break
+		}
+		if cur.From != "" {
+			root = cur.From
+			break
+		}
+		// a loop (validation rejects it; a model built by hand may not)
+		if len(chain) > len(b.cfg.Images) {
+			break
+		}
+		chain = append(chain, cur)
+		base := cur.FromDimg
 		if base == "" {
-			base = img.FromDimgArtifact
+			base = cur.FromDimgArtifact
 		}
 		next, err := b.lookup(base)
 		if err != nil {
-			return ""
+			break
 		}
-		img = next
+		cur = next
 	}
-	return img.From
+	for _, c := range chain {
+		b.roots[c] = root
+	}
+	return root
 }
 
 func (b *builder) warn(ws []dappfile.Warning) {

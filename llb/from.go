@@ -26,7 +26,11 @@ func (sb *stageBuilder) applyFrom(ctx context.Context, st stages.Stage) error {
 		base = img.FromDimgArtifact
 	}
 	if base == "" {
-		return sb.fromImage(ctx, img.From, st)
+		if err := sb.fromImage(ctx, img.From, st); err != nil {
+			return err
+		}
+		sb.values = sb.state
+		return nil
 	}
 	dep, err := sb.b.lookup(base)
 	if err != nil {
@@ -36,7 +40,8 @@ func (sb *stageBuilder) applyFrom(ctx context.Context, st stages.Stage) error {
 	if err != nil {
 		return err
 	}
-	sb.state = out.state
+	sb.state = out.values.WithOutput(out.state.Output())
+	sb.values = out.values
 	sb.image = cloneImage(out.image)
 	sb.baseImage = out.baseImage
 	return nil
