@@ -11,6 +11,7 @@ import (
 	"github.com/flant/dapp-frontend/dappfile"
 	"github.com/flant/dapp-frontend/gitsource"
 	dappllb "github.com/flant/dapp-frontend/llb"
+	"github.com/flant/dapp-frontend/llb/gitllb"
 	"github.com/go-git/go-billy/v5"
 	bkllb "github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerui"
@@ -179,7 +180,7 @@ func openContextRepo(ctx context.Context, bc *dockerui.Client) (*gitsource.Repo,
 	if err != nil {
 		return nil, err
 	}
-	return gitsource.OpenFS(gitsource.NewReaderFS(ctx, ref, ".git"))
+	return gitsource.OpenFS(newReaderFS(ctx, ref, ".git"))
 }
 
 // dotGit is the context limited to .git. The git-export helper mounts the
@@ -219,7 +220,7 @@ func gitHelper(bc *dockerui.Client, opt options) func(context.Context) (bkllb.St
 		}
 		return bkllb.State{}, errors.Errorf("such steps are written by the frontend binary inside the build, "+
 			"and this frontend does not run from an image: set --opt %s=IMAGE (build arg DAPP_GIT_HELPER_IMAGE) "+
-			"to an image holding %s, such as the dapp-frontend image", keyGitHelperImage, gitsource.HelperBinary)
+			"to an image holding %s, such as the dapp-frontend image", keyGitHelperImage, gitllb.HelperBinary)
 	}
 }
 
@@ -255,7 +256,7 @@ func gitOpt(bc *dockerui.Client, opt options) dappllb.GitOpt {
 			if err != nil {
 				return nil, err
 			}
-			return gitsource.NewReaderFS(ctx, ref, "/"), nil
+			return newReaderFS(ctx, ref, "/"), nil
 		},
 	}
 }

@@ -2,7 +2,6 @@ package gitsource
 
 import (
 	"os"
-	"path"
 	"sort"
 	"strings"
 
@@ -11,42 +10,55 @@ import (
 	"github.com/pkg/errors"
 )
 
-type actionKind int
+// ActionKind is what an Action does to its path.
+type ActionKind int
 
 const (
-	actRm actionKind = iota
-	actMkdir
-	actMkfile
-	actSymlink
+	// ActRm removes the path (a file, a symlink or a directory tree).
+	ActRm ActionKind = iota
+	// ActMkdir creates a directory with Mode.
+	ActMkdir
+	// ActMkfile writes a regular file with Mode and the blob's content.
+	ActMkfile
+	// ActSymlink makes a symlink whose target is the blob's content.
+	ActSymlink
 )
 
-// action is one file operation of a step, with a path relative to the
+// Action is one file operation of a step, with a path relative to the
 // mapping's `to`. Actions are what a step means independently of how it
-// reaches LLB: the inline FileOp emitter below consumes them, and an
-// exec-based emitter for trees too big to inline could consume them too.
-type action struct {
-	kind actionKind
-	rel  string
-	mode os.FileMode
+// reaches LLB: the inline FileOp emitter (llb/gitllb) and the git-export
+// helper (Export) both consume them.
+type Action struct {
+	Kind ActionKind
+	// Rel is the path below the mapping's `to`; "" is `to` itself.
+	Rel  string
+	Mode os.FileMode
 	// hash is the blob of a file or of a symlink's target, in repo (the
 	// superproject's repository or a submodule's).
 	hash plumbing.Hash
 	repo *Repo
 }
 
-// dirMode is the mode of every directory a mapping creates.
-const dirMode = 0o755
+// Size is the size of what a file or symlink action writes, read from the
+// object header: no blob is loaded.
+func (a Action) Size() (int64, error) { return a.repo.blobSize(a.hash) }
+
+// Data is the content a file action writes, or a symlink's target.
+func (a Action) Data() ([]byte, error) { return a.repo.blobData(a.hash) }
+
+// DirMode is the mode of every directory a mapping creates.
+const DirMode = 0o755
 
 // archiveActions creates every file of the tree: directories first, then
 // files and symlinks, all sorted by path.
-func (v *view) archiveActions(t node) ([]action, error) {
+func (v *view) archiveActions(t node) ([]Action, error) {
 	files, err := v.files(t)
 	if err != nil {
 		return nil, err
 	}
-	acts := []action{{kind: actMkdir, rel: "", mode: dirMode}}
+	acts := []Action{{Kind: ActMkdir, Rel: "", Mode: DirMode}}
 	for _, d := range parentDirs(files) {
-		acts = append(acts, action{kind: actMkdir, rel: d, mode: dirMode})
+		acts = append(acts, Action{Kind: ActMkdir, Rel: d, Mode: DirMode})
 	}
 	for _, f := range files {
 		a, err := fileAction(f)
@@ -61,7 +73,7 @@ func (v *view) archiveActions(t node) ([]action, error) {
 // patchActions turns the change a → b into removals (first), directories
 // and files. A directory left without files is removed, as `git archive`
 // of the new commit would not have it.
-func (v *view) patchActions(a, b node) ([]action, error) {
+func (v *view) patchActions(a, b node) ([]Action, error) {
 	changes, err := v.diff(a, b)
 	if err != nil {
 		return nil, err
@@ -78,14 +90,14 @@ func (v *view) patchActions(a, b node) ([]action, error) {
 		newDirs[d] = true
 	}
 	removedDirs := goneDirs(changes, newDirs)
-	var rms, mkdirs, writes []action
+	var rms, mkdirs, writes []Action
 	for _, d := range removedDirs {
-		rms = append(rms, action{kind: actRm, rel: d})
+		rms = append(rms, Action{Kind: ActRm, Rel: d})
 	}
 	var added []entry
 	for _, c := range changes {
 		if c.From != nil && !under(c.Rel, removedDirs) && needsRemoval(c) {
-			rms = append(rms, action{kind: actRm, rel: c.Rel})
+			rms = append(rms, Action{Kind: ActRm, Rel: c.Rel})
 		}
 		if c.To == nil {
 			continue
@@ -98,12 +110,12 @@ func (v *view) patchActions(a, b node) ([]action, error) {
 		writes = append(writes, a)
 	}
 	if len(added) > 0 {
-		mkdirs = append(mkdirs, action{kind: actMkdir, rel: "", mode: dirMode})
+		mkdirs = append(mkdirs, Action{Kind: ActMkdir, Rel: "", Mode: DirMode})
 	}
 	for _, d := range parentDirs(added) {
-		mkdirs = append(mkdirs, action{kind: actMkdir, rel: d, mode: dirMode})
+		mkdirs = append(mkdirs, Action{Kind: ActMkdir, Rel: d, Mode: DirMode})
 	}
-	sort.Slice(rms, func(i, j int) bool { return rms[i].rel < rms[j].rel })
+	sort.Slice(rms, func(i, j int) bool { return rms[i].Rel < rms[j].Rel })
 	return append(append(rms, mkdirs...), writes...), nil
 }
 
@@ -182,19 +194,14 @@ func parentDirs(files []entry) []string {
 	return out
 }
 
-func fileAction(e entry) (action, error) {
+func fileAction(e entry) (Action, error) {
 	switch e.Mode {
 	case filemode.Regular, filemode.Deprecated:
-		return action{kind: actMkfile, rel: e.Rel, mode: 0o644, hash: e.Hash, repo: e.repo}, nil
+		return Action{Kind: ActMkfile, Rel: e.Rel, Mode: 0o644, hash: e.Hash, repo: e.repo}, nil
 	case filemode.Executable:
-		return action{kind: actMkfile, rel: e.Rel, mode: 0o755, hash: e.Hash, repo: e.repo}, nil
+		return Action{Kind: ActMkfile, Rel: e.Rel, Mode: 0o755, hash: e.Hash, repo: e.repo}, nil
 	case filemode.Symlink:
-		return action{kind: actSymlink, rel: e.Rel, hash: e.Hash, repo: e.repo}, nil
+		return Action{Kind: ActSymlink, Rel: e.Rel, hash: e.Hash, repo: e.repo}, nil
 	}
-	return action{}, errors.Errorf("unsupported git mode %s of %q", e.Mode, e.Rel)
-}
-
-// joinTo places rel under the mapping's target directory.
-func joinTo(to, rel string) string {
-	return path.Join("/", to, rel)
+	return Action{}, errors.Errorf("unsupported git mode %s of %q", e.Mode, e.Rel)
 }

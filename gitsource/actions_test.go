@@ -18,31 +18,31 @@ import (
 )
 
 // describe renders actions one per line for readable assertions.
-func describe(acts []action) []string {
+func describe(acts []Action) []string {
 	var out []string
 	for _, a := range acts {
-		switch a.kind {
-		case actRm:
-			out = append(out, "rm "+a.rel)
-		case actMkdir:
-			out = append(out, "mkdir "+a.rel)
-		case actMkfile:
-			out = append(out, fmt.Sprintf("mkfile %s %o", a.rel, a.mode))
-		case actSymlink:
-			out = append(out, "symlink "+a.rel)
+		switch a.Kind {
+		case ActRm:
+			out = append(out, "rm "+a.Rel)
+		case ActMkdir:
+			out = append(out, "mkdir "+a.Rel)
+		case ActMkfile:
+			out = append(out, fmt.Sprintf("mkfile %s %o", a.Rel, a.Mode))
+		case ActSymlink:
+			out = append(out, "symlink "+a.Rel)
 		}
 	}
 	return out
 }
 
-func stepActions(t *testing.T, h *testRepo, from, to plumbing.Hash) []action {
+func stepActions(t *testing.T, h *testRepo, from, to plumbing.Hash) []Action {
 	t.Helper()
 	p, _ := h.plan(mapping("/", "/app"), PlanOpt{})
 	kind := StepLatestPatch
 	if from.IsZero() {
 		kind = StepArchive
 	}
-	acts, err := p.stepActions(PlanStep{Kind: kind, From: from, To: to})
+	acts, err := p.StepActions(PlanStep{Kind: kind, From: from, To: to})
 	require.NoError(t, err)
 	return acts
 }
@@ -50,11 +50,11 @@ func stepActions(t *testing.T, h *testRepo, from, to plumbing.Hash) []action {
 func TestArchiveActions(t *testing.T) {
 	t.Parallel()
 	h := newTestRepo(t)
-	h.write("b/c.txt", "c")
-	h.writeMode("bin/run", "#!/bin/sh\n", 0o755)
-	h.symlink("b/c.txt", "link")
-	h.write("a.txt", "a")
-	c0 := h.commit("init")
+	h.Write("b/c.txt", "c")
+	h.WriteMode("bin/run", "#!/bin/sh\n", 0o755)
+	h.Symlink("b/c.txt", "link")
+	h.Write("a.txt", "a")
+	c0 := h.Commit("init")
 	require.Equal(t, []string{
 		"mkdir ", "mkdir b", "mkdir bin",
 		"mkfile a.txt 644", "mkfile b/c.txt 644", "mkfile bin/run 755", "symlink link",
@@ -64,26 +64,26 @@ func TestArchiveActions(t *testing.T) {
 func TestPatchActions(t *testing.T) {
 	t.Parallel()
 	h := newTestRepo(t)
-	h.write("keep.txt", "k")
-	h.write("old/name.txt", "rename me")
-	h.write("dir2file/x", "x")
-	h.write("file2dir", "f")
-	h.write("mode.sh", "echo")
-	h.symlink("keep.txt", "link")
-	h.write("gone/deep/a", "a")
-	h.write("bin.dat", "\x00\x01\x02")
-	c0 := h.commit("init")
+	h.Write("keep.txt", "k")
+	h.Write("old/name.txt", "rename me")
+	h.Write("dir2file/x", "x")
+	h.Write("file2dir", "f")
+	h.Write("mode.sh", "echo")
+	h.Symlink("keep.txt", "link")
+	h.Write("gone/deep/a", "a")
+	h.Write("bin.dat", "\x00\x01\x02")
+	c0 := h.Commit("init")
 
-	h.rename("old/name.txt", "new/name.txt")
-	h.remove("dir2file")
-	h.write("dir2file", "now a file")
-	h.remove("file2dir")
-	h.write("file2dir/y", "now a dir")
-	h.writeMode("mode.sh", "echo", 0o755)
-	h.symlink("mode.sh", "link")
-	h.remove("gone")
-	h.write("bin.dat", "\x00\xff\x02\x03")
-	c1 := h.commit("change everything")
+	h.Rename("old/name.txt", "new/name.txt")
+	h.Remove("dir2file")
+	h.Write("dir2file", "now a file")
+	h.Remove("file2dir")
+	h.Write("file2dir/y", "now a dir")
+	h.WriteMode("mode.sh", "echo", 0o755)
+	h.Symlink("mode.sh", "link")
+	h.Remove("gone")
+	h.Write("bin.dat", "\x00\xff\x02\x03")
+	c1 := h.Commit("change everything")
 
 	require.Equal(t, []string{
 		"rm dir2file", "rm file2dir", "rm gone", "rm link", "rm old",
@@ -100,24 +100,24 @@ func TestPatchActions(t *testing.T) {
 func TestStepsRebuildGitArchive(t *testing.T) {
 	t.Parallel()
 	h := newTestRepo(t)
-	h.write("src/a.go", "package a")
-	h.write("src/old.go", "old")
-	h.writeMode("run.sh", "#!/bin/sh", 0o755)
-	h.symlink("src/a.go", "cur")
-	h.write("data.bin", "\x00\x01")
-	h.write("x/y/z", "z")
-	c0 := h.commit("init")
-	h.rename("src/old.go", "lib/new.go")
-	h.writeMode("run.sh", "#!/bin/sh", 0o644)
-	h.symlink("lib/new.go", "cur")
-	h.write("data.bin", "\xff\x00\x01\x02")
-	h.remove("x")
-	h.write("x", "x is a file now")
-	c1 := h.commit("mix")
-	h.remove("src")
-	h.write("src", "file")
-	h.write("lib/more/m.go", "m")
-	c2 := h.commit("more")
+	h.Write("src/a.go", "package a")
+	h.Write("src/old.go", "old")
+	h.WriteMode("run.sh", "#!/bin/sh", 0o755)
+	h.Symlink("src/a.go", "cur")
+	h.Write("data.bin", "\x00\x01")
+	h.Write("x/y/z", "z")
+	c0 := h.Commit("init")
+	h.Rename("src/old.go", "lib/new.go")
+	h.WriteMode("run.sh", "#!/bin/sh", 0o644)
+	h.Symlink("lib/new.go", "cur")
+	h.Write("data.bin", "\xff\x00\x01\x02")
+	h.Remove("x")
+	h.Write("x", "x is a file now")
+	c1 := h.Commit("mix")
+	h.Remove("src")
+	h.Write("src", "file")
+	h.Write("lib/more/m.go", "m")
+	c2 := h.Commit("more")
 
 	dir := t.TempDir()
 	p, _ := h.plan(mapping("/", "/app"), PlanOpt{})
@@ -126,7 +126,7 @@ func TestStepsRebuildGitArchive(t *testing.T) {
 		{Kind: StepLatestPatch, From: c0, To: c1},
 		{Kind: StepLatestPatch, From: c1, To: c2},
 	} {
-		acts, err := p.stepActions(st)
+		acts, err := p.StepActions(st)
 		require.NoError(t, err)
 		runActions(t, dir, acts)
 	}
@@ -135,26 +135,26 @@ func TestStepsRebuildGitArchive(t *testing.T) {
 
 // runActions mimics BuildKit's file backend: rm is RemoveAll, mkdir makes
 // parents, mkfile replaces the path, symlink fails on an existing path.
-func runActions(t *testing.T, root string, acts []action) {
+func runActions(t *testing.T, root string, acts []Action) {
 	t.Helper()
 	for _, a := range acts {
-		p := filepath.Join(root, a.rel)
-		switch a.kind {
-		case actRm:
+		p := filepath.Join(root, a.Rel)
+		switch a.Kind {
+		case ActRm:
 			require.NoError(t, os.RemoveAll(p))
-		case actMkdir:
-			require.NoError(t, os.MkdirAll(p, a.mode))
-		case actMkfile:
+		case ActMkdir:
+			require.NoError(t, os.MkdirAll(p, a.Mode))
+		case ActMkfile:
 			dt, err := a.repo.blobData(a.hash)
 			require.NoError(t, err)
 			tmp := p + ".tmp"
-			require.NoError(t, os.WriteFile(tmp, dt, a.mode))
-			require.NoError(t, os.Chmod(tmp, a.mode))
-			require.NoError(t, os.Rename(tmp, p), a.rel)
-		case actSymlink:
+			require.NoError(t, os.WriteFile(tmp, dt, a.Mode))
+			require.NoError(t, os.Chmod(tmp, a.Mode))
+			require.NoError(t, os.Rename(tmp, p), a.Rel)
+		case ActSymlink:
 			dt, err := a.repo.blobData(a.hash)
 			require.NoError(t, err)
-			require.NoError(t, os.Symlink(string(dt), p), a.rel)
+			require.NoError(t, os.Symlink(string(dt), p), a.Rel)
 		}
 	}
 }
@@ -195,7 +195,7 @@ func snapshot(t *testing.T, root string) []string {
 func gitArchive(t *testing.T, h *testRepo, c plumbing.Hash) []string {
 	t.Helper()
 	cmd := exec.Command("git", "archive", c.String())
-	cmd.Dir = h.dir
+	cmd.Dir = h.Dir
 	dt, err := cmd.Output()
 	require.NoError(t, err)
 	var out []string

@@ -17,7 +17,7 @@ import (
 // work tree through the context transfer, which leaves out what
 // .dockerignore names, so a missing file proves nothing. Builds take the committed state, so the frontend warns with this
 // list (or builds the work tree in dev mode). worktree is the build context's
-// root, e.g. NewReaderFS over llb.Local("context") with the mapping's add
+// root, e.g. the frontend's gateway reader over llb.Local("context") with the mapping's add
 // directory included; go-git hashes only files whose size or mtime differ
 // from the index.
 func (r *Repo) Uncommitted(worktree billy.Filesystem, m *dappfile.GitMapping) ([]string, error) {

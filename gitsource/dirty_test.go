@@ -1,7 +1,6 @@
 package gitsource
 
 import (
-	"context"
 	"testing"
 
 	"github.com/go-git/go-billy/v5/osfs"
@@ -11,33 +10,28 @@ import (
 func TestUncommitted(t *testing.T) {
 	t.Parallel()
 	h := newTestRepo(t)
-	h.write(".gitignore", "*.log\n")
-	h.write("app/a.go", "a")
-	h.write("app/b.go", "b")
-	h.write("app/vendor/v.go", "v")
-	h.write("other/x", "x")
-	h.commit("init")
+	h.Write(".gitignore", "*.log\n")
+	h.Write("app/a.go", "a")
+	h.Write("app/b.go", "b")
+	h.Write("app/vendor/v.go", "v")
+	h.Write("other/x", "x")
+	h.Commit("init")
 	m := mapping("/app", "/app")
 	m.ExcludePaths = []string{"vendor"}
 
 	repo := h.open()
-	clean, err := repo.Uncommitted(osfs.New(h.dir), m)
+	clean, err := repo.Uncommitted(osfs.New(h.Dir), m)
 	require.NoError(t, err)
 	require.Empty(t, clean)
 
-	h.write("app/a.go", "changed")
-	h.remove("app/b.go")
-	h.write("app/new.go", "untracked")
-	h.write("app/debug.log", "ignored")
-	h.write("app/vendor/v.go", "excluded")
-	h.write("other/x", "outside add")
-	dirty, err := repo.Uncommitted(osfs.New(h.dir), m)
+	h.Write("app/a.go", "changed")
+	h.Remove("app/b.go")
+	h.Write("app/new.go", "untracked")
+	h.Write("app/debug.log", "ignored")
+	h.Write("app/vendor/v.go", "excluded")
+	h.Write("other/x", "outside add")
+	dirty, err := repo.Uncommitted(osfs.New(h.Dir), m)
 	require.NoError(t, err)
 	require.Equal(t, []string{"app/a.go", "app/new.go"}, dirty, "a file missing from the work tree may just be dockerignored")
 
-	// Through the reader adapter, as the frontend reads the context.
-	fs := NewReaderFS(context.Background(), &dirReader{root: h.dir}, "/")
-	viaReader, err := repo.Uncommitted(fs, m)
-	require.NoError(t, err)
-	require.Equal(t, dirty, viaReader)
 }

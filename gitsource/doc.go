@@ -1,26 +1,35 @@
-// Package gitsource puts the sources of a Dappfile's git mappings into LLB.
+// Package gitsource plans the layers of a Dappfile's git mappings: pure
+// history work over go-git, with no BuildKit package. Where the pieces live:
 //
-// Local mappings (no url:) read the build context's own repository with
-// go-git. The frontend runs in a container and sees the context only
-// through the gateway, so it solves llb.Local("context") limited to .git
-// and opens the repository with OpenFS(NewReaderFS(ctx, ref, ".git")).
-// Plan then cuts the mapping's history into dapp's layers (see Plan for
-// the rule) and MappingPlan.Apply (or ApplySteps with StepsAt, for all
-// mappings of an image at once) turns each step into one FileOp on the
-// stage chain: the files are read from git blobs and written with Mkdir,
-// Mkfile, Symlink and Rm, so a step's layer holds exactly the changed
-// files and its LLB digest depends only on their content.
-// Repo.Uncommitted lists what the build will not see (for a warning).
+//	repo.go       Repo: OpenFS over any billy filesystem (the frontend
+//	              hands in its gateway reader over the context's .git),
+//	              OpenDir on disk; blobs and commits
+//	plan.go       Plan cuts a mapping's history into dapp's steps
+//	              (gitArchive, patches before stages, gitCache,
+//	              gitLatestPatch; see Plan for the rule); StepsAt groups
+//	              the steps of several mappings by chain point
+//	steps.go      MappingStep; StepActions and StepTime: what a step
+//	              writes and with which mtime
+//	actions.go    Action: one file operation below the mapping's `to`
+//	              (rm, mkdir, mkfile, symlink), from the archive of a
+//	              tree or the diff of two
+//	tree.go       the mapping's view of a commit: add, filters, diffs
+//	filter.go     includePaths / excludePaths / stageDependencies globs
+//	submodule.go  gitlinks expanded from .git/modules/<name>, bounded;
+//	              missing ones are left out with a warning
+//	accumulate.go the size of accumulated changes (gitCache cuts)
+//	overlap.go    WithAutoExcludes: an outer mapping excludes inner ones
+//	dirty.go      Repo.Uncommitted: what the build will not see
+//	export.go     ExportSpec and Export: the git-export helper's work,
+//	              writing a step's files to a directory
 //
-// Remote mappings are pinned with ResolveRemote, fetched with RemoteSource
-// (llb.Git) and copied with CopyMapping. In dev mode a local mapping copies
-// the working tree (the frontend's build context) instead of the committed state.
-//
-// A point with more than ApplyOpt.MaxInlineBytes of file data (the
-// definition travels in one gRPC message, 16 MiB) is emitted through the
-// exec-based path instead: an ExecOp runs the frontend binary's hidden
-// git-export subcommand (Export, over the same actions) on the context's
-// .git, and the FileOp copies its output in; see ApplyOpt.Export.
+// The LLB side is elsewhere: llb/gitllb turns steps into FileOps (inline
+// data, or an ExecOp running the frontend binary's hidden git-export
+// subcommand for points too big to inline), pins and fetches remote
+// mappings (url:) with llb.Git and copies mappings; the stage code in llb
+// decides where each step goes. cmd/dapp-frontend parses the git-export
+// subcommand's flags (ExportSpec.Args writes them) and calls Export;
+// frontend reads the context through the gateway.
 //
 // A submodule (gitlink) inside a local mapping is expanded below the
 // shared action computation, so the inline and git-export paths agree: its

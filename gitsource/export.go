@@ -1,7 +1,6 @@
 package gitsource
 
 import (
-	"flag"
 	"io"
 	"os"
 	"path/filepath"
@@ -19,7 +18,7 @@ const ExportCommand = "git-export"
 
 // ExportSpec is one mapping step as the exec-based path sees it: the same
 // view (add, include, exclude) and commits the plan used, so the helper
-// computes the very actions Apply would have inlined.
+// computes the very actions gitllb.Apply would have inlined.
 type ExportSpec struct {
 	Add              string
 	Include, Exclude []string
@@ -30,8 +29,8 @@ type ExportSpec struct {
 	Mtime time.Time
 }
 
-// exportSpec describes step of p for the helper.
-func (p *MappingPlan) exportSpec(step PlanStep, mtime time.Time) ExportSpec {
+// ExportSpec describes step of p for the helper; mtime is StepTime(step).
+func (p *MappingPlan) ExportSpec(step PlanStep, mtime time.Time) ExportSpec {
 	s := ExportSpec{Add: p.view.add, Include: p.Mapping.IncludePaths, Exclude: p.Mapping.ExcludePaths, To: step.To, Mtime: mtime}
 	if step.Kind != StepArchive {
 		s.From = step.From
@@ -40,8 +39,8 @@ func (p *MappingPlan) exportSpec(step PlanStep, mtime time.Time) ExportSpec {
 }
 
 // Args is the command line of the subcommand for s (after ExportCommand);
-// ParseExportArgs reads it back. Both live here so the flags have one
-// definition.
+// the subcommand in cmd/dapp-frontend parses it back, and its test checks
+// that the two agree.
 func (s ExportSpec) Args(gitDir, out string) []string {
 	args := []string{"--git-dir", gitDir, "--to-commit", s.To.String()}
 	if !s.From.IsZero() {
@@ -55,49 +54,6 @@ func (s ExportSpec) Args(gitDir, out string) []string {
 		args = append(args, "--exclude", p)
 	}
 	return append(args, "--out", out, "--mtime", strconv.FormatInt(s.Mtime.Unix(), 10))
-}
-
-type listFlag []string
-
-func (l *listFlag) String() string     { return "" }
-func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
-
-// ParseExportArgs parses the subcommand's arguments.
-func ParseExportArgs(args []string) (spec ExportSpec, gitDir, out string, err error) {
-	fl := flag.NewFlagSet(ExportCommand, flag.ContinueOnError)
-	fl.StringVar(&gitDir, "git-dir", "", "the repository's .git directory")
-	to := fl.String("to-commit", "", "the commit whose files are written")
-	from := fl.String("from-commit", "", "for a patch: write only what changed since this commit")
-	fl.StringVar(&spec.Add, "add", "/", "the mapping's add directory")
-	fl.Var((*listFlag)(&spec.Include), "include", "includePaths pattern (repeatable)")
-	fl.Var((*listFlag)(&spec.Exclude), "exclude", "excludePaths pattern (repeatable)")
-	fl.StringVar(&out, "out", "", "the directory to write into")
-	mtime := fl.Int64("mtime", 0, "mtime of everything written, in Unix seconds")
-	if err = fl.Parse(args); err != nil {
-		return spec, "", "", err
-	}
-	if gitDir == "" || out == "" || !plumbing.IsHash(*to) || (*from != "" && !plumbing.IsHash(*from)) {
-		return spec, "", "", errors.New("usage: git-export --git-dir DIR --to-commit SHA [--from-commit SHA] [--add PATH] [--include P]... [--exclude P]... --out DIR --mtime UNIX")
-	}
-	spec.To = plumbing.NewHash(*to)
-	if *from != "" {
-		spec.From = plumbing.NewHash(*from)
-	}
-	spec.Mtime = time.Unix(*mtime, 0).UTC()
-	return spec, gitDir, out, nil
-}
-
-// RunExport is the subcommand: it opens the repository and exports.
-func RunExport(args []string) error {
-	spec, gitDir, out, err := ParseExportArgs(args)
-	if err != nil {
-		return err
-	}
-	repo, err := OpenDir(gitDir)
-	if err != nil {
-		return err
-	}
-	return Export(repo, spec, out)
 }
 
 // Export writes the files the step adds or modifies under out, at their
@@ -115,8 +71,8 @@ func Export(repo *Repo, spec ExportSpec, out string) error {
 	}
 	var dirs []string
 	for _, a := range acts {
-		if a.kind == actMkdir {
-			dirs = append(dirs, filepath.Join(out, filepath.FromSlash(a.rel)))
+		if a.Kind == ActMkdir {
+			dirs = append(dirs, filepath.Join(out, filepath.FromSlash(a.Rel)))
 		}
 		if err := writeAction(out, a, spec.Mtime); err != nil {
 			return err
@@ -131,15 +87,15 @@ func Export(repo *Repo, spec ExportSpec, out string) error {
 	return nil
 }
 
-func writeAction(out string, a action, mtime time.Time) error {
-	p := filepath.Join(out, filepath.FromSlash(a.rel))
-	switch a.kind {
-	case actMkdir:
-		if err := os.MkdirAll(p, dirMode); err != nil {
+func writeAction(out string, a Action, mtime time.Time) error {
+	p := filepath.Join(out, filepath.FromSlash(a.Rel))
+	switch a.Kind {
+	case ActMkdir:
+		if err := os.MkdirAll(p, DirMode); err != nil {
 			return err
 		}
-		return os.Chmod(p, dirMode)
-	case actSymlink:
+		return os.Chmod(p, DirMode)
+	case ActSymlink:
 		target, err := a.repo.blobData(a.hash)
 		if err != nil {
 			return err
@@ -149,7 +105,7 @@ func writeAction(out string, a action, mtime time.Time) error {
 		}
 		ts := []unix.Timespec{unix.NsecToTimespec(mtime.UnixNano()), unix.NsecToTimespec(mtime.UnixNano())}
 		return unix.UtimesNanoAt(unix.AT_FDCWD, p, ts, unix.AT_SYMLINK_NOFOLLOW)
-	case actMkfile:
+	case ActMkfile:
 		if err := writeBlob(p, a); err != nil {
 			return err
 		}
@@ -159,23 +115,23 @@ func writeAction(out string, a action, mtime time.Time) error {
 }
 
 // writeBlob streams the blob: files of a big step must not all sit in memory.
-func writeBlob(p string, a action) error {
+func writeBlob(p string, a Action) error {
 	rd, err := a.repo.blobReader(a.hash)
 	if err != nil {
 		return err
 	}
 	defer rd.Close()
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, a.mode)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, a.Mode)
 	if err != nil {
 		return err
 	}
 	if _, err := io.Copy(f, rd); err != nil {
 		f.Close()
-		return errors.Wrapf(err, "failed to write %s", a.rel)
+		return errors.Wrapf(err, "failed to write %s", a.Rel)
 	}
 	if err := f.Close(); err != nil {
 		return err
 	}
 	// the umask must not change git's mode
-	return os.Chmod(p, a.mode)
+	return os.Chmod(p, a.Mode)
 }

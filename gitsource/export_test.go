@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/moby/buildkit/client/llb"
 	digest "github.com/opencontainers/go-digest"
 	"github.com/stretchr/testify/require"
 )
@@ -23,16 +22,16 @@ import (
 // a binary file and nested directories under src/, and files outside it.
 func exportRepo(t *testing.T) *testRepo {
 	h := newTestRepo(t)
-	h.write("src/app/main.go", "package main\n")
-	h.writeMode("src/app/run.sh", "#!/bin/sh\necho run\n", 0o755)
-	h.write("src/app/logo.bin", "\x00\x01\xff\xfe\x00binary")
-	h.symlink("main.go", "src/app/current")
-	h.symlink("../lib/skip/c.txt", "src/app/dangling")
-	h.write("src/lib/deep/x/y.txt", "deep\n")
-	h.write("src/lib/skip/c.txt", "skipped\n")
-	h.write("src/top.txt", "not included\n")
-	h.write("README", "outside add\n")
-	h.commit("init")
+	h.Write("src/app/main.go", "package main\n")
+	h.WriteMode("src/app/run.sh", "#!/bin/sh\necho run\n", 0o755)
+	h.Write("src/app/logo.bin", "\x00\x01\xff\xfe\x00binary")
+	h.Symlink("main.go", "src/app/current")
+	h.Symlink("../lib/skip/c.txt", "src/app/dangling")
+	h.Write("src/lib/deep/x/y.txt", "deep\n")
+	h.Write("src/lib/skip/c.txt", "skipped\n")
+	h.Write("src/top.txt", "not included\n")
+	h.Write("README", "outside add\n")
+	h.Commit("init")
 	return h
 }
 
@@ -110,7 +109,7 @@ func exported(t *testing.T, dir string, mtime time.Time) map[string]string {
 func TestExportEqualsGitArchive(t *testing.T) {
 	t.Parallel()
 	h := exportRepo(t)
-	head := plumbing.NewHash(h.git("rev-parse", "HEAD"))
+	head := plumbing.NewHash(h.Git("rev-parse", "HEAD"))
 	mtime := time.Unix(1767693600, 0)
 	for _, tc := range []struct {
 		name             string
@@ -126,41 +125,33 @@ func TestExportEqualsGitArchive(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			out := t.TempDir()
 			spec := ExportSpec{Add: tc.add, Include: tc.include, Exclude: tc.exclude, To: head, Mtime: mtime}
-			require.NoError(t, RunExport(spec.Args(filepath.Join(h.dir, ".git"), out)))
-			require.Equal(t, archiveOf(t, h.dir, tc.archive...), exported(t, out, mtime))
+			require.NoError(t, Export(h.open(), spec, out))
+			require.Equal(t, archiveOf(t, h.Dir, tc.archive...), exported(t, out, mtime))
 		})
 	}
 }
 
 // TestExportPatchWritesWhatInlineWrites: a patch's export holds exactly
-// the files and symlinks the inline FileOp would create, with their data.
+// the files and symlinks of the step's actions (which the inline FileOp
+// creates), with their data.
 func TestExportPatchWritesWhatInlineWrites(t *testing.T) {
 	t.Parallel()
 	h := exportRepo(t)
-	h.write("src/app/main.go", "package main // changed\n")
-	h.remove("src/lib/deep")
-	h.symlink("run.sh", "src/app/current")
-	h.writeMode("src/new/tool", "#!/bin/sh\n", 0o755)
-	h.commit("change")
+	h.Write("src/app/main.go", "package main // changed\n")
+	h.Remove("src/lib/deep")
+	h.Symlink("run.sh", "src/app/current")
+	h.WriteMode("src/new/tool", "#!/bin/sh\n", 0o755)
+	h.Commit("change")
 	p, _ := h.plan(mapping("/src", "/app"), PlanOpt{})
 	step, ok := p.LatestPatchStep()
 	require.True(t, ok)
 
-	ops, _ := fileOps(t, mustApply(t, p, step, ApplyOpt{}))
-	want := map[string]string{}
-	for _, a := range ops[0].Actions {
-		if mk := a.GetMkfile(); mk != nil {
-			want[strings.TrimPrefix(mk.Path, "/app/")] = describeEntry(fs.FileMode(mk.Mode), "", mk.Data)
-		}
-		if sl := a.GetSymlink(); sl != nil {
-			want[strings.TrimPrefix(sl.Newpath, "/app/")] = describeEntry(fs.ModeSymlink, sl.Oldpath, nil)
-		}
-	}
+	want := stepWrites(t, p, step)
 	out := t.TempDir()
-	to, err := p.view.repo.commit(step.To)
+	mtime, err := p.StepTime(step)
 	require.NoError(t, err)
-	require.NoError(t, Export(h.open(), p.exportSpec(step, to.Committer.When), out))
-	got := exported(t, out, to.Committer.When)
+	require.NoError(t, Export(h.open(), p.ExportSpec(step, mtime), out))
+	got := exported(t, out, mtime)
 	for rel, d := range got {
 		if d == "dir" {
 			delete(got, rel)
@@ -170,23 +161,24 @@ func TestExportPatchWritesWhatInlineWrites(t *testing.T) {
 	require.Len(t, got, 3, "main.go, current and new/tool")
 }
 
-func mustApply(t *testing.T, p *MappingPlan, step PlanStep, opt ApplyOpt) llb.State {
+// stepWrites describes the files and symlinks the step's actions write,
+// by path below `to`: what the inline FileOp creates.
+func stepWrites(t *testing.T, p *MappingPlan, step PlanStep) map[string]string {
 	t.Helper()
-	st, err := p.Apply(llb.Scratch(), step, opt)
+	acts, err := p.StepActions(step)
 	require.NoError(t, err)
-	return st
-}
-
-func TestParseExportArgsRejectsBadInput(t *testing.T) {
-	t.Parallel()
-	_, _, _, err := ParseExportArgs([]string{"--git-dir", "/g", "--to-commit", "nothex", "--out", "/o"})
-	require.ErrorContains(t, err, "usage: git-export")
-	spec := ExportSpec{Add: "sub", Include: []string{"a"}, Exclude: []string{"b", "c"},
-		From: plumbing.NewHash(strings.Repeat("1", 40)), To: plumbing.NewHash(strings.Repeat("2", 40)), Mtime: time.Unix(42, 0).UTC()}
-	got, gitDir, out, err := ParseExportArgs(spec.Args("/g", "/o"))
-	require.NoError(t, err)
-	require.Equal(t, "/g", gitDir)
-	require.Equal(t, "/o", out)
-	spec.Add = "/sub"
-	require.Equal(t, spec, got, "Args and ParseExportArgs agree")
+	out := map[string]string{}
+	for _, a := range acts {
+		if a.Kind != ActMkfile && a.Kind != ActSymlink {
+			continue
+		}
+		dt, err := a.Data()
+		require.NoError(t, err)
+		if a.Kind == ActSymlink {
+			out[a.Rel] = describeEntry(fs.ModeSymlink, string(dt), nil)
+		} else {
+			out[a.Rel] = describeEntry(a.Mode, "", dt)
+		}
+	}
+	return out
 }

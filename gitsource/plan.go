@@ -446,7 +446,7 @@ func (pl *planner) tail(p *MappingPlan, from int) error {
 }
 
 // StepsAt collects the steps of several mappings that go at one point of
-// the chain, ready for ApplySteps: StepArchive, StepCache and
+// the chain, ready for gitllb.ApplySteps: StepArchive, StepCache and
 // StepLatestPatch ignore stage; StepStagePatch picks the patches before
 // stage. Mappings without such a step are skipped.
 func StepsAt(plans []*MappingPlan, kind StepKind, stage dappfile.StageName) []MappingStep {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/flant/dapp-frontend/dappfile"
+	"github.com/flant/dapp-frontend/internal/gittest"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/stretchr/testify/require"
 )
@@ -37,7 +38,7 @@ func newHistory(t *testing.T) *history {
 }
 
 func (h *history) commitAs(name, msg string) plumbing.Hash {
-	c := h.commit(msg)
+	c := h.Commit(msg)
 	h.names[c] = name
 	return c
 }
@@ -54,15 +55,15 @@ func depsMapping() *dappfile.GitMapping {
 func TestPlanStageDependencies(t *testing.T) {
 	t.Parallel()
 	h := newHistory(t)
-	h.write("package.json", "{}")
-	h.write("src/a.js", "a")
-	h.write("README", "r")
+	h.Write("package.json", "{}")
+	h.Write("src/a.js", "a")
+	h.Write("README", "r")
 	h.commitAs("c0", "init")
-	h.write("src/a.js", "a2")
+	h.Write("src/a.js", "a2")
 	h.commitAs("c1", "src")
-	h.write("package.json", `{"x":1}`)
+	h.Write("package.json", `{"x":1}`)
 	h.commitAs("c2", "deps")
-	h.write("README", "r2")
+	h.Write("README", "r2")
 	h.commitAs("c3", "readme")
 
 	p, ws := h.plan(depsMapping(), PlanOpt{})
@@ -72,7 +73,7 @@ func TestPlanStageDependencies(t *testing.T) {
 	_, ok := p.PatchBefore(dappfile.Setup)
 	require.False(t, ok, "setup deps (src) last changed before install's pin")
 
-	h.write("src/a.js", "a3")
+	h.Write("src/a.js", "a3")
 	h.commitAs("c4", "src again")
 	p, _ = h.plan(depsMapping(), PlanOpt{})
 	require.Equal(t, "archive@c0 install:c0..c2 setup:c2..c4", stepsString(p, h.names))
@@ -81,16 +82,16 @@ func TestPlanStageDependencies(t *testing.T) {
 func TestPlanStableWhenCommitAddedOnTop(t *testing.T) {
 	t.Parallel()
 	h := newHistory(t)
-	h.write("package.json", "{}")
-	h.write("src/a.js", "a")
+	h.Write("package.json", "{}")
+	h.Write("src/a.js", "a")
 	h.commitAs("c0", "init")
-	h.write("package.json", `{"x":1}`)
+	h.Write("package.json", `{"x":1}`)
 	h.commitAs("c1", "deps")
-	h.write("src/a.js", strings.Repeat("x", 700))
+	h.Write("src/a.js", strings.Repeat("x", 700))
 	h.commitAs("c2", "big")
-	h.write("src/b.js", strings.Repeat("y", 700))
+	h.Write("src/b.js", strings.Repeat("y", 700))
 	h.commitAs("c3", "big 2")
-	h.write("src/c.js", "small")
+	h.Write("src/c.js", "small")
 	h.commitAs("c4", "small")
 	m := mapping("/", "/app")
 	m.StageDependencies = map[dappfile.StageName][]string{dappfile.Install: {"package.json"}}
@@ -106,7 +107,7 @@ func TestPlanStableWhenCommitAddedOnTop(t *testing.T) {
 	after, _ := h.plan(m, opt)
 	require.Equal(t, before.Steps, after.Steps)
 
-	h.write("src/d.js", "d")
+	h.Write("src/d.js", "d")
 	h.commitAs("c6", "small 2")
 	after, _ = h.plan(m, opt)
 	require.Equal(t, "archive@c0 install:c0..c1 gitCache:c1..c3 gitLatestPatch:c3..c6", stepsString(after, h.names))
@@ -116,10 +117,10 @@ func TestPlanStableWhenCommitAddedOnTop(t *testing.T) {
 func TestPlanThresholdCut(t *testing.T) {
 	t.Parallel()
 	h := newHistory(t)
-	h.write("a", "a")
+	h.Write("a", "a")
 	h.commitAs("c0", "init")
 	for i, name := range []string{"c1", "c2", "c3", "c4", "c5"} {
-		h.write("f"+name, strings.Repeat("z", 400+i))
+		h.Write("f"+name, strings.Repeat("z", 400+i))
 		h.commitAs(name, name)
 	}
 	// 912+913 > 1500 at c2; then restart: c3+c4 > 1500 at c4; c5 remains.
@@ -134,11 +135,11 @@ func TestPlanThresholdCut(t *testing.T) {
 func TestPlanRevertedChangeCostsNothing(t *testing.T) {
 	t.Parallel()
 	h := newHistory(t)
-	h.write("a", "a")
+	h.Write("a", "a")
 	h.commitAs("c0", "init")
-	h.write("a", strings.Repeat("big", 1000))
+	h.Write("a", strings.Repeat("big", 1000))
 	h.commitAs("c1", "big")
-	h.write("a", "a")
+	h.Write("a", "a")
 	h.commitAs("c2", "revert")
 	p, _ := h.plan(mapping("/", "/app"), PlanOpt{PatchThreshold: 1 << 20})
 	require.Equal(t, "archive@c0", stepsString(p, h.names))
@@ -150,11 +151,11 @@ func TestPlanResetMarker(t *testing.T) {
 		t.Run(marker, func(t *testing.T) {
 			t.Parallel()
 			h := newHistory(t)
-			h.write("a", "1")
+			h.Write("a", "1")
 			h.commitAs("c0", "init")
-			h.write("a", "2")
+			h.Write("a", "2")
 			h.commitAs("c1", "fresh start "+marker)
-			h.write("a", "3")
+			h.Write("a", "3")
 			h.commitAs("c2", "next")
 			p, _ := h.plan(mapping("/", "/app"), PlanOpt{})
 			require.Equal(t, "archive@c1 gitLatestPatch:c1..c2", stepsString(p, h.names))
@@ -166,14 +167,14 @@ func TestPlanResetMarker(t *testing.T) {
 func TestPlanPeriodStartsNewArchive(t *testing.T) {
 	t.Parallel()
 	h := newHistory(t)
-	h.write("a", "1")
+	h.Write("a", "1")
 	h.commitAs("c0", "init")
-	h.write("a", "2")
+	h.Write("a", "2")
 	h.commitAs("c1", "same week")
-	h.clock = time.Date(2026, 1, 12, 0, 30, 0, 0, time.UTC) // next Monday
-	h.write("a", "3")
+	h.Clock = time.Date(2026, 1, 12, 0, 30, 0, 0, time.UTC) // next Monday
+	h.Write("a", "3")
 	h.commitAs("c2", "new week")
-	h.write("a", "4")
+	h.Write("a", "4")
 	h.commitAs("c3", "later")
 
 	p, _ := h.plan(mapping("/", "/app"), PlanOpt{})
@@ -187,7 +188,7 @@ func TestPlanMaxWalk(t *testing.T) {
 	t.Parallel()
 	h := newHistory(t)
 	for _, name := range []string{"c0", "c1", "c2", "c3", "c4"} {
-		h.write("a", name)
+		h.Write("a", name)
 		h.commitAs(name, name)
 	}
 	p, ws := h.plan(mapping("/", "/app"), PlanOpt{MaxWalk: 3})
@@ -199,15 +200,15 @@ func TestPlanMaxWalk(t *testing.T) {
 func TestPlanOnlyMappingFilesCount(t *testing.T) {
 	t.Parallel()
 	h := newHistory(t)
-	h.write("app/src/a.go", "a")
-	h.write("app/vendor/v.go", "v")
-	h.write("other/x", "x")
+	h.Write("app/src/a.go", "a")
+	h.Write("app/vendor/v.go", "v")
+	h.Write("other/x", "x")
 	h.commitAs("c0", "init")
-	h.write("other/x", "x2")
+	h.Write("other/x", "x2")
 	h.commitAs("c1", "outside add")
-	h.write("app/vendor/v.go", "v2")
+	h.Write("app/vendor/v.go", "v2")
 	h.commitAs("c2", "excluded")
-	h.write("app/src/b.txt", "b")
+	h.Write("app/src/b.txt", "b")
 	h.commitAs("c3", "not included")
 
 	m := mapping("/app", "/app")
@@ -224,7 +225,7 @@ func TestPlanOnlyMappingFilesCount(t *testing.T) {
 func TestPlanAddMissing(t *testing.T) {
 	t.Parallel()
 	h := newHistory(t)
-	h.write("a", "a")
+	h.Write("a", "a")
 	h.commitAs("c0", "init")
 	repo := h.open()
 	head, err := repo.Head()
@@ -246,11 +247,11 @@ func TestPlanShallowClone(t *testing.T) {
 	t.Parallel()
 	h := newHistory(t)
 	for _, name := range []string{"c0", "c1", "c2", "c3"} {
-		h.write("a", name)
+		h.Write("a", name)
 		h.commitAs(name, name)
 	}
-	clone := &testRepo{t: t, dir: t.TempDir(), clock: h.clock}
-	clone.git("clone", "-q", "--depth", "2", "file://"+h.dir, ".")
+	clone := &testRepo{&gittest.Repo{T: t, Dir: t.TempDir(), Clock: h.Clock}}
+	clone.Git("clone", "-q", "--depth", "2", "file://"+h.Dir, ".")
 	p, ws := clone.plan(mapping("/", "/app"), PlanOpt{})
 	require.Equal(t, "archive@c2 gitLatestPatch:c2..c3", stepsString(p, h.names))
 	require.Len(t, ws, 1)

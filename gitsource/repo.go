@@ -33,7 +33,7 @@ type Repo struct {
 }
 
 // OpenFS opens the repository whose .git directory is dotgit. The
-// frontend passes NewReaderFS over the solved context, rooted at ".git".
+// frontend passes its gateway reader over the solved context, rooted at ".git".
 func OpenFS(dotgit billy.Filesystem) (*Repo, error) {
 	fi, err := dotgit.Stat("HEAD")
 	if err != nil || fi.IsDir() {

@@ -1,7 +1,7 @@
 package gitsource
 
 import (
-	"io/fs"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/flant/dapp-frontend/dappfile"
+	"github.com/flant/dapp-frontend/internal/gittest"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/stretchr/testify/require"
 )
@@ -20,32 +21,32 @@ var allowFile = []string{"-c", "protocol.file.allow=always"}
 // libRepo is the repository the tests use as a submodule.
 func libRepo(t *testing.T) *testRepo {
 	lib := newTestRepo(t)
-	lib.write("a.txt", "a\n")
-	lib.write("b.txt", "b\n")
-	lib.write("dir/c.txt", "c\n")
-	lib.writeMode("run.sh", "#!/bin/sh\n", 0o755)
-	lib.symlink("a.txt", "link")
-	lib.commit("lib init")
+	lib.Write("a.txt", "a\n")
+	lib.Write("b.txt", "b\n")
+	lib.Write("dir/c.txt", "c\n")
+	lib.WriteMode("run.sh", "#!/bin/sh\n", 0o755)
+	lib.Symlink("a.txt", "link")
+	lib.Commit("lib init")
 	return lib
 }
 
 // appWithSubmodule makes a superproject with lib added at sub.
 func appWithSubmodule(t *testing.T, lib *testRepo, sub string) *testRepo {
 	app := newTestRepo(t)
-	app.write("main.go", "package main\n")
-	app.commit("app init")
-	app.git(append(allowFile, "submodule", "add", "-q", lib.dir, sub)...)
-	app.commit("add " + sub)
+	app.Write("main.go", "package main\n")
+	app.Commit("app init")
+	app.Git(append(allowFile, "submodule", "add", "-q", lib.Dir, sub)...)
+	app.Commit("add " + sub)
 	return app
 }
 
 // bump moves the submodule at sub to lib's HEAD and commits.
 func (r *testRepo) bump(sub string, lib *testRepo) plumbing.Hash {
-	r.t.Helper()
-	dir := filepath.Join(r.dir, sub)
-	runGit(r.t, dir, r.clock, append(allowFile, "fetch", "-q", "origin")...)
-	runGit(r.t, dir, r.clock, "checkout", "-q", lib.git("rev-parse", "HEAD"))
-	return r.commit("bump " + sub)
+	r.T.Helper()
+	dir := filepath.Join(r.Dir, sub)
+	gittest.Run(r.T, dir, r.Clock, append(allowFile, "fetch", "-q", "origin")...)
+	gittest.Run(r.T, dir, r.Clock, "checkout", "-q", lib.Git("rev-parse", "HEAD"))
+	return r.Commit("bump " + sub)
 }
 
 // withSubmodule is what `git archive --recurse-submodules` would give, if
@@ -54,7 +55,7 @@ func (r *testRepo) bump(sub string, lib *testRepo) plumbing.Hash {
 func withSubmodule(t *testing.T, app *testRepo, c plumbing.Hash, lib *testRepo, sub string) []string {
 	t.Helper()
 	out := gitArchive(t, app, c)
-	recorded := plumbing.NewHash(strings.Fields(app.git("ls-tree", c.String(), sub))[2])
+	recorded := plumbing.NewHash(strings.Fields(app.Git("ls-tree", c.String(), sub))[2])
 	for _, l := range gitArchive(t, lib, recorded) {
 		out = append(out, sub+"/"+l)
 	}
@@ -68,7 +69,7 @@ func replay(t *testing.T, p *MappingPlan) []string {
 	t.Helper()
 	dir := t.TempDir()
 	for _, st := range p.Steps {
-		acts, err := p.stepActions(st)
+		acts, err := p.StepActions(st)
 		require.NoError(t, err)
 		runActions(t, dir, acts)
 	}
@@ -106,18 +107,18 @@ func TestSubmoduleBumpIsSmallPatch(t *testing.T) {
 	t.Parallel()
 	lib := libRepo(t)
 	app := appWithSubmodule(t, lib, "lib")
-	app.commit("[dapp reset]") // the archive already has lib
-	lib.write("b.txt", "b2\n")
-	lib.remove("dir")
-	lib.write("d.txt", "d\n")
-	lib.commit("lib change")
+	app.Commit("[dapp reset]") // the archive already has lib
+	lib.Write("b.txt", "b2\n")
+	lib.Remove("dir")
+	lib.Write("d.txt", "d\n")
+	lib.Commit("lib change")
 	bumped := app.bump("lib", lib)
 
 	p, ws := app.plan(mapping("/", "/app"), PlanOpt{})
 	require.Empty(t, ws)
 	step, ok := p.LatestPatchStep()
 	require.True(t, ok)
-	acts, err := p.stepActions(step)
+	acts, err := p.StepActions(step)
 	require.NoError(t, err)
 	require.Equal(t, []string{"rm lib/dir", "mkdir ", "mkdir lib", "mkfile lib/b.txt 644", "mkfile lib/d.txt 644"}, describe(acts))
 	require.Equal(t, withSubmodule(t, app, bumped, lib, "lib"), replay(t, p))
@@ -143,12 +144,12 @@ func TestSubmoduleAddedAndRemoved(t *testing.T) {
 	p, _ := app.plan(mapping("/", "/app"), PlanOpt{Period: -1})
 	step, ok := p.LatestPatchStep()
 	require.True(t, ok)
-	acts, err := p.stepActions(step)
+	acts, err := p.StepActions(step)
 	require.NoError(t, err)
 	require.Contains(t, describe(acts), "mkfile lib/dir/c.txt 644")
 
-	app.git("rm", "-q", "lib")
-	removed := app.commit("remove lib")
+	app.Git("rm", "-q", "lib")
+	removed := app.Commit("remove lib")
 	p, _ = app.plan(mapping("/", "/app"), PlanOpt{Period: -1})
 	got := replay(t, p)
 	for _, l := range got {
@@ -162,8 +163,8 @@ func TestSubmoduleUninitialisedWarns(t *testing.T) {
 	lib := libRepo(t)
 	app := appWithSubmodule(t, lib, "lib")
 	// a plain clone: .gitmodules and the gitlink, no .git/modules
-	clone := &testRepo{t: t, dir: t.TempDir(), clock: tuesday}
-	clone.git("clone", "-q", app.dir, ".")
+	clone := &testRepo{&gittest.Repo{T: t, Dir: t.TempDir(), Clock: tuesday}}
+	clone.Git("clone", "-q", app.Dir, ".")
 
 	p, ws := clone.plan(mapping("/", "/app"), PlanOpt{})
 	require.Len(t, ws, 1)
@@ -182,11 +183,11 @@ func TestSubmoduleCommitNotFetchedWarns(t *testing.T) {
 	t.Parallel()
 	lib := libRepo(t)
 	app := appWithSubmodule(t, lib, "lib")
-	lib.write("a.txt", "not fetched\n")
-	unfetched := lib.commit("lib change")
-	app.git("update-index", "--cacheinfo", "160000,"+unfetched.String()+",lib")
-	app.git("commit", "-q", "-m", "record an unfetched commit")
-	app.clock = app.clock.Add(time.Minute)
+	lib.Write("a.txt", "not fetched\n")
+	unfetched := lib.Commit("lib change")
+	app.Git("update-index", "--cacheinfo", "160000,"+unfetched.String()+",lib")
+	app.Git("commit", "-q", "-m", "record an unfetched commit")
+	app.Clock = app.Clock.Add(time.Minute)
 
 	p, ws := app.plan(mapping("/", "/app"), PlanOpt{})
 	require.Len(t, ws, 1)
@@ -201,13 +202,13 @@ func TestSubmoduleCommitNotFetchedWarns(t *testing.T) {
 func TestSubmoduleNested(t *testing.T) {
 	t.Parallel()
 	inner := newTestRepo(t)
-	inner.write("x.txt", "x\n")
-	inner.commit("inner")
+	inner.Write("x.txt", "x\n")
+	inner.Commit("inner")
 	lib := libRepo(t)
-	lib.git(append(allowFile, "submodule", "add", "-q", inner.dir, "vendor/inner")...)
-	lib.commit("add inner")
+	lib.Git(append(allowFile, "submodule", "add", "-q", inner.Dir, "vendor/inner")...)
+	lib.Commit("add inner")
 	app := appWithSubmodule(t, lib, "lib")
-	app.git(append(allowFile, "submodule", "update", "-q", "--init", "--recursive")...)
+	app.Git(append(allowFile, "submodule", "update", "-q", "--init", "--recursive")...)
 
 	p, ws := app.plan(mapping("/", "/app"), PlanOpt{})
 	require.Empty(t, ws)
@@ -215,33 +216,24 @@ func TestSubmoduleNested(t *testing.T) {
 }
 
 // TestSubmoduleExportEqualsInline: the git-export helper writes what the
-// inline FileOp writes, for the archive and for a bump.
+// step's actions (the inline FileOp) write, for the archive and for a bump.
 func TestSubmoduleExportEqualsInline(t *testing.T) {
 	t.Parallel()
 	lib := libRepo(t)
 	app := appWithSubmodule(t, lib, "lib")
-	app.commit("[dapp reset]") // the archive has lib
-	lib.write("b.txt", "b2\n")
-	lib.symlink("b.txt", "link")
-	lib.commit("lib change")
+	app.Commit("[dapp reset]") // the archive has lib
+	lib.Write("b.txt", "b2\n")
+	lib.Symlink("b.txt", "link")
+	lib.Commit("lib change")
 	app.bump("lib", lib)
 	p, _ := app.plan(mapping("/", "/app"), PlanOpt{Period: -1})
 	for _, step := range p.Steps {
-		ops, _ := fileOps(t, mustApply(t, p, step, ApplyOpt{}))
-		want := map[string]string{}
-		for _, a := range ops[0].Actions {
-			if mk := a.GetMkfile(); mk != nil {
-				want[strings.TrimPrefix(mk.Path, "/app/")] = describeEntry(fs.FileMode(mk.Mode), "", mk.Data)
-			}
-			if sl := a.GetSymlink(); sl != nil {
-				want[strings.TrimPrefix(sl.Newpath, "/app/")] = describeEntry(fs.ModeSymlink, sl.Oldpath, nil)
-			}
-		}
-		to, err := p.view.repo.commit(step.To)
+		want := stepWrites(t, p, step)
+		mtime, err := p.StepTime(step)
 		require.NoError(t, err)
 		out := t.TempDir()
-		require.NoError(t, RunExport(p.exportSpec(step, to.Committer.When).Args(filepath.Join(app.dir, ".git"), out)))
-		got := exported(t, out, to.Committer.When)
+		require.NoError(t, Export(app.open(), p.ExportSpec(step, mtime), out))
+		got := exported(t, out, mtime)
 		for rel, d := range got {
 			if d == "dir" {
 				delete(got, rel)
@@ -252,24 +244,44 @@ func TestSubmoduleExportEqualsInline(t *testing.T) {
 	}
 }
 
-// TestSubmoduleDeterministic: the LLB depends on the recorded commits
+// TestSubmoduleDeterministic: the plan and its actions (so the LLB, see
+// llb/gitllb's TestApplyDeterministic) depend on the recorded commits
 // only: not on map order, on the clone, or on what the submodule's work
 // tree has checked out.
 func TestSubmoduleDeterministic(t *testing.T) {
 	t.Parallel()
 	lib := libRepo(t)
 	app := appWithSubmodule(t, lib, "lib")
-	lib.write("b.txt", "b2\n")
-	lib.commit("lib change")
+	lib.Write("b.txt", "b2\n")
+	lib.Commit("lib change")
 	app.bump("lib", lib)
 	m := mapping("/", "/app")
-	want := marshalBytes(t, chainState(t, mustPlan(t, app.dir, m)))
+	want := planWrites(t, app.Dir, m)
 	for i := 0; i < 10; i++ {
-		require.Equal(t, want, marshalBytes(t, chainState(t, mustPlan(t, app.dir, m))))
+		require.Equal(t, want, planWrites(t, app.Dir, m))
 	}
 
 	clone := t.TempDir()
-	runGit(t, clone, tuesday, append(allowFile, "clone", "-q", "--recurse-submodules", app.dir, ".")...)
-	runGit(t, filepath.Join(clone, "lib"), tuesday, "checkout", "-q", "HEAD~1")
-	require.Equal(t, want, marshalBytes(t, chainState(t, mustPlan(t, clone, m))))
+	gittest.Run(t, clone, tuesday, append(allowFile, "clone", "-q", "--recurse-submodules", app.Dir, ".")...)
+	gittest.Run(t, filepath.Join(clone, "lib"), tuesday, "checkout", "-q", "HEAD~1")
+	require.Equal(t, want, planWrites(t, clone, m))
+}
+
+// planWrites describes every step of the mapping's plan in dir with what
+// its actions write.
+func planWrites(t *testing.T, dir string, m *dappfile.GitMapping) []string {
+	t.Helper()
+	repo, err := OpenDir(dir)
+	require.NoError(t, err)
+	head, err := repo.Head()
+	require.NoError(t, err)
+	p, _, err := Plan(repo, head, m, PlanOpt{})
+	require.NoError(t, err)
+	var out []string
+	for _, step := range p.Steps {
+		acts, err := p.StepActions(step)
+		require.NoError(t, err)
+		out = append(out, step.String(), fmt.Sprint(describe(acts)), fmt.Sprint(stepWrites(t, p, step)))
+	}
+	return out
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/flant/dapp-frontend/dappfile"
 	"github.com/flant/dapp-frontend/gitsource"
+	"github.com/flant/dapp-frontend/llb/gitllb"
 	"github.com/flant/dapp-frontend/stages"
 	"github.com/go-git/go-billy/v5"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -41,7 +42,7 @@ type GitOpt struct {
 	// git-export helper. Nil leaves such steps failing.
 	DotGit func(ctx context.Context) (bkllb.State, error)
 	// Helper returns a state holding the frontend binary at
-	// gitsource.HelperBinary; its error tells the user how to provide one.
+	// gitllb.HelperBinary; its error tells the user how to provide one.
 	Helper func(ctx context.Context) (bkllb.State, error)
 	// HelperPlatform is the platform the helper runs on.
 	HelperPlatform *ocispecs.Platform
@@ -79,7 +80,7 @@ func (sb *stageBuilder) applyGit(ctx context.Context, st stages.Stage) error {
 	if st.ID == stages.GitPatch {
 		name = sb.vertexName(st.ID, "before "+string(st.User))
 	}
-	next, err := gitsource.ApplySteps(sb.state, steps, gitsource.ApplyOpt{Constraints: sb.constraints(st, name), Export: sb.b.exportEnv(ctx), Budget: &sb.b.inlineBudget})
+	next, err := gitllb.ApplySteps(sb.state, steps, gitllb.ApplyOpt{Constraints: sb.constraints(st, name), Export: sb.b.exportEnv(ctx), Budget: &sb.b.inlineBudget})
 	if err != nil {
 		return withLocation(sb.b.cfg, err, st.Ranges[0])
 	}
@@ -93,24 +94,24 @@ func (sb *stageBuilder) applyGit(ctx context.Context, st stages.Stage) error {
 // exportEnv gives gitsource the exec-based path when the conversion can
 // mount the context's .git; the helper is asked for only when a step
 // needs it, so small repositories never depend on one.
-func (b *builder) exportEnv(ctx context.Context) func() (gitsource.ExportEnv, error) {
+func (b *builder) exportEnv(ctx context.Context) func() (gitllb.ExportEnv, error) {
 	g := b.opt.Git
 	if g.DotGit == nil {
 		return nil
 	}
-	return func() (gitsource.ExportEnv, error) {
+	return func() (gitllb.ExportEnv, error) {
 		if g.Helper == nil {
-			return gitsource.ExportEnv{}, errors.New("this conversion has no git-export helper")
+			return gitllb.ExportEnv{}, errors.New("this conversion has no git-export helper")
 		}
 		helper, err := g.Helper(ctx)
 		if err != nil {
-			return gitsource.ExportEnv{}, err
+			return gitllb.ExportEnv{}, err
 		}
 		dotgit, err := g.DotGit(ctx)
 		if err != nil {
-			return gitsource.ExportEnv{}, err
+			return gitllb.ExportEnv{}, err
 		}
-		return gitsource.ExportEnv{DotGit: dotgit, Helper: helper, Platform: g.HelperPlatform}, nil
+		return gitllb.ExportEnv{DotGit: dotgit, Helper: helper, Platform: g.HelperPlatform}, nil
 	}
 }
 
@@ -126,7 +127,7 @@ func (sb *stageBuilder) copyWholeMappings(ctx context.Context, st stages.Stage, 
 			return withLocation(sb.b.cfg, err, m.Loc)
 		}
 		name := sb.vertexName(st.ID, mappingLabel(m))
-		sb.state = gitsource.CopyMapping(sb.state, src, m, sb.constraints(stages.Stage{Ranges: []dappfile.Range{m.Loc}}, name)...)
+		sb.state = gitllb.CopyMapping(sb.state, src, m, sb.constraints(stages.Stage{Ranges: []dappfile.Range{m.Loc}}, name)...)
 	}
 	return nil
 }
@@ -146,11 +147,11 @@ func (sb *stageBuilder) wholeSource(ctx context.Context, m *dappfile.GitMapping)
 	var commit string
 	if r := sb.b.opt.Git.Resolver; r != nil {
 		var err error
-		if commit, err = gitsource.ResolveRemote(ctx, r, m, gitsource.RemoteOpt{}); err != nil {
+		if commit, err = gitllb.ResolveRemote(ctx, r, m, gitllb.RemoteOpt{}); err != nil {
 			return bkllb.State{}, err
 		}
 	}
-	return gitsource.RemoteSource(m, commit, gitsource.RemoteOpt{}), nil
+	return gitllb.RemoteSource(m, commit, gitllb.RemoteOpt{}), nil
 }
 
 // gitState plans the image's local mappings once, at its first git stage.

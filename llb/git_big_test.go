@@ -6,13 +6,13 @@ import (
 	"encoding/hex"
 	"testing"
 
-	"github.com/flant/dapp-frontend/gitsource"
+	"github.com/flant/dapp-frontend/llb/gitllb"
 	bkllb "github.com/moby/buildkit/client/llb"
 	"github.com/pkg/errors"
 	"github.com/stretchr/testify/require"
 )
 
-// bigRepo holds 9 MB of sources: more than gitsource.DefaultMaxInlineBytes.
+// bigRepo holds 9 MB of sources: more than gitllb.DefaultMaxInlineBytes.
 func bigRepo(t *testing.T) *testRepo {
 	r := newTestRepo(t)
 	files := map[string]string{"src/package.json": "{}\n"}
@@ -49,7 +49,7 @@ func TestGitBigArchiveWithoutHelperNamesTheWay(t *testing.T) {
 		return bkllb.State{}, errors.New("set --opt git-helper-image=IMAGE")
 	}
 	_, err := Convert(context.Background(), parse(t, gitDappfile), opt)
-	var le *gitsource.InlineLimitError
+	var le *gitllb.InlineLimitError
 	require.ErrorAs(t, err, &le)
 	require.ErrorContains(t, err, "set --opt git-helper-image=IMAGE")
 }

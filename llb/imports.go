@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/flant/dapp-frontend/dappfile"
-	"github.com/flant/dapp-frontend/gitsource"
+	"github.com/flant/dapp-frontend/llb/gitllb"
 	"github.com/flant/dapp-frontend/stages"
 	bkllb "github.com/moby/buildkit/client/llb"
 )
@@ -51,7 +51,7 @@ func importCopy(imp *dappfile.Import) *bkllb.CopyInfo {
 		AllowWildcard:       true,
 		IncludePatterns:     imp.IncludePaths,
 		ExcludePatterns:     imp.ExcludePaths,
-		ChownOpt:            gitsource.ChownOpt(imp.Owner, imp.Group),
+		ChownOpt:            gitllb.ChownOpt(imp.Owner, imp.Group),
 	}
 }
 

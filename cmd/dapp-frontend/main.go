@@ -37,8 +37,8 @@ func runSubcommand(name string, args []string) error {
 		return dumpLLB(args, os.Stdout, os.Stderr)
 	case gitsource.ExportCommand:
 		// hidden: run by the frontend's own ExecOps for git steps too big
-		// to inline (see gitsource.ExportEnv), not by users
-		return gitsource.RunExport(args)
+		// to inline (see gitllb.ExportEnv), not by users
+		return runGitExport(args)
 	case "-h", "--help", "help":
 		fmt.Fprintln(os.Stdout, "usage: dapp-frontend llb -f Dappfile --context DIR [--target NAME] [--build-arg K=V]")
 		return nil

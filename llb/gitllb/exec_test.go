@@ -1,9 +1,10 @@
-package gitsource
+package gitllb
 
 import (
 	"context"
 	"testing"
 
+	"github.com/flant/dapp-frontend/gitsource"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/solver/pb"
 	digest "github.com/opencontainers/go-digest"
@@ -55,7 +56,7 @@ func TestApplyOverLimitIsExecPlusCopy(t *testing.T) {
 	h := exportRepo(t)
 	m := mapping("/src", "/srv/app")
 	m.Owner = "app"
-	p, _ := h.plan(m, PlanOpt{})
+	p, _ := h.plan(m, gitsource.PlanOpt{})
 	st := mustApply(t, p, p.ArchiveStep(), ApplyOpt{MaxInlineBytes: 16, Export: testExportEnv})
 	d := decode(t, st)
 
@@ -65,7 +66,7 @@ func TestApplyOverLimitIsExecPlusCopy(t *testing.T) {
 	require.Empty(t, ex.Secretenv)
 	require.Equal(t, "", ex.Meta.User, "root")
 	want := append([]string{"/dapp-helper/dapp-frontend", "git-export"},
-		p.exportSpec(p.ArchiveStep(), h.clock.Add(-60e9)).Args("/dapp-git/.git", "/out")...)
+		p.ExportSpec(p.ArchiveStep(), h.Clock.Add(-60e9)).Args("/dapp-git/.git", "/out")...)
 	require.Equal(t, want, ex.Meta.Args)
 	mounts := map[string]*pb.Mount{}
 	for _, mt := range ex.Mounts {
@@ -99,10 +100,10 @@ func TestApplyOverLimitIsExecPlusCopy(t *testing.T) {
 func TestApplyOverLimitPatchRemovesInline(t *testing.T) {
 	t.Parallel()
 	h := exportRepo(t)
-	h.remove("src/lib/deep")
-	h.write("src/app/main.go", "package main // changed\n")
-	h.commit("change")
-	p, _ := h.plan(mapping("/src", "/app"), PlanOpt{})
+	h.Remove("src/lib/deep")
+	h.Write("src/app/main.go", "package main // changed\n")
+	h.Commit("change")
+	p, _ := h.plan(mapping("/src", "/app"), gitsource.PlanOpt{})
 	step, _ := p.LatestPatchStep()
 	d := decode(t, mustApply(t, p, step, ApplyOpt{MaxInlineBytes: 1, Export: testExportEnv}))
 	require.Len(t, d.execs, 1)
@@ -115,7 +116,7 @@ func TestApplyOverLimitPatchRemovesInline(t *testing.T) {
 func TestApplySmallStepStaysInline(t *testing.T) {
 	t.Parallel()
 	h := exportRepo(t)
-	p, _ := h.plan(mapping("/src", "/app"), PlanOpt{})
+	p, _ := h.plan(mapping("/src", "/app"), gitsource.PlanOpt{})
 	d := decode(t, mustApply(t, p, p.ArchiveStep(), ApplyOpt{Export: testExportEnv}))
 	require.Empty(t, d.execs)
 	require.Len(t, d.files, 1)
@@ -127,8 +128,8 @@ func TestApplySmallStepStaysInline(t *testing.T) {
 func TestApplyOverLimitWithoutHelper(t *testing.T) {
 	t.Parallel()
 	h := exportRepo(t)
-	p, _ := h.plan(mapping("/src", "/app"), PlanOpt{})
-	_, err := p.Apply(llb.Scratch(), p.ArchiveStep(), ApplyOpt{MaxInlineBytes: 16,
+	p, _ := h.plan(mapping("/src", "/app"), gitsource.PlanOpt{})
+	_, err := Apply(llb.Scratch(), p, p.ArchiveStep(), ApplyOpt{MaxInlineBytes: 16,
 		Export: func() (ExportEnv, error) { return ExportEnv{}, errors.New("set git-helper-image") }})
 	var le *InlineLimitError
 	require.ErrorAs(t, err, &le)
@@ -138,13 +139,13 @@ func TestApplyOverLimitWithoutHelper(t *testing.T) {
 func TestApplyOverLimitDeterministic(t *testing.T) {
 	t.Parallel()
 	h := exportRepo(t)
-	h.write("src/app/main.go", "package main // changed\n")
-	h.commit("change")
-	p, _ := h.plan(mapping("/src", "/app"), PlanOpt{})
+	h.Write("src/app/main.go", "package main // changed\n")
+	h.Commit("change")
+	p, _ := h.plan(mapping("/src", "/app"), gitsource.PlanOpt{})
 	build := func() [][]byte {
 		st := mustApply(t, p, p.ArchiveStep(), ApplyOpt{MaxInlineBytes: 1, Export: testExportEnv})
 		step, _ := p.LatestPatchStep()
-		st, err := p.Apply(st, step, ApplyOpt{MaxInlineBytes: 1, Export: testExportEnv})
+		st, err := Apply(st, p, step, ApplyOpt{MaxInlineBytes: 1, Export: testExportEnv})
 		require.NoError(t, err)
 		return marshalBytes(t, st)
 	}
@@ -160,7 +161,7 @@ func TestApplyOverLimitDeterministic(t *testing.T) {
 func TestApplySharedBudget(t *testing.T) {
 	t.Parallel()
 	h := exportRepo(t)
-	p, _ := h.plan(mapping("/src", "/app"), PlanOpt{})
+	p, _ := h.plan(mapping("/src", "/app"), gitsource.PlanOpt{})
 	budget := int64(1 << 20)
 	d := decode(t, mustApply(t, p, p.ArchiveStep(), ApplyOpt{Export: testExportEnv, Budget: &budget}))
 	require.Empty(t, d.execs, "the first archive fits the budget")

@@ -1,14 +1,20 @@
-package gitsource
+package frontend
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 
+	"github.com/flant/dapp-frontend/dappfile"
+	"github.com/flant/dapp-frontend/gitsource"
+	"github.com/flant/dapp-frontend/internal/gittest"
 	"github.com/go-git/go-billy/v5"
+	"github.com/go-git/go-billy/v5/osfs"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/pkg/errors"
 	"github.com/stretchr/testify/require"
@@ -23,7 +29,7 @@ type dirReader struct {
 	reads atomic.Int64
 }
 
-var _ FileReader = (*dirReader)(nil)
+var _ fileReader = (*dirReader)(nil)
 
 func (d *dirReader) ReadFile(_ context.Context, req gwclient.ReadRequest) ([]byte, error) {
 	d.reads.Add(1)
@@ -74,7 +80,7 @@ func TestReaderFSFile(t *testing.T) {
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "sub"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "sub", "f"), content, 0o644))
 	dr := &dirReader{root: dir}
-	fs := NewReaderFS(context.Background(), dr, "/").(*readerFS)
+	fs := newReaderFS(context.Background(), dr, "/").(*readerFS)
 	fs.chunkSize = 7
 
 	f, err := fs.Open("sub/f")
@@ -117,34 +123,92 @@ func TestReaderFSFile(t *testing.T) {
 // plans exactly like a repository opened from disk.
 func TestOpenFSThroughReader(t *testing.T) {
 	t.Parallel()
-	h := newHistory(t)
-	h.write("package.json", "{}")
-	h.write("src/a", "a")
-	h.commitAs("c0", "init")
-	h.git("gc", "-q")
-	h.write("package.json", "{1}")
-	h.commitAs("c1", "deps")
-	h.write("src/b", "b")
-	h.commitAs("c2", "loose object on top of a pack")
+	h := gittest.New(t)
+	h.Write("package.json", "{}")
+	h.Write("src/a", "a")
+	h.Commit("init")
+	h.Git("gc", "-q")
+	h.Write("package.json", "{1}")
+	h.Commit("deps")
+	h.Write("src/b", "b")
+	h.Commit("loose object on top of a pack")
 
-	dr := &dirReader{root: h.dir}
-	fs := NewReaderFS(context.Background(), dr, ".git").(*readerFS)
+	dr := &dirReader{root: h.Dir}
+	fs := newReaderFS(context.Background(), dr, ".git").(*readerFS)
 	fs.chunkSize = 512
-	repo, err := OpenFS(fs)
+	repo, err := gitsource.OpenFS(fs)
 	require.NoError(t, err)
-	head, err := repo.Head()
-	require.NoError(t, err)
-	p, _, err := Plan(repo, head, depsMapping(), PlanOpt{})
-	require.NoError(t, err)
-	require.Equal(t, "archive@c0 install:c0..c1 setup:c1..c2", stepsString(p, h.names))
+	viaFS := planSummary(t, repo, depsMapping())
+	require.Len(t, viaFS, 3*2, "archive, patch before install, patch before setup")
 
-	viaFS := marshalBytes(t, chainState(t, p))
-	require.Equal(t, marshalBytes(t, chainState(t, mustPlan(t, h.dir, depsMapping()))), viaFS)
+	onDisk, err := gitsource.OpenDir(h.Dir)
+	require.NoError(t, err)
+	require.Equal(t, planSummary(t, onDisk, depsMapping()), viaFS)
+}
+
+// TestUncommittedThroughReader: the reader adapter over the context sees
+// the same uncommitted files as the work tree on disk.
+func TestUncommittedThroughReader(t *testing.T) {
+	t.Parallel()
+	h := gittest.New(t)
+	h.Write(".gitignore", "*.log\n")
+	h.Write("app/a.go", "a")
+	h.Write("app/b.go", "b")
+	h.Commit("init")
+	h.Write("app/a.go", "changed")
+	h.Remove("app/b.go")
+	h.Write("app/new.go", "untracked")
+	h.Write("app/debug.log", "ignored")
+	repo, err := gitsource.OpenDir(h.Dir)
+	require.NoError(t, err)
+	m := &dappfile.GitMapping{Add: "/app", To: "/app"}
+	onDisk, err := repo.Uncommitted(osfs.New(h.Dir), m)
+	require.NoError(t, err)
+	require.Equal(t, []string{"app/a.go", "app/new.go"}, onDisk)
+	viaReader, err := repo.Uncommitted(newReaderFS(context.Background(), &dirReader{root: h.Dir}, "/"), m)
+	require.NoError(t, err)
+	require.Equal(t, onDisk, viaReader)
 }
 
 func TestOpenFSNotRepository(t *testing.T) {
 	t.Parallel()
-	fs := NewReaderFS(context.Background(), &dirReader{root: t.TempDir()}, ".git")
-	_, err := OpenFS(fs)
-	require.ErrorIs(t, err, ErrNotRepository)
+	fs := newReaderFS(context.Background(), &dirReader{root: t.TempDir()}, ".git")
+	_, err := gitsource.OpenFS(fs)
+	require.ErrorIs(t, err, gitsource.ErrNotRepository)
+}
+
+// depsMapping maps the whole repository with a stage dependency for
+// install and one for setup.
+func depsMapping() *dappfile.GitMapping {
+	return &dappfile.GitMapping{Add: "/", To: "/app", StageDependencies: map[dappfile.StageName][]string{
+		dappfile.Install: {"package.json"},
+		dappfile.Setup:   {"src"},
+	}}
+}
+
+// planSummary plans m at HEAD of repo and describes each step with what
+// its actions do, file contents included.
+func planSummary(t testing.TB, repo *gitsource.Repo, m *dappfile.GitMapping) []string {
+	t.Helper()
+	head, err := repo.Head()
+	require.NoError(t, err)
+	p, _, err := gitsource.Plan(repo, head, m, gitsource.PlanOpt{})
+	require.NoError(t, err)
+	var out []string
+	for _, step := range p.Steps {
+		acts, err := p.StepActions(step)
+		require.NoError(t, err)
+		var desc []string
+		for _, a := range acts {
+			d := fmt.Sprintf("%d %s %o", a.Kind, a.Rel, a.Mode)
+			if a.Kind == gitsource.ActMkfile || a.Kind == gitsource.ActSymlink {
+				dt, err := a.Data()
+				require.NoError(t, err)
+				d += " " + string(dt)
+			}
+			desc = append(desc, d)
+		}
+		out = append(out, step.String(), strings.Join(desc, "; "))
+	}
+	return out
 }

@@ -1,4 +1,4 @@
-package gitsource
+package gitllb
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flant/dapp-frontend/gitsource"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/moby/buildkit/client/llb"
 )
@@ -40,7 +41,7 @@ type ApplyOpt struct {
 // InlineLimitError says a step has more file data than can travel inline
 // in the LLB definition, and the exec-based path is not available.
 type InlineLimitError struct {
-	Step  PlanStep
+	Step  gitsource.PlanStep
 	Bytes int64
 	Limit int64
 	// Reason says why the exec-based path could not take the step.
@@ -58,7 +59,7 @@ func (e *InlineLimitError) Error() string {
 
 func (e *InlineLimitError) Unwrap() error { return e.Reason }
 
-// Apply puts one step of the plan on top of base as a single FileOp: one
+// Apply puts one step of plan p on top of base as a single FileOp: one
 // vertex, so one layer that holds only the step's files, their directories
 // and the removals. The stage code calls it at the step's point of the
 // chain:
@@ -72,14 +73,8 @@ func (e *InlineLimitError) Unwrap() error { return e.Reason }
 // the mapping's owner/group (names are resolved in base's /etc/passwd) and
 // the committer time of step.To as mtime. When the step changes nothing,
 // base is returned as is and no layer appears.
-func (p *MappingPlan) Apply(base llb.State, step PlanStep, opt ApplyOpt) (llb.State, error) {
-	return ApplySteps(base, []MappingStep{{Plan: p, Step: step}}, opt)
-}
-
-// MappingStep is one mapping's step at some point of the chain.
-type MappingStep struct {
-	Plan *MappingPlan
-	Step PlanStep
+func Apply(base llb.State, p *gitsource.MappingPlan, step gitsource.PlanStep, opt ApplyOpt) (llb.State, error) {
+	return ApplySteps(base, []gitsource.MappingStep{{Plan: p, Step: step}}, opt)
 }
 
 // ApplySteps is Apply for several mappings at the same point of the chain
@@ -87,7 +82,7 @@ type MappingStep struct {
 // one FileOp, so the point adds one layer whatever the number of mappings.
 // MaxInlineBytes applies to the total: above it the files are written by
 // the git-export helper in an ExecOp (see ApplyOpt.Export) and copied in.
-func ApplySteps(base llb.State, steps []MappingStep, opt ApplyOpt) (llb.State, error) {
+func ApplySteps(base llb.State, steps []gitsource.MappingStep, opt ApplyOpt) (llb.State, error) {
 	limit := opt.MaxInlineBytes
 	if limit == 0 {
 		limit = DefaultMaxInlineBytes
@@ -115,7 +110,7 @@ func ApplySteps(base llb.State, steps []MappingStep, opt ApplyOpt) (llb.State, e
 	}
 	var names []string
 	for _, ps := range prepared {
-		names = append(names, ps.plan.stepName(ps.step))
+		names = append(names, stepName(ps.plan, ps.step))
 	}
 	cos := append([]llb.ConstraintsOpt{llb.WithCustomName(strings.Join(names, ", "))}, opt.Constraints...)
 	return base.File(fa, cos...), nil
@@ -124,30 +119,30 @@ func ApplySteps(base llb.State, steps []MappingStep, opt ApplyOpt) (llb.State, e
 // preparedStep is a mapping step that changes something, with its actions
 // and the size of the file data they write.
 type preparedStep struct {
-	plan  *MappingPlan
-	step  PlanStep
-	acts  []action
+	plan  *gitsource.MappingPlan
+	step  gitsource.PlanStep
+	acts  []gitsource.Action
 	e     *emitter
 	bytes int64
 }
 
-func prepareSteps(steps []MappingStep) ([]preparedStep, error) {
+func prepareSteps(steps []gitsource.MappingStep) ([]preparedStep, error) {
 	var out []preparedStep
 	for _, ms := range steps {
 		p, step := ms.Plan, ms.Step
-		acts, err := p.stepActions(step)
+		acts, err := p.StepActions(step)
 		if err != nil || len(acts) == 0 {
 			if err != nil {
 				return nil, err
 			}
 			continue
 		}
-		to, err := p.view.repo.commit(step.To)
+		mtime, err := p.StepTime(step)
 		if err != nil {
 			return nil, err
 		}
 		ps := preparedStep{plan: p, step: step, acts: acts,
-			e: &emitter{to: p.Mapping.To, chown: ChownOpt(p.Mapping.Owner, p.Mapping.Group), mtime: to.Committer.When.UTC()}}
+			e: &emitter{to: p.Mapping.To, chown: ChownOpt(p.Mapping.Owner, p.Mapping.Group), mtime: mtime}}
 		// sizes come from object headers: no blob is loaded to decide
 		if ps.bytes, err = ps.e.dataSize(acts); err != nil {
 			return nil, err
@@ -161,7 +156,7 @@ func prepareSteps(steps []MappingStep) ([]preparedStep, error) {
 // the step that crosses the limit.
 func overLimit(steps []preparedStep, limit int64) *InlineLimitError {
 	var total int64
-	var first *PlanStep
+	var first *gitsource.PlanStep
 	for i := range steps {
 		total += steps[i].bytes
 		if total > limit && first == nil {
@@ -187,49 +182,17 @@ func inlineActions(steps []preparedStep) (*llb.FileAction, error) {
 	return fa, nil
 }
 
-func (p *MappingPlan) stepName(step PlanStep) string {
+func stepName(p *gitsource.MappingPlan, step gitsource.PlanStep) string {
 	switch step.Kind {
-	case StepArchive:
+	case gitsource.StepArchive:
 		return fmt.Sprintf("gitArchive %s at %s", p.Mapping.To, short(step.To))
-	case StepStagePatch:
+	case gitsource.StepStagePatch:
 		return fmt.Sprintf("git patch %s %s..%s before %s", p.Mapping.To, short(step.From), short(step.To), step.Stage)
 	}
 	return fmt.Sprintf("%s %s %s..%s", step.Kind, p.Mapping.To, short(step.From), short(step.To))
 }
 
 func short(h plumbing.Hash) string { return h.String()[:12] }
-
-func (p *MappingPlan) stepActions(step PlanStep) ([]action, error) {
-	if step.Kind == StepArchive {
-		return p.view.actionsBetween(plumbing.ZeroHash, step.To)
-	}
-	return p.view.actionsBetween(step.From, step.To)
-}
-
-// actionsBetween is the archive of to when from is zero, else the patch
-// from → to. The inline emitter and the git-export helper both start here.
-func (v *view) actionsBetween(from, to plumbing.Hash) ([]action, error) {
-	toTree, err := v.treeAt(to)
-	if err != nil {
-		return nil, err
-	}
-	if from.IsZero() {
-		return v.archiveActions(toTree)
-	}
-	fromTree, err := v.treeAt(from)
-	if err != nil {
-		return nil, err
-	}
-	return v.patchActions(fromTree, toTree)
-}
-
-func (v *view) treeAt(h plumbing.Hash) (node, error) {
-	c, err := v.repo.commit(h)
-	if err != nil {
-		return node{}, err
-	}
-	return v.tree(c)
-}
 
 // ChownOpt maps dapp's owner/group to a FileOp chown; an omitted group is
 // the owner's group, an omitted owner is root. Names resolve against the
@@ -258,13 +221,13 @@ type emitter struct {
 }
 
 // dataSize is what the file and symlink actions of acts write.
-func (e *emitter) dataSize(acts []action) (int64, error) {
+func (e *emitter) dataSize(acts []gitsource.Action) (int64, error) {
 	var total int64
 	for _, a := range acts {
-		if a.kind != actMkfile && a.kind != actSymlink {
+		if a.Kind != gitsource.ActMkfile && a.Kind != gitsource.ActSymlink {
 			continue
 		}
-		n, err := a.repo.blobSize(a.hash)
+		n, err := a.Size()
 		if err != nil {
 			return 0, err
 		}
@@ -275,17 +238,17 @@ func (e *emitter) dataSize(acts []action) (int64, error) {
 
 // chain appends a to fa (a new chain when fa is nil): the actions of one
 // FileOp run in order, each on the result of the previous one.
-func (e *emitter) chain(fa *llb.FileAction, a action) (*llb.FileAction, error) {
-	p := joinTo(e.to, a.rel)
+func (e *emitter) chain(fa *llb.FileAction, a gitsource.Action) (*llb.FileAction, error) {
+	p := joinTo(e.to, a.Rel)
 	ct := llb.WithCreatedTime(e.mtime)
-	switch a.kind {
-	case actRm:
+	switch a.Kind {
+	case gitsource.ActRm:
 		if fa == nil {
 			return llb.Rm(p, llb.WithAllowNotFound(true)), nil
 		}
 		return fa.Rm(p, llb.WithAllowNotFound(true)), nil
-	case actMkdir:
-		if a.rel == "" && path.Dir(p) != "/" {
+	case gitsource.ActMkdir:
+		if a.Rel == "" && path.Dir(p) != "/" {
 			// the directories above `to` belong to the image, not to the
 			// mapping's owner: create them first, without chown
 			fa = chainMkdir(fa, path.Dir(p), llb.WithParents(true), ct)
@@ -294,13 +257,13 @@ func (e *emitter) chain(fa *llb.FileAction, a action) (*llb.FileAction, error) {
 		if e.chown != nil {
 			opts = append(opts, *e.chown)
 		}
-		return chainMkdirMode(fa, p, a.mode, opts...), nil
+		return chainMkdirMode(fa, p, a.Mode, opts...), nil
 	}
-	dt, err := a.repo.blobData(a.hash)
+	dt, err := a.Data()
 	if err != nil {
 		return nil, err
 	}
-	if a.kind == actSymlink {
+	if a.Kind == gitsource.ActSymlink {
 		opts := []llb.SymlinkOption{ct}
 		if e.chown != nil {
 			opts = append(opts, *e.chown)
@@ -315,13 +278,18 @@ func (e *emitter) chain(fa *llb.FileAction, a action) (*llb.FileAction, error) {
 		opts = append(opts, *e.chown)
 	}
 	if fa == nil {
-		return llb.Mkfile(p, a.mode, dt, opts...), nil
+		return llb.Mkfile(p, a.Mode, dt, opts...), nil
 	}
-	return fa.Mkfile(p, a.mode, dt, opts...), nil
+	return fa.Mkfile(p, a.Mode, dt, opts...), nil
+}
+
+// joinTo places rel under the mapping's target directory.
+func joinTo(to, rel string) string {
+	return path.Join("/", to, rel)
 }
 
 func chainMkdir(fa *llb.FileAction, p string, opts ...llb.MkdirOption) *llb.FileAction {
-	return chainMkdirMode(fa, p, dirMode, opts...)
+	return chainMkdirMode(fa, p, gitsource.DirMode, opts...)
 }
 
 func chainMkdirMode(fa *llb.FileAction, p string, mode os.FileMode, opts ...llb.MkdirOption) *llb.FileAction {
@@ -329,16 +297,4 @@ func chainMkdirMode(fa *llb.FileAction, p string, mode os.FileMode, opts ...llb.
 		return llb.Mkdir(p, mode, opts...)
 	}
 	return fa.Mkdir(p, mode, opts...)
-}
-
-// String names a step for logs and debug dumps, e.g. "gitArchive@1a2b3c4d5e6f"
-// or "patch before install 1a2b3c4d5e6f..7a8b9c0d1e2f".
-func (s PlanStep) String() string {
-	switch s.Kind {
-	case StepArchive:
-		return "gitArchive@" + short(s.To)
-	case StepStagePatch:
-		return fmt.Sprintf("patch before %s %s..%s", s.Stage, short(s.From), short(s.To))
-	}
-	return fmt.Sprintf("%s %s..%s", s.Kind, short(s.From), short(s.To))
 }

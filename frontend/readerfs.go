@@ -1,4 +1,4 @@
-package gitsource
+package frontend
 
 import (
 	"context"
@@ -15,16 +15,16 @@ import (
 	fstypes "github.com/tonistiigi/fsutil/types"
 )
 
-// FileReader reads files of a solved state. gwclient.Reference satisfies it,
+// fileReader reads files of a solved state. gwclient.Reference satisfies it,
 // so the frontend can hand the reference of llb.Local("context") with
-// IncludePatterns [".git"] straight to NewReaderFS.
-type FileReader interface {
+// IncludePatterns [".git"] straight to newReaderFS.
+type fileReader interface {
 	ReadFile(ctx context.Context, req gwclient.ReadRequest) ([]byte, error)
 	ReadDir(ctx context.Context, req gwclient.ReadDirRequest) ([]*fstypes.Stat, error)
 	StatFile(ctx context.Context, req gwclient.StatRequest) (*fstypes.Stat, error)
 }
 
-var _ FileReader = (gwclient.Reference)(nil)
+var _ fileReader = (gwclient.Reference)(nil)
 
 // readChunk is how much a file read asks for at once. go-git reads pack
 // files with many small seeks; every request is a gRPC round trip, so reads
@@ -35,10 +35,10 @@ const readChunk = 1 << 20
 // oldest chunk goes first.
 const maxCachedChunks = 64
 
-// NewReaderFS returns a read-only billy filesystem rooted at root inside r.
+// newReaderFS returns a read-only billy filesystem rooted at root inside r.
 // Writes fail with billy.ErrReadOnly. go-git only reads when it opens a
 // repository and walks history, so this is enough for OpenFS.
-func NewReaderFS(ctx context.Context, r FileReader, root string) billy.Filesystem {
+func newReaderFS(ctx context.Context, r fileReader, root string) billy.Filesystem {
 	return &readerFS{ctx: ctx, r: r, root: path.Clean("/" + root), chunkSize: readChunk, chunks: map[chunkKey][]byte{}}
 }
 
@@ -49,7 +49,7 @@ type chunkKey struct {
 
 type readerFS struct {
 	ctx  context.Context
-	r    FileReader
+	r    fileReader
 	root string
 	// chunkSize is readChunk; tests make it small.
 	chunkSize int64

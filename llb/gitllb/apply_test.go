@@ -1,10 +1,12 @@
-package gitsource
+package gitllb
 
 import (
 	"context"
 	"testing"
 
 	"github.com/flant/dapp-frontend/dappfile"
+	"github.com/flant/dapp-frontend/gitsource"
+	"github.com/flant/dapp-frontend/internal/gittest"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/solver/pb"
 	digest "github.com/opencontainers/go-digest"
@@ -40,14 +42,14 @@ func marshalBytes(t *testing.T, st llb.State) [][]byte {
 func TestApplyArchiveLLB(t *testing.T) {
 	t.Parallel()
 	h := newTestRepo(t)
-	h.write("src/a.txt", "hello")
-	h.symlink("src/a.txt", "link")
-	h.commit("init")
+	h.Write("src/a.txt", "hello")
+	h.Symlink("src/a.txt", "link")
+	h.Commit("init")
 	m := mapping("/", "/app")
 	m.Owner, m.Group = "app", "web"
-	p, _ := h.plan(m, PlanOpt{})
+	p, _ := h.plan(m, gitsource.PlanOpt{})
 
-	st, err := p.Apply(llb.Image("docker.io/library/debian:bookworm"), p.ArchiveStep(), ApplyOpt{})
+	st, err := Apply(llb.Image("docker.io/library/debian:bookworm"), p, p.ArchiveStep(), ApplyOpt{})
 	require.NoError(t, err)
 	ops, names := fileOps(t, st)
 	require.Len(t, ops, 1, "one step is one FileOp, so one layer")
@@ -77,18 +79,18 @@ func TestApplyArchiveLLB(t *testing.T) {
 func TestApplyPatchLLB(t *testing.T) {
 	t.Parallel()
 	h := newTestRepo(t)
-	h.write("a", "a")
-	h.write("b", "b")
-	h.commit("init")
-	h.remove("b")
-	h.write("a", "a2")
-	h.commit("change")
-	p, _ := h.plan(mapping("/", "/app"), PlanOpt{})
+	h.Write("a", "a")
+	h.Write("b", "b")
+	h.Commit("init")
+	h.Remove("b")
+	h.Write("a", "a2")
+	h.Commit("change")
+	p, _ := h.plan(mapping("/", "/app"), gitsource.PlanOpt{})
 	step, ok := p.LatestPatchStep()
 	require.True(t, ok)
 
 	base := llb.Scratch().File(llb.Mkdir("/base", 0o755))
-	st, err := p.Apply(base, step, ApplyOpt{Constraints: []llb.ConstraintsOpt{llb.WithCustomName("[app] gitLatestPatch")}})
+	st, err := Apply(base, p, step, ApplyOpt{Constraints: []llb.ConstraintsOpt{llb.WithCustomName("[app] gitLatestPatch")}})
 	require.NoError(t, err)
 	ops, names := fileOps(t, st)
 	require.Len(t, ops, 2)
@@ -104,11 +106,11 @@ func TestApplyPatchLLB(t *testing.T) {
 func TestApplyUnchangedStepAddsNoLayer(t *testing.T) {
 	t.Parallel()
 	h := newTestRepo(t)
-	h.write("a", "a")
-	c := h.commit("init")
-	p, _ := h.plan(mapping("/", "/app"), PlanOpt{})
+	h.Write("a", "a")
+	c := h.Commit("init")
+	p, _ := h.plan(mapping("/", "/app"), gitsource.PlanOpt{})
 	base := llb.Image("docker.io/library/alpine")
-	st, err := p.Apply(base, PlanStep{Kind: StepLatestPatch, From: c, To: c}, ApplyOpt{})
+	st, err := Apply(base, p, gitsource.PlanStep{Kind: gitsource.StepLatestPatch, From: c, To: c}, ApplyOpt{})
 	require.NoError(t, err)
 	require.Equal(t, marshalBytes(t, base), marshalBytes(t, st))
 }
@@ -116,13 +118,13 @@ func TestApplyUnchangedStepAddsNoLayer(t *testing.T) {
 func TestApplyInlineLimit(t *testing.T) {
 	t.Parallel()
 	h := newTestRepo(t)
-	h.write("a", "12345")
-	h.commit("init")
-	p, _ := h.plan(mapping("/", "/app"), PlanOpt{})
-	_, err := p.Apply(llb.Scratch(), p.ArchiveStep(), ApplyOpt{MaxInlineBytes: 4})
+	h.Write("a", "12345")
+	h.Commit("init")
+	p, _ := h.plan(mapping("/", "/app"), gitsource.PlanOpt{})
+	_, err := Apply(llb.Scratch(), p, p.ArchiveStep(), ApplyOpt{MaxInlineBytes: 4})
 	var le *InlineLimitError
 	require.ErrorAs(t, err, &le)
-	require.Equal(t, StepArchive, le.Step.Kind)
+	require.Equal(t, gitsource.StepArchive, le.Step.Kind)
 	require.ErrorContains(t, err, "gitArchive of git mapping holds 5 bytes of sources, more than the 4 bytes")
 }
 
@@ -158,12 +160,12 @@ func TestChownOpt(t *testing.T) {
 
 // chainState applies every step of p the way the stage code does, with a
 // stand-in exec for install and setup.
-func chainState(t *testing.T, p *MappingPlan) llb.State {
+func chainState(t *testing.T, p *gitsource.MappingPlan) llb.State {
 	t.Helper()
 	st := llb.Image("docker.io/library/debian:bookworm")
-	apply := func(step PlanStep) {
+	apply := func(step gitsource.PlanStep) {
 		var err error
-		st, err = p.Apply(st, step, ApplyOpt{})
+		st, err = Apply(st, p, step, ApplyOpt{})
 		require.NoError(t, err)
 	}
 	apply(p.ArchiveStep())
@@ -189,34 +191,23 @@ func TestApplyDeterministic(t *testing.T) {
 	t.Parallel()
 	h := newTestRepo(t)
 	for i, f := range []string{"package.json", "src/a", "src/b", "c/d/e", "z"} {
-		h.write(f, f)
-		h.commit("add " + f)
+		h.Write(f, f)
+		h.Commit("add " + f)
 		if i == 2 {
-			h.write("package.json", "v2")
-			h.commit("deps")
+			h.Write("package.json", "v2")
+			h.Commit("deps")
 		}
 	}
 	m := depsMapping()
 	m.Owner = "app"
-	want := marshalBytes(t, chainState(t, mustPlan(t, h.dir, m)))
+	want := marshalBytes(t, chainState(t, mustPlan(t, h.Dir, m)))
 	for i := 0; i < 25; i++ {
-		require.Equal(t, want, marshalBytes(t, chainState(t, mustPlan(t, h.dir, m))))
+		require.Equal(t, want, marshalBytes(t, chainState(t, mustPlan(t, h.Dir, m))))
 	}
 
 	clone := t.TempDir()
-	runGit(t, clone, tuesday, "clone", "-q", h.dir, ".")
+	gittest.Run(t, clone, tuesday, "clone", "-q", h.Dir, ".")
 	require.Equal(t, want, marshalBytes(t, chainState(t, mustPlan(t, clone, m))))
-}
-
-func mustPlan(t *testing.T, dir string, m *dappfile.GitMapping) *MappingPlan {
-	t.Helper()
-	repo, err := OpenDir(dir)
-	require.NoError(t, err)
-	head, err := repo.Head()
-	require.NoError(t, err)
-	p, _, err := Plan(repo, head, m, PlanOpt{})
-	require.NoError(t, err)
-	return p
 }
 
 // TestUnrelatedCommitKeepsInstall checks R1 and R2 on the LLB: after an
@@ -225,15 +216,15 @@ func mustPlan(t *testing.T, dir string, m *dappfile.GitMapping) *MappingPlan {
 func TestUnrelatedCommitKeepsInstall(t *testing.T) {
 	t.Parallel()
 	h := newTestRepo(t)
-	h.write("package.json", "{}")
-	h.write("src/a", "a")
-	h.commit("init")
+	h.Write("package.json", "{}")
+	h.Write("src/a", "a")
+	h.Commit("init")
 	m := depsMapping()
-	before := digests(t, chainState(t, mustPlan(t, h.dir, m)))
+	before := digests(t, chainState(t, mustPlan(t, h.Dir, m)))
 
-	h.write("docs/new.md", "10 KB of docs")
-	h.commit("docs")
-	afterSt := chainState(t, mustPlan(t, h.dir, m))
+	h.Write("docs/new.md", "10 KB of docs")
+	h.Commit("docs")
+	afterSt := chainState(t, mustPlan(t, h.Dir, m))
 	after := digests(t, afterSt)
 	var added []digest.Digest
 	for d := range after {
@@ -259,21 +250,21 @@ func digests(t *testing.T, st llb.State) map[digest.Digest]bool {
 func TestApplyStepsOneLayerForSeveralMappings(t *testing.T) {
 	t.Parallel()
 	h := newTestRepo(t)
-	h.write("web/index.html", "<html>")
-	h.write("conf/app.ini", "x=1")
-	h.commit("init")
+	h.Write("web/index.html", "<html>")
+	h.Write("conf/app.ini", "x=1")
+	h.Commit("init")
 	repo := h.open()
 	head, err := repo.Head()
 	require.NoError(t, err)
 	web := mapping("/web", "/srv/www")
 	web.Owner = "www"
 	conf := mapping("/conf", "/etc/app")
-	pw, _, err := Plan(repo, head, web, PlanOpt{})
+	pw, _, err := gitsource.Plan(repo, head, web, gitsource.PlanOpt{})
 	require.NoError(t, err)
-	pc, _, err := Plan(repo, head, conf, PlanOpt{})
+	pc, _, err := gitsource.Plan(repo, head, conf, gitsource.PlanOpt{})
 	require.NoError(t, err)
 
-	st, err := ApplySteps(llb.Scratch(), []MappingStep{
+	st, err := ApplySteps(llb.Scratch(), []gitsource.MappingStep{
 		{Plan: pw, Step: pw.ArchiveStep()},
 		{Plan: pc, Step: pc.ArchiveStep()},
 	}, ApplyOpt{})
@@ -295,7 +286,7 @@ func TestApplyStepsOneLayerForSeveralMappings(t *testing.T) {
 	}
 	require.Equal(t, []string{"/srv/www/index.html", "/etc/app/app.ini"}, paths)
 
-	_, err = ApplySteps(llb.Scratch(), []MappingStep{
+	_, err = ApplySteps(llb.Scratch(), []gitsource.MappingStep{
 		{Plan: pw, Step: pw.ArchiveStep()},
 		{Plan: pc, Step: pc.ArchiveStep()},
 	}, ApplyOpt{MaxInlineBytes: 8})
@@ -307,12 +298,12 @@ func TestApplyStepsOneLayerForSeveralMappings(t *testing.T) {
 func TestApplyParentsOfToKeepTheirOwner(t *testing.T) {
 	t.Parallel()
 	h := newTestRepo(t)
-	h.write("a", "a")
-	h.commit("init")
+	h.Write("a", "a")
+	h.Commit("init")
 	m := mapping("/", "/opt/lib")
 	m.Owner = "app"
-	p, _ := h.plan(m, PlanOpt{})
-	st, err := p.Apply(llb.Scratch(), p.ArchiveStep(), ApplyOpt{})
+	p, _ := h.plan(m, gitsource.PlanOpt{})
+	st, err := Apply(llb.Scratch(), p, p.ArchiveStep(), ApplyOpt{})
 	require.NoError(t, err)
 	ops, _ := fileOps(t, st)
 	acts := ops[0].Actions
@@ -321,30 +312,4 @@ func TestApplyParentsOfToKeepTheirOwner(t *testing.T) {
 	require.Equal(t, "/opt/lib", acts[1].GetMkdir().Path)
 	require.Equal(t, "app", acts[1].GetMkdir().Owner.User.GetByName().Name)
 	require.Equal(t, "gitArchive@"+p.Anchor.String()[:12], p.ArchiveStep().String())
-}
-
-func TestStepsAt(t *testing.T) {
-	t.Parallel()
-	h := newHistory(t)
-	h.write("package.json", "{}")
-	h.write("src/a", "a")
-	h.commitAs("c0", "init")
-	h.write("package.json", "{1}")
-	h.commitAs("c1", "deps")
-	h.write("src/a", "a2")
-	h.commitAs("c2", "src")
-	withDeps, _ := h.plan(depsMapping(), PlanOpt{})
-	plain, _ := h.plan(mapping("/src", "/src"), PlanOpt{})
-	plans := []*MappingPlan{withDeps, plain}
-
-	require.Len(t, StepsAt(plans, StepArchive, ""), 2)
-	install := StepsAt(plans, StepStagePatch, dappfile.Install)
-	require.Len(t, install, 1)
-	require.Same(t, withDeps, install[0].Plan)
-	require.Empty(t, StepsAt(plans, StepStagePatch, dappfile.BeforeSetup))
-	require.Len(t, StepsAt(plans, StepStagePatch, dappfile.Setup), 1)
-	require.Empty(t, StepsAt(plans, StepCache, ""))
-	latest := StepsAt(plans, StepLatestPatch, "")
-	require.Len(t, latest, 1)
-	require.Same(t, plain, latest[0].Plan)
 }

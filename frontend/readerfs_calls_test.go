@@ -1,9 +1,13 @@
-package gitsource
+package frontend
 
 import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/flant/dapp-frontend/gitsource"
+	"github.com/flant/dapp-frontend/internal/gittest"
+	"github.com/flant/dapp-frontend/llb/gitllb"
 
 	"github.com/moby/buildkit/client/llb"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
@@ -32,18 +36,18 @@ func (c *countingReader) ReadDir(ctx context.Context, req gwclient.ReadDirReques
 // an archive small: packs are opened once, not once per object.
 func TestReaderRoundTrips(t *testing.T) {
 	t.Parallel()
-	dir := bigHistory(t, 500, 100)
-	h := &testRepo{t: t, dir: dir, clock: tuesday.Add(time.Hour)}
-	h.write("src/d1/f1.txt", "loose")
-	h.commit("a loose commit on top of the pack")
+	dir := gittest.BigHistory(t, 500, 100)
+	h := &gittest.Repo{T: t, Dir: dir, Clock: gittest.Tuesday.Add(time.Hour)}
+	h.Write("src/d1/f1.txt", "loose")
+	h.Commit("a loose commit on top of the pack")
 	cr := &countingReader{dirReader: dirReader{root: dir}}
-	repo, err := OpenFS(NewReaderFS(context.Background(), cr, ".git"))
+	repo, err := gitsource.OpenFS(newReaderFS(context.Background(), cr, ".git"))
 	require.NoError(t, err)
 	head, err := repo.Head()
 	require.NoError(t, err)
-	p, _, err := Plan(repo, head, depsMapping(), PlanOpt{})
+	p, _, err := gitsource.Plan(repo, head, depsMapping(), gitsource.PlanOpt{})
 	require.NoError(t, err)
-	_, err = p.Apply(llb.Scratch(), p.ArchiveStep(), ApplyOpt{})
+	_, err = gitllb.Apply(llb.Scratch(), p, p.ArchiveStep(), gitllb.ApplyOpt{})
 	require.NoError(t, err)
 	t.Logf("reads=%d stats=%d readdirs=%d", cr.reads.Load(), cr.stats, cr.dirs)
 	require.Less(t, int(cr.reads.Load())+cr.stats+cr.dirs, 100)

@@ -1,6 +1,7 @@
-package gitsource
+package gitllb
 
 import (
+	"github.com/flant/dapp-frontend/gitsource"
 	"github.com/moby/buildkit/client/llb"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -60,7 +61,7 @@ func (ps preparedStep) exportChain(fa *llb.FileAction, env ExportEnv, cos []llb.
 	var err error
 	writes := false
 	for _, a := range ps.acts {
-		if a.kind == actMkfile || a.kind == actSymlink {
+		if a.Kind == gitsource.ActMkfile || a.Kind == gitsource.ActSymlink {
 			writes = true
 			continue
 		}
@@ -71,7 +72,7 @@ func (ps preparedStep) exportChain(fa *llb.FileAction, env ExportEnv, cos []llb.
 	if !writes {
 		return fa, nil
 	}
-	out := exportState(env, ps.plan.exportSpec(ps.step, ps.e.mtime), ps.plan.stepName(ps.step), cos)
+	out := exportState(env, ps.plan.ExportSpec(ps.step, ps.e.mtime), stepName(ps.plan, ps.step), cos)
 	ci := &llb.CopyInfo{CopyDirContentsOnly: true, CreateDestPath: true, ChownOpt: ps.e.chown, CreatedTime: &ps.e.mtime}
 	if fa == nil {
 		return llb.Copy(out, "/", joinTo(ps.e.to, ""), ci), nil
@@ -83,8 +84,8 @@ func (ps preparedStep) exportChain(fa *llb.FileAction, env ExportEnv, cos []llb.
 // command line is a function of the plan only (commits, patterns, mtime),
 // and the ExecOp has no network, no secrets and the default (root) user,
 // so the same step always gives the same op.
-func exportState(env ExportEnv, spec ExportSpec, name string, cos []llb.ConstraintsOpt) llb.State {
-	args := append([]string{helperMount + HelperBinary, ExportCommand}, spec.Args(gitMount+"/.git", outMount)...)
+func exportState(env ExportEnv, spec gitsource.ExportSpec, name string, cos []llb.ConstraintsOpt) llb.State {
+	args := append([]string{helperMount + HelperBinary, gitsource.ExportCommand}, spec.Args(gitMount+"/.git", outMount)...)
 	ros := []llb.RunOption{
 		llb.Args(args),
 		llb.Dir("/"),
