@@ -19,14 +19,17 @@ type parser struct {
 	warns    []Warning
 	// importLocs is where each import names its artifact.
 	importLocs map[*Import]Range
+	// meta is werf's meta document, once read.
+	meta *Meta
 }
 
 // docDecoder decodes one YAML document of the rendered file.
 type docDecoder struct {
 	*parser
 	// offset is the rendered line just before the document's first line.
-	offset int
-	kind   Kind
+	offset  int
+	kind    Kind
+	docType docType
 	// quiet drops errors and warnings: set while decoding the second and
 	// later copies of a `dimg: [a, b]` document.
 	quiet bool

@@ -10,6 +10,9 @@ import (
 var dockerKeys = []string{
 	"VOLUME", "EXPOSE", "ENV", "LABEL", "ENTRYPOINT", "CMD", "WORKDIR", "USER",
 	"ONBUILD", "STOPSIGNAL", "HEALTHCHECK",
+	// werf: pass values as they are, quotes and spaces included, which is
+	// what this frontend does anyway (it never re-parses them).
+	"exactValues",
 }
 
 // decodeDocker reads `docker:`, the result's image config.
@@ -42,6 +45,8 @@ func (d *docDecoder) decodeDocker(n *yaml.Node) *Docker {
 			dk.Cmd = d.command(f.v, p)
 		case "HEALTHCHECK":
 			dk.Healthcheck = d.decodeHealthcheck(f.v, p)
+		case "exactValues":
+			d.boolean(f.v, p)
 		default:
 			v := d.str(f.v, p)
 			*dockerString(dk, f.key) = v

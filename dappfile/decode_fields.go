@@ -51,6 +51,8 @@ func (d *docDecoder) decodeOther(im *Image, key string, f field) {
 	case "autoCache":
 		b := d.boolean(f.v, key)
 		im.AutoCache = &b
+	default:
+		d.decodeWerfField(im, key, f)
 	}
 }
 

@@ -11,6 +11,9 @@ import (
 var gitKeys = []string{
 	"as", "url", "branch", "tag", "commit", "add", "to", "owner", "group",
 	"includePaths", "excludePaths", "stageDependencies",
+	// werf's giterminism acknowledgement for `branch`: a branch is
+	// resolved to its commit before the build, so it reads nothing.
+	"herebyIAdmitThatBranchMightBreakReproducibility",
 }
 
 // decodeGits reads `git:`, a list of mappings.
@@ -58,6 +61,8 @@ func (d *docDecoder) decodeGitField(g *GitMapping, f field, p string) {
 		g.ExcludePaths = d.relPaths(f.v, p)
 	case "stageDependencies":
 		g.StageDependencies = d.decodeStageDeps(f.v, p)
+	case "herebyIAdmitThatBranchMightBreakReproducibility":
+		d.boolean(f.v, p)
 	}
 }
 

@@ -13,6 +13,9 @@ var documentKeys = []string{
 	"from", "fromDimg", "fromImage", "fromDimgArtifact", "fromImageArtifact", "fromArtifact",
 	"fromCacheVersion", "git", "shell", "ansible", "chef", "mount", "import", "docker", "asLayers",
 	"autoCache",
+	// werf
+	"final", "fromLatest", "cacheVersion", "disableGitAfterPatch",
+	"herebyIAdmitThatFromLatestMightBreakReproducibility",
 }
 
 // aliases maps werf spellings to the dapp keys they stand for.
@@ -28,6 +31,9 @@ func (d *docDecoder) canonical(f field) string {
 	to, ok := aliases[f.key]
 	if !ok {
 		return f.key
+	}
+	if d.isWerf() {
+		return to // werf's own spelling in a werf.yaml: nothing to say
 	}
 	d.warnf(f.k, "`%s` is werf's spelling of `%s`: read as `%s`", f.key, to, to)
 	return to
@@ -48,6 +54,13 @@ func (p *parser) decodeDocument(doc document) []*Image {
 	if n.Kind != yaml.MappingNode {
 		d.errorf(n, "a document must be a mapping with a `dimg` or `artifact` key, got %s", typeName(n))
 		return nil
+	}
+	switch classify(n) {
+	case docMeta:
+		d.decodeMeta(n)
+		return nil
+	case docDockerfile:
+		return d.decodeDockerfileImages(n)
 	}
 	return d.decodeImages(n, d.fields(n, "", documentKeys))
 }

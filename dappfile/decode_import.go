@@ -3,14 +3,16 @@ package dappfile
 import (
 	"fmt"
 	"path"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
 
-// importKeys are the keys of an `import:` entry (`image` is werf's name for
-// `artifact`).
+// importKeys are the keys of an `import:` entry. werf's `image` (and
+// werf 3's `from`) names an image or an artifact, and `stage` takes the
+// files as they are after that stage.
 var importKeys = []string{
-	"artifact", "image", "add", "to", "before", "after",
+	"artifact", "image", "from", "stage", "add", "to", "before", "after",
 	"includePaths", "excludePaths", "owner", "group",
 }
 
@@ -28,10 +30,12 @@ func (d *docDecoder) decodeImport(n *yaml.Node, p string) *Import {
 	var name, point *field
 	for _, f := range d.fields(n, p, importKeys) {
 		switch f.key {
-		case "artifact", "image":
+		case "artifact", "image", "from":
 			d.importArtifact(imp, f, &name, p)
 		case "before", "after":
 			d.importPoint(imp, f, &point, p)
+		case "stage":
+			d.importStage(imp, f, p)
 		default:
 			d.decodeImportField(imp, f, p+"."+f.key)
 		}
@@ -40,7 +44,7 @@ func (d *docDecoder) decodeImport(n *yaml.Node, p string) *Import {
 		return imp
 	}
 	if name == nil {
-		d.errorf(n, "`%s` needs `artifact`: the name of the artifact to import from", p)
+		d.errorf(n, "`%s` needs `artifact` (or werf's `image`): the name of the artifact or image to import from", p)
 	}
 	if point == nil {
 		d.errorf(n, "`%s` needs `before` or `after` (install or setup)", p)
@@ -73,18 +77,29 @@ func (d *docDecoder) decodeImportField(imp *Import, f field, p string) {
 
 func (d *docDecoder) importArtifact(imp *Import, f field, seen **field, p string) {
 	if *seen != nil {
-		d.errorf(f.k, "`%s.%s` cannot be used with `%s`: name the artifact once", p, f.key, (*seen).key)
+		d.errorf(f.k, "`%s.%s` cannot be used with `%s`: name the source once", p, f.key, (*seen).key)
 		return
 	}
 	*seen = &f
-	if f.key == "image" {
-		d.warnf(f.k, "`%s.image` is werf's spelling of `artifact`: read as `artifact`", p)
-	}
+	imp.AnyKind = f.key != "artifact"
 	imp.Artifact = d.str(f.v, p+"."+f.key)
 	d.importLocs[imp] = d.rng(f.v)
 	if imp.Artifact == "" {
-		d.errorf(f.v, "`%s.%s` must name an artifact", p, f.key)
+		d.errorf(f.v, "`%s.%s` must name an artifact or image", p, f.key)
 	}
+}
+
+// importStages are the stages werf's `import[].stage` may name.
+var importStages = []string{string(BeforeInstall), string(Install), string(BeforeSetup), string(Setup)}
+
+// importStage reads werf's `stage:` of an import.
+func (d *docDecoder) importStage(imp *Import, f field, p string) {
+	v := d.str(f.v, p+".stage")
+	if !contains(importStages, v) {
+		d.errorf(f.v, "`%s.stage` must be one of %s, got %q%s", p, strings.Join(importStages, ", "), v, didYouMean(v, importStages))
+		return
+	}
+	imp.Stage = StageName(v)
 }
 
 // importPoint reads `before:` or `after:`; exactly one, install or setup.

@@ -36,6 +36,10 @@ func (d *docDecoder) fields(n *yaml.Node, path string, known []string) []field {
 		}
 		seen[f.key] = f.k
 		if !contains(known, f.key) {
+			if msg := d.refusal(path, f.key); msg != "" {
+				d.errorf(f.k, "%s", msg)
+				continue
+			}
 			d.errorf(f.k, "unknown key %q%s%s", f.key, inKey(path), didYouMean(f.key, known))
 			continue
 		}

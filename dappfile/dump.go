@@ -10,6 +10,10 @@ import (
 // position: for golden tests and debugging. The format may change.
 func Dump(c *Config) string {
 	w := &dumper{}
+	if m := c.Meta; m != nil {
+		w.line("meta @%s project %q@%s", m.Loc, m.Project, m.ProjectLoc)
+		w.opt("  build.cacheVersion", m.CacheVersion)
+	}
 	for _, im := range c.Images {
 		w.image(im)
 	}
@@ -63,6 +67,14 @@ func (w *dumper) image(im *Image) {
 		w.line("fromLoc @%s", im.FromLoc)
 	}
 	w.opt("fromCacheVersion", im.FromCacheVersion)
+	w.list("cacheVersion", im.CacheVersion)
+	if im.Intermediate {
+		w.line("final false")
+	}
+	if im.DisableGitAfterPatch {
+		w.line("disableGitAfterPatch true")
+	}
+	w.dockerfile(im.Dockerfile)
 	if im.AsLayers {
 		w.line("asLayers true")
 	}
@@ -118,14 +130,34 @@ func (w *dumper) importEntry(i int, imp *Import) {
 	if imp.Point.Before {
 		point = "before"
 	}
-	w.line("import[%d] @%s artifact %q %s %s", i, imp.Loc, imp.Artifact, point, imp.Point.Stage)
+	key := "artifact"
+	if imp.AnyKind {
+		key = "image"
+	}
+	w.line("import[%d] @%s %s %q %s %s", i, imp.Loc, key, imp.Artifact, point, imp.Point.Stage)
 	w.indent++
 	defer func() { w.indent-- }()
 	w.line("add %q to %q", imp.Add, imp.To)
+	w.opt("stage", string(imp.Stage))
 	w.opt("owner", imp.Owner)
 	w.opt("group", imp.Group)
 	w.list("includePaths", imp.IncludePaths)
 	w.list("excludePaths", imp.ExcludePaths)
+}
+
+func (w *dumper) dockerfile(df *DockerfileImage) {
+	if df == nil {
+		return
+	}
+	w.line("dockerfile %q @%s context %q", df.Dockerfile, df.Loc, df.Context)
+	w.indent++
+	defer func() { w.indent-- }()
+	w.opt("target", df.Target)
+	for _, kv := range df.Args {
+		w.line("arg %s=%q", kv.Key, kv.Value)
+	}
+	w.list("addHost", df.AddHost)
+	w.opt("network", df.Network)
 }
 
 func (w *dumper) docker(dk *Docker) {

@@ -60,6 +60,22 @@ type Config struct {
 	// BuildArgs are the names the template read with `env`, sorted; the
 	// outline subrequest lists them.
 	BuildArgs []string
+	// Meta is werf's meta document (`project`, `configVersion`, …); nil
+	// when the file has none (a Dappfile never has one).
+	Meta *Meta
+}
+
+// Meta is werf's meta document: the project's name and settings that are
+// not about one image.
+type Meta struct {
+	Loc Range
+	// Project is werf's project name: the default of the frontend's
+	// `project` option.
+	Project    string
+	ProjectLoc Range
+	// CacheVersion is `build.cacheVersion`: it changes every image's
+	// cache keys.
+	CacheVersion string
 }
 
 // Image is one image or artifact document.
@@ -89,6 +105,43 @@ type Image struct {
 	// AutoCache is the document's `autoCache:` switch for automatic
 	// package-manager cache mounts; nil means on.
 	AutoCache *bool
+
+	// werf additions.
+
+	// CacheVersion is werf's image-level `cacheVersion` (and the meta
+	// document's `build.cacheVersion`): it changes the cache key of every
+	// stage, like fromCacheVersion, without reaching the image.
+	CacheVersion []string
+	// Intermediate is werf's `final: false`: the image is built only as a
+	// base or an import source, never picked as the default target.
+	Intermediate bool
+	// DisableGitAfterPatch is werf's `disableGitAfterPatch`: no gitCache
+	// and gitLatestPatch stages.
+	DisableGitAfterPatch bool
+	// Dockerfile is set for werf's `dockerfile:` images, which have no
+	// stapel stages: BuildKit's Dockerfile converter builds them.
+	Dockerfile *DockerfileImage
+}
+
+// DockerfileImage is a werf image built from a Dockerfile.
+type DockerfileImage struct {
+	// Loc is the value of `dockerfile:`.
+	Loc Range
+	// Dockerfile is the path of the Dockerfile relative to Context.
+	Dockerfile string
+	// Context is the build context's folder the Dockerfile builds,
+	// relative to the build context's root ("" is the root).
+	Context    string
+	ContextLoc Range
+	// Target is the Dockerfile stage to build ("" is the last one).
+	Target string
+	// Args are build args (`args:`), by name; they override the build's
+	// own `--build-arg` values of the same name.
+	Args []KeyValue
+	// AddHost are `host:ip` entries for RUN steps.
+	AddHost []string
+	// Network is the RUN steps' network mode (default, none, host).
+	Network string
 }
 
 // NoAutoCache reports whether the document turned automatic cache mounts
@@ -168,10 +221,20 @@ type ImportPoint struct {
 	Stage StageName
 }
 
-// Import is one entry of `import:`: files copied from an artifact.
+// Import is one entry of `import:`: files copied from an artifact or
+// (werf) from an image.
 type Import struct {
-	Loc          Range
-	Artifact     string
+	Loc Range
+	// Artifact names the artifact, or with werf's `image:` the image or
+	// artifact, the files come from.
+	Artifact string
+	// AnyKind is set when the name came from werf's `import[].image`,
+	// which may name an image as well as an artifact.
+	AnyKind bool
+	// Stage is werf's `import[].stage`: the files are taken as they are
+	// right after that user stage of the source; "" takes the source's
+	// final state.
+	Stage        StageName
 	Add          string
 	To           string // defaults to Add
 	Point        ImportPoint

@@ -34,6 +34,7 @@ func Parse(data []byte, opt ParseOpt) (*Config, []Warning, error) {
 			cfg.Images = append(cfg.Images, p.decodeDocument(doc)...)
 		}
 	}
+	p.applyMeta(cfg)
 	p.validate(cfg, len(p.errs) == 0)
 	warns = uniqueWarnings(p.warns)
 	if len(p.errs) > 0 {

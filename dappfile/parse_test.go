@@ -214,7 +214,6 @@ func TestParseAliasWarnings(t *testing.T) {
 	require.Equal(t, []string{
 		"1:1-1:5 `image` is werf's spelling of `dimg`: read as `dimg`",
 		"2:1-2:9 `fromImage` is werf's spelling of `fromDimg`: read as `fromDimg`",
-		"4:3-4:7 `import[0].image` is werf's spelling of `artifact`: read as `artifact`",
 		"8:1-8:5 `image` is werf's spelling of `dimg`: read as `dimg`",
 		"9:1-9:12 `fromArtifact` is werf's spelling of `fromDimgArtifact`: read as `fromDimgArtifact`",
 	}, msgs)

@@ -94,10 +94,38 @@ func (p *parser) checkBaseRef(im *Image, n names) {
 
 func (p *parser) checkImportRefs(im *Image, n names) {
 	for i, imp := range im.Imports {
-		if imp.Artifact != "" {
+		switch {
+		case imp.Artifact == "":
+		case imp.AnyKind:
+			p.checkAnyRef(im, fmt.Sprintf("import[%d].image", i), imp, n)
+		default:
 			p.checkRef(im, fmt.Sprintf("import[%d].artifact", i), imp.Artifact, p.importLocs[imp], KindArtifact, n)
 		}
 	}
+}
+
+// checkAnyRef checks werf's `import[].image`, which names an image or an
+// artifact of the file, and that a `stage` names a stapel stage.
+func (p *parser) checkAnyRef(im *Image, key string, imp *Import, n names) {
+	loc := p.importLocs[imp]
+	src := n.lookup(imp.Artifact)
+	switch {
+	case src == im:
+		p.errorAt(loc, fmt.Errorf("`%s` refers to its own %s %q", key, im.Kind, im.Name))
+	case src == nil:
+		all := append(sortedKeys(n.images), sortedKeys(n.artifacts)...)
+		p.errorAt(loc, fmt.Errorf("`%s` names unknown image or artifact %q%s", key, imp.Artifact, didYouMean(imp.Artifact, all)))
+	case imp.Stage != "" && src.Dockerfile != nil:
+		p.errorAt(loc, fmt.Errorf("`%s` names %q, a `dockerfile:` image: it has no stage %q to import from; drop `stage` to import its final files", key, imp.Artifact, imp.Stage))
+	}
+}
+
+// lookup finds an image, else an artifact, by name.
+func (n names) lookup(name string) *Image {
+	if im := n.images[name]; im != nil {
+		return im
+	}
+	return n.artifacts[name]
 }
 
 // checkRef checks that key names an existing image or artifact of the

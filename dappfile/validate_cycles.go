@@ -23,7 +23,11 @@ func (p *parser) dependencies(im *Image, n names) []edge {
 		out = append(out, edge{t, "fromDimgArtifact", im.FromLoc})
 	}
 	for i, imp := range im.Imports {
-		if t := n.artifacts[imp.Artifact]; imp.Artifact != "" && t != nil {
+		t := n.artifacts[imp.Artifact]
+		if imp.AnyKind {
+			t = n.lookup(imp.Artifact)
+		}
+		if imp.Artifact != "" && t != nil {
 			out = append(out, edge{t, fmt.Sprintf("import[%d]", i), p.importLocs[imp]})
 		}
 	}

@@ -45,6 +45,9 @@ type options struct {
 	dev bool
 	// project namespaces build_dir caches.
 	project string
+	// projectSet is true when the user named the project; otherwise a
+	// werf.yaml's `project` wins over the git remote's name.
+	projectSet bool
 	// autoCache adds package-manager cache mounts to user stages.
 	autoCache bool
 	// gitPatchThreshold is the gitCache limit in bytes; 0 takes the default.
@@ -64,6 +67,7 @@ func parseOptions(opts map[string]string) (options, error) {
 	if o.autoCache, err = parseBool(opts, keyAutoCache, true); err != nil {
 		return o, err
 	}
+	o.projectSet = o.project != ""
 	if o.project == "" {
 		o.project = defaultProject(opts[keyVCSSource])
 	}
@@ -110,6 +114,15 @@ func parseBool(opts map[string]string, key string, def bool) (bool, error) {
 	return b, nil
 }
 
+// withMeta takes the project name from a werf.yaml's meta document unless
+// the user named one.
+func (o options) withMeta(cfg *dappfile.Config) options {
+	if !o.projectSet && cfg.Meta != nil && cfg.Meta.Project != "" {
+		o.project = cfg.Meta.Project
+	}
+	return o
+}
+
 // defaultProject names the project after the context's git remote when the
 // client told us (buildx does), since a frontend never sees the client's
 // directory name.
@@ -144,6 +157,7 @@ func convertOpt(ctx context.Context, bc *dockerui.Client, opt options, src *dock
 		CacheNamespace: bc.CacheIDNamespace,
 		AutoCache:      opt.autoCache,
 		Git:            gitOpt(bc, opt),
+		LoadDockerfile: loadDockerfile(bc),
 		Warn: func(w dappfile.Warning) {
 			src.Warn(ctx, w.Message, warnOpts(w.Range))
 		},

@@ -4,6 +4,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/flant/dapp-frontend/dappfile"
 	bkllb "github.com/moby/buildkit/client/llb"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/stretchr/testify/require"
@@ -19,9 +20,9 @@ func TestParseOptions(t *testing.T) {
 	}{
 		{name: "defaults", opts: nil, want: options{project: "default", autoCache: true}},
 		{name: "project from git remote", opts: map[string]string{"vcs:source": "https://example.com/org/shop.git"}, want: options{project: "shop", autoCache: true}},
-		{name: "explicit options", opts: map[string]string{"dev": "true", "project": "p", "auto-cache": "false"}, want: options{dev: true, project: "p"}},
-		{name: "build args for buildx", opts: map[string]string{"build-arg:DAPP_DEV": "1", "build-arg:DAPP_PROJECT": "q", "build-arg:DAPP_AUTO_CACHE": "false"}, want: options{dev: true, project: "q"}},
-		{name: "option wins over build arg", opts: map[string]string{"project": "opt", "build-arg:DAPP_PROJECT": "arg"}, want: options{project: "opt", autoCache: true}},
+		{name: "explicit options", opts: map[string]string{"dev": "true", "project": "p", "auto-cache": "false"}, want: options{dev: true, project: "p", projectSet: true}},
+		{name: "build args for buildx", opts: map[string]string{"build-arg:DAPP_DEV": "1", "build-arg:DAPP_PROJECT": "q", "build-arg:DAPP_AUTO_CACHE": "false"}, want: options{dev: true, project: "q", projectSet: true}},
+		{name: "option wins over build arg", opts: map[string]string{"project": "opt", "build-arg:DAPP_PROJECT": "arg"}, want: options{project: "opt", projectSet: true, autoCache: true}},
 		{name: "patch threshold", opts: map[string]string{"git-patch-threshold": "64k"}, want: options{project: "default", autoCache: true, gitPatchThreshold: 64 << 10}},
 		{name: "bad patch threshold", opts: map[string]string{"build-arg:DAPP_GIT_PATCH_THRESHOLD": "lots"}, err: `option git-patch-threshold: "lots" is not a size`},
 		{name: "git helper image from build arg", opts: map[string]string{"build-arg:DAPP_GIT_HELPER_IMAGE": "reg/dapp-frontend:1"}, want: options{project: "default", autoCache: true, gitHelperImage: "reg/dapp-frontend:1"}},
@@ -71,4 +72,18 @@ func TestClientWrapperKeepsCurrentFrontend(t *testing.T) {
 	require.NotNil(t, st)
 	_, err = (&clientWithOpts{}).CurrentFrontend()
 	require.NoError(t, err, "no frontend image in-process: nil, no error")
+}
+
+// TestProjectFromWerfMeta: a werf.yaml's `project` names the project
+// unless the user did.
+func TestProjectFromWerfMeta(t *testing.T) {
+	t.Parallel()
+	cfg := &dappfile.Config{Meta: &dappfile.Meta{Project: "shop"}}
+	o, err := parseOptions(map[string]string{"vcs:source": "https://example.com/org/other.git"})
+	require.NoError(t, err)
+	require.Equal(t, "shop", o.withMeta(cfg).project)
+	o, err = parseOptions(map[string]string{"project": "mine"})
+	require.NoError(t, err)
+	require.Equal(t, "mine", o.withMeta(cfg).project)
+	require.Equal(t, "mine", o.withMeta(&dappfile.Config{}).project)
 }

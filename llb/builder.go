@@ -23,6 +23,9 @@ type built struct {
 	values    bkllb.State
 	image     *dockerspec.DockerOCIImage
 	baseImage *dockerspec.DockerOCIImage
+	// afterStage is the state right after each user stage (werf's
+	// `import[].stage`): an empty stage leaves the state before it.
+	afterStage map[dappfile.StageName]bkllb.State
 }
 
 // inlineBudget keeps all git file data inlined by one build under BuildKit's
@@ -81,8 +84,18 @@ func (b *builder) build(ctx context.Context, img *dappfile.Image) (*built, error
 	b.visiting[img] = true
 	defer delete(b.visiting, img)
 
+	if img.Dockerfile != nil {
+		out, err := b.buildDockerfile(ctx, img)
+		if err != nil {
+			return nil, err
+		}
+		b.done[img] = out
+		return out, nil
+	}
 	sb := &stageBuilder{b: b, img: img}
+	after := map[dappfile.StageName]bkllb.State{}
 	for _, st := range stages.Chain(img) {
+		snapshotBefore(after, st, sb.state)
 		if st.Kind == stages.KindDocker {
 			sb.addMountPoints()
 		}
@@ -90,12 +103,48 @@ func (b *builder) build(ctx context.Context, img *dappfile.Image) (*built, error
 			return nil, err
 		}
 	}
+	for _, s := range dappfile.UserStages {
+		if _, ok := after[s]; !ok {
+			after[s] = sb.state
+		}
+	}
 	if img.Docker == nil {
 		sb.addMountPoints()
 	}
-	out := &built{state: sb.state, values: sb.values, image: sb.image, baseImage: sb.baseImage}
+	out := &built{state: sb.state, values: sb.values, image: sb.image, baseImage: sb.baseImage, afterStage: after}
 	b.done[img] = out
 	return out, nil
+}
+
+// snapshotBefore records, before stage st is applied, the state after
+// every user stage that st follows. A stage's own git patch belongs to
+// it (werf applies it in the stage's container), the imports after it do
+// not.
+func snapshotBefore(after map[dappfile.StageName]bkllb.State, st stages.Stage, cur bkllb.State) {
+	for _, s := range dappfile.UserStages {
+		if _, ok := after[s]; !ok && stagePosition(st) > userPosition(s) {
+			after[s] = cur
+		}
+	}
+}
+
+// chainOrder is the position of each stage kind in the chain.
+var chainOrder = map[stages.ID]int{
+	stages.From: 0, stages.BeforeInstall: 10, stages.ImportsBeforeInstall: 20, stages.GitArchive: 30,
+	stages.Install: 50, stages.ImportsAfterInstall: 60, stages.BeforeSetup: 80, stages.ImportsBeforeSetup: 90,
+	stages.Setup: 110, stages.ImportsAfterSetup: 120, stages.BuildArtifact: 140, stages.GitCache: 150,
+	stages.GitLatestPatch: 160, stages.DockerInstructions: 170,
+}
+
+func userPosition(s dappfile.StageName) int {
+	return chainOrder[stages.ID(s)]
+}
+
+func stagePosition(st stages.Stage) int {
+	if st.ID == stages.GitPatch {
+		return userPosition(st.User) - 5 // just before its stage
+	}
+	return chainOrder[st.ID]
 }
 
 // stageBuilder carries one image through its stage chain.

@@ -54,6 +54,9 @@ type ConvertOpt struct {
 	Git GitOpt
 	// Warn receives problems that do not stop the build; may be nil.
 	Warn func(dappfile.Warning)
+	// LoadDockerfile loads the Dockerfile and build context of a werf
+	// `dockerfile:` image; nil refuses such images.
+	LoadDockerfile func(ctx context.Context, img *dappfile.Image) (*DockerfileSource, error)
 }
 
 // Result is the converted target.

@@ -26,11 +26,17 @@ func (sb *stageBuilder) applyImports(ctx context.Context, st stages.Stage) error
 		if err != nil {
 			return err
 		}
+		from := out.state
+		if imp.Stage != "" {
+			if s, ok := out.afterStage[imp.Stage]; ok {
+				from = s
+			}
+		}
 		cp := importCopy(imp)
 		if fa == nil {
-			fa = bkllb.Copy(out.state, imp.Add, imp.To, cp)
+			fa = bkllb.Copy(from, imp.Add, imp.To, cp)
 		} else {
-			fa = fa.Copy(out.state, imp.Add, imp.To, cp)
+			fa = fa.Copy(from, imp.Add, imp.To, cp)
 		}
 		names = appendUnique(names, imp.Artifact)
 	}

@@ -2,6 +2,7 @@ package llb
 
 import (
 	"fmt"
+	"path"
 	"sort"
 	"strings"
 
@@ -24,13 +25,13 @@ func SelectTarget(cfg *dappfile.Config, target string) (*dappfile.Image, error) 
 	}
 	var images []*dappfile.Image
 	for _, img := range cfg.Images {
-		if img.Kind == dappfile.KindImage {
+		if img.Kind == dappfile.KindImage && !img.Intermediate {
 			images = append(images, img)
 		}
 	}
 	switch len(images) {
 	case 0:
-		return nil, errors.Errorf("%s has no images to build (only artifacts): pick an artifact with --target", cfg.Filename)
+		return nil, errors.Errorf("%s has no final images to build (only artifacts and `final: false` images): pick one with --target", cfg.Filename)
 	case 1:
 		return images[0], nil
 	}
@@ -57,6 +58,8 @@ func TargetNames(cfg *dappfile.Config) []string {
 func Describe(img *dappfile.Image) string {
 	base := img.From
 	switch {
+	case img.Dockerfile != nil:
+		base = "Dockerfile " + path.Join(img.Dockerfile.Context, img.Dockerfile.Dockerfile)
 	case img.FromDimg != "":
 		base = "dimg " + img.FromDimg
 	case img.FromDimgArtifact != "":

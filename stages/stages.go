@@ -98,8 +98,10 @@ func Chain(img *dappfile.Image) []Stage {
 		add(userStage(img, BuildArtifact, dappfile.BuildArtifact))
 		return chain
 	}
-	add(gitStage(img, GitCache))
-	add(gitStage(img, GitLatestPatch))
+	if !img.DisableGitAfterPatch {
+		add(gitStage(img, GitCache))
+		add(gitStage(img, GitLatestPatch))
+	}
 	if img.Docker != nil {
 		chain = append(chain, Stage{ID: DockerInstructions, Kind: KindDocker, Ranges: []dappfile.Range{img.Docker.Loc}})
 	}
@@ -108,8 +110,9 @@ func Chain(img *dappfile.Image) []Stage {
 
 func fromStage(img *dappfile.Image) Stage {
 	s := Stage{ID: From, Kind: KindFrom, Ranges: []dappfile.Range{img.FromLoc}}
+	s.CacheVersions = append(s.CacheVersions, img.CacheVersion...)
 	if img.FromCacheVersion != "" {
-		s.CacheVersions = []string{img.FromCacheVersion}
+		s.CacheVersions = append(s.CacheVersions, img.FromCacheVersion)
 	}
 	return s
 }

@@ -82,3 +82,15 @@ shell:
 		})
 	}
 }
+
+// TestWerfChain: werf's disableGitAfterPatch drops gitCache and
+// gitLatestPatch; image-level and meta cacheVersions salt the from stage
+// before fromCacheVersion.
+func TestWerfChain(t *testing.T) {
+	t.Parallel()
+	img := parse(t, "project: p\nconfigVersion: 1\nbuild: {cacheVersion: m}\n---\nimage: a\nfrom: alpine\n"+
+		"cacheVersion: i\nfromCacheVersion: f\ndisableGitAfterPatch: true\ngit:\n- add: /\n  to: /app\n")
+	chain := Chain(img)
+	require.Equal(t, []string{"from", "gitArchive"}, ids(chain))
+	require.Equal(t, []string{"m", "i", "f"}, chain[0].CacheVersions)
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -53,6 +54,15 @@ func dumpLLB(args []string, out, warnOut io.Writer) error {
 			Dev:  *dev,
 		},
 		Warn: func(w dappfile.Warning) { printWarning(warnOut, w) },
+		LoadDockerfile: func(ctx context.Context, img *dappfile.Image) (*dappllb.DockerfileSource, error) {
+			name := path.Join(img.Dockerfile.Context, img.Dockerfile.Dockerfile)
+			data, err := os.ReadFile(filepath.Join(*dir, filepath.FromSlash(name)))
+			if err != nil {
+				return nil, err
+			}
+			main := bkllb.Local("context")
+			return &dappllb.DockerfileSource{Data: data, SourceMap: bkllb.NewSourceMap(nil, name, "Dockerfile", data), MainContext: &main}, nil
+		},
 	})
 	if err != nil {
 		return err

@@ -1,0 +1,116 @@
+package dappfile
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestWerfRefusals: every werf key that is not supported is refused by
+// name, at its line, with what to do instead.
+func TestWerfRefusals(t *testing.T) {
+	t.Parallel()
+	const meta = "project: p\nconfigVersion: 1\n---\n"
+	for _, tc := range []struct {
+		name, src, err string
+	}{
+		{"stapel platform", "image: a\nfrom: x\nplatform: [linux/arm64]\n",
+			"werf.yaml:3:1: `platform` is not read from the file: remove it and pass the platforms to the build (buildx: --platform linux/amd64,linux/arm64; buildctl: --opt platform=...)"},
+		{"stapel dependencies", "image: a\nfrom: x\ndependencies: []\n",
+			"werf.yaml:3:1: `dependencies` is not supported: werf passes another image's registry name, tag or digest, which one BuildKit build does not have; build on another image with `fromImage` or copy its files with `import`"},
+		{"stapel imageSpec", "image: a\nfrom: x\nimageSpec: {}\n",
+			"werf.yaml:3:1: `imageSpec` is not supported: set the image config with `docker:`"},
+		{"stapel secrets", "image: a\nfrom: x\nsecrets: []\n",
+			"werf.yaml:3:1: `secrets` is not supported in stapel images: build the step that needs a secret in a `dockerfile:` image"},
+		{"dockerfile key in stapel", "image: a\nfrom: x\ntarget: prod\n",
+			"werf.yaml:3:1: `target` belongs to a `dockerfile:` image: add `dockerfile: PATH` to build this image from a Dockerfile, or remove it"},
+		{"dockerfile platform", "image: a\ndockerfile: Dockerfile\nplatform: [linux/arm64]\n",
+			"werf.yaml:3:1: `platform` is not read from the file"},
+		{"dockerfile cacheVersion", "image: a\ndockerfile: Dockerfile\ncacheVersion: 2\n",
+			"werf.yaml:3:1: `cacheVersion` is not supported for `dockerfile:` images: BuildKit keys the Dockerfile's steps by their content; rebuild them with --no-cache-filter NAME, or change the Dockerfile"},
+		{"dockerfile imageSpec", "image: a\ndockerfile: Dockerfile\nimageSpec: {}\n",
+			"werf.yaml:3:1: `imageSpec` is not supported: set the image config in the Dockerfile"},
+		{"dockerfile dependencies", "image: a\ndockerfile: Dockerfile\ndependencies: []\n",
+			"werf.yaml:3:1: `dependencies` is not supported"},
+		{"stapel key in dockerfile image", "image: a\ndockerfile: Dockerfile\nshell: {install: [x]}\n",
+			"werf.yaml:3:1: `shell` is a stapel key: a `dockerfile:` image is built by its Dockerfile alone"},
+		{"dockerfile secret value", "image: a\ndockerfile: Dockerfile\nsecrets:\n- id: t\n  value: s3cr3t\n",
+			"werf.yaml:4:3: `secrets[0].value`: a secret written in the file is not secret; pass it to the build instead (--secret id=t,env=VAR)"},
+		{"dockerfile nameless", "image: ~\ndockerfile: Dockerfile\n",
+			"werf.yaml:1:8: a `dockerfile:` image needs a name (`image: NAME`)"},
+		{"dockerfile outside context", "image: a\ndockerfile: ../Dockerfile\n",
+			"werf.yaml:2:13: `dockerfile` must stay inside the build context, got \"../Dockerfile\""},
+		{"context absolute", "image: a\ndockerfile: Dockerfile\ncontext: /src\n",
+			"werf.yaml:3:10: `context` must be a path relative to the build context, got absolute path \"/src\""},
+		{"network", "image: a\ndockerfile: Dockerfile\nnetwork: hots\n",
+			"werf.yaml:3:10: `network` must be one of default, none, host, got \"hots\" (did you mean \"host\"?)"},
+		{"addHost", "image: a\ndockerfile: Dockerfile\naddHost: [db]\n",
+			"werf.yaml:3:11: `addHost[0]` must be HOST:IP, got \"db\""},
+		{"meta build platform", "project: p\nconfigVersion: 1\nbuild:\n  platform: [linux/arm64]\n---\nimage: a\nfrom: x\n",
+			"werf.yaml:4:3: `platform` is not read from the file"},
+		{"meta build imageSpec", "project: p\nconfigVersion: 1\nbuild:\n  imageSpec: {}\n---\nimage: a\nfrom: x\n",
+			"werf.yaml:4:3: `build.imageSpec` is not supported: set the image config per image, with `docker:` in stapel images and instructions in Dockerfiles"},
+		{"meta config version", "project: p\nconfigVersion: 2\n---\nimage: a\nfrom: x\n",
+			"werf.yaml:2:16: `configVersion` must be 1, the only version of werf's configuration, got \"2\""},
+		{"meta without version", "project: p\n---\nimage: a\nfrom: x\n",
+			"werf.yaml:1:1: werf's meta document needs `configVersion: 1`"},
+		{"meta without project", "configVersion: 1\n---\nimage: a\nfrom: x\n",
+			"werf.yaml:1:1: werf's meta document needs `project: NAME`"},
+		{"meta twice", meta + "project: q\nconfigVersion: 1\n---\nimage: a\nfrom: x\n",
+			"werf.yaml:4:1: a second meta document (the first is at line 1)"},
+		{"meta unknown key", "project: p\nconfigVersion: 1\nprojct: x\n---\nimage: a\nfrom: x\n",
+			"werf.yaml:3:1: unknown key \"projct\" (did you mean \"project\"?)"},
+		{"final in artifact", "artifact: a\nfrom: x\nfinal: false\n---\nimage: b\nfrom: x\n",
+			"werf.yaml:3:1: `final` is not allowed in an artifact"},
+		{"import stage", meta + "image: a\nfrom: x\n---\nimage: b\nfrom: x\nimport:\n- image: a\n  stage: instal\n  add: /x\n  after: install\n",
+			"werf.yaml:11:10: `import[0].stage` must be one of beforeInstall, install, beforeSetup, setup, got \"instal\" (did you mean \"install\"?)"},
+		{"import stage of dockerfile image", meta + "image: a\ndockerfile: Dockerfile\n---\nimage: b\nfrom: x\nimport:\n- image: a\n  stage: setup\n  add: /x\n  after: install\n",
+			"werf.yaml:10:10: `import[0].image` names \"a\", a `dockerfile:` image: it has no stage \"setup\" to import from; drop `stage` to import its final files"},
+		{"import unknown image", meta + "image: a\nfrom: x\nimport:\n- image: b\n  add: /x\n  after: install\n",
+			"werf.yaml:7:10: `import[0].image` names unknown image or artifact \"b\""},
+		{"import cycle through images", meta + "image: a\nfrom: x\nimport:\n- image: b\n  add: /x\n  after: install\n---\nimage: b\nfrom: x\nimport:\n- image: a\n  add: /x\n  after: install\n",
+			"dependency cycle through `import[0]`"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, _, err := Parse([]byte(tc.src), ParseOpt{Filename: "werf.yaml"})
+			require.ErrorContains(t, err, tc.err)
+			require.NotContains(t, err.Error(), "unknown key \""+strings.TrimSpace(strings.SplitN(tc.name, " ", 2)[0])+"\"")
+		})
+	}
+}
+
+// TestWerfSpellingsNoWarning: in a werf.yaml, werf's own spellings are
+// not "aliases" and earn no warning; in a Dappfile they still do.
+func TestWerfSpellingsNoWarning(t *testing.T) {
+	t.Parallel()
+	src := "image: a\nfrom: x\n---\nimage: b\nfromImage: a\n"
+	_, warns, err := Parse([]byte(src), ParseOpt{Filename: "werf.yaml"})
+	require.NoError(t, err)
+	require.Empty(t, warns)
+	_, warns, err = Parse([]byte(src), ParseOpt{Filename: "Dappfile"})
+	require.NoError(t, err)
+	require.Len(t, warns, 3)
+	_, warns, err = Parse([]byte("project: p\nconfigVersion: 1\n---\n"+src), ParseOpt{Filename: "custom.yaml"})
+	require.NoError(t, err)
+	require.Empty(t, warns)
+}
+
+// TestWerfDockerfileWarnings: what the client passes (ssh, secrets) is
+// named with the flag to pass it.
+func TestWerfDockerfileWarnings(t *testing.T) {
+	t.Parallel()
+	src := "image: a\ndockerfile: Dockerfile\nssh: default\nsecrets:\n- id: npmrc\n  src: ~/.npmrc\n- env: TOKEN\n"
+	_, warns, err := Parse([]byte(src), ParseOpt{Filename: "werf.yaml"})
+	require.NoError(t, err)
+	var got []string
+	for _, w := range warns {
+		got = append(got, w.Range.String()+" "+w.Message)
+	}
+	require.Equal(t, []string{
+		"3:1-3:3 `ssh` is given by the client, not the file: build with --ssh default (buildx and buildctl); the Dockerfile's RUN --mount=type=ssh uses it",
+		"5:3-6:15 `secrets[0]` is passed by the client: build with --secret id=npmrc,src=~/.npmrc",
+		"7:3-7:12 `secrets[1]` is passed by the client: build with --secret id=TOKEN,env=TOKEN",
+	}, got)
+}
