@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/flant/dapp-frontend/dappfile"
+	"github.com/flant/dapp-frontend/stages"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/pkg/errors"
@@ -25,12 +26,6 @@ const (
 
 // resetMarkers in a commit message force a fresh archive, as in dapp.
 var resetMarkers = []string{"[dapp reset]", "[reset dapp]"}
-
-// dependencyStages are the stages that may declare stageDependencies, in
-// build order. beforeInstall runs before gitArchive, so it has none.
-var dependencyStages = []dappfile.StageName{
-	dappfile.Install, dappfile.BeforeSetup, dappfile.Setup, dappfile.BuildArtifact,
-}
 
 // PlanOpt tunes Plan. The zero value gives dapp's behaviour for an image.
 type PlanOpt struct {
@@ -350,8 +345,8 @@ func (pl *planner) checkHead() error {
 		pl.warnf("%s", w)
 	}
 	for stage, globs := range pl.m.StageDependencies {
-		if stage == dappfile.BeforeInstall {
-			pl.warnf("stageDependencies.beforeInstall is ignored: beforeInstall runs before gitArchive")
+		if stages.BeforeGitArchive(stage) {
+			pl.warnf("stageDependencies.%s is ignored: %s runs before gitArchive", stage, stage)
 			continue
 		}
 		for _, g := range globs {
@@ -381,12 +376,14 @@ func anyFileMatches(p pattern, files []entry) bool {
 // of the last point reached.
 func (pl *planner) stagePatches(p *MappingPlan) (int, error) {
 	point, pin := 0, 0
-	for _, s := range dependencyStages {
+	kind := dappfile.KindImage
+	if pl.opt.Artifact {
+		kind = dappfile.KindArtifact
+	}
+	// the stages that may declare stageDependencies, in build order
+	for _, s := range stages.GitPatchTargets(kind) {
 		globs := pl.m.StageDependencies[s]
 		if len(globs) == 0 {
-			continue
-		}
-		if s == dappfile.BuildArtifact && !pl.opt.Artifact {
 			continue
 		}
 		pats, err := compilePatterns(globs)
@@ -445,18 +442,30 @@ func (pl *planner) tail(p *MappingPlan, from int) error {
 	return nil
 }
 
-// StepsAt collects the steps of several mappings that go at one point of
-// the chain, ready for gitllb.ApplySteps: StepArchive, StepCache and
-// StepLatestPatch ignore stage; StepStagePatch picks the patches before
-// stage. Mappings without such a step are skipped.
-func StepsAt(plans []*MappingPlan, kind StepKind, stage dappfile.StageName) []MappingStep {
+// StepsAt collects the steps of several mappings that go at the git stage
+// st of the chain, ready for gitllb.ApplySteps: gitArchive, gitCache and
+// gitLatestPatch take the step of that kind; a gitPatch stage takes the
+// patches before its user stage. Mappings without such a step are skipped.
+func StepsAt(plans []*MappingPlan, st stages.Stage) []MappingStep {
+	kind, ok := stepKinds[st.ID]
+	if !ok {
+		return nil
+	}
 	var out []MappingStep
 	for _, p := range plans {
-		for _, st := range p.Steps {
-			if st.Kind == kind && (kind != StepStagePatch || st.Stage == stage) {
-				out = append(out, MappingStep{Plan: p, Step: st})
+		for _, step := range p.Steps {
+			if step.Kind == kind && (kind != StepStagePatch || step.Stage == st.User) {
+				out = append(out, MappingStep{Plan: p, Step: step})
 			}
 		}
 	}
 	return out
+}
+
+// stepKinds is the step kind each git stage takes.
+var stepKinds = map[stages.ID]StepKind{
+	stages.GitArchive:     StepArchive,
+	stages.GitPatch:       StepStagePatch,
+	stages.GitCache:       StepCache,
+	stages.GitLatestPatch: StepLatestPatch,
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/flant/dapp-frontend/dappfile"
+	"github.com/flant/dapp-frontend/stages"
 	"github.com/stretchr/testify/require"
 )
 
@@ -21,14 +22,15 @@ func TestStepsAt(t *testing.T) {
 	plain, _ := h.plan(mapping("/src", "/src"), PlanOpt{})
 	plans := []*MappingPlan{withDeps, plain}
 
-	require.Len(t, StepsAt(plans, StepArchive, ""), 2)
-	install := StepsAt(plans, StepStagePatch, dappfile.Install)
+	require.Len(t, StepsAt(plans, stages.Stage{ID: stages.GitArchive}), 2)
+	install := StepsAt(plans, stages.Stage{ID: stages.GitPatch, User: dappfile.Install})
 	require.Len(t, install, 1)
 	require.Same(t, withDeps, install[0].Plan)
-	require.Empty(t, StepsAt(plans, StepStagePatch, dappfile.BeforeSetup))
-	require.Len(t, StepsAt(plans, StepStagePatch, dappfile.Setup), 1)
-	require.Empty(t, StepsAt(plans, StepCache, ""))
-	latest := StepsAt(plans, StepLatestPatch, "")
+	require.Empty(t, StepsAt(plans, stages.Stage{ID: stages.GitPatch, User: dappfile.BeforeSetup}))
+	require.Len(t, StepsAt(plans, stages.Stage{ID: stages.GitPatch, User: dappfile.Setup}), 1)
+	require.Empty(t, StepsAt(plans, stages.Stage{ID: stages.GitCache}))
+	latest := StepsAt(plans, stages.Stage{ID: stages.GitLatestPatch})
 	require.Len(t, latest, 1)
 	require.Same(t, plain, latest[0].Plan)
+	require.Empty(t, StepsAt(plans, stages.Stage{ID: stages.Install}), "not a git stage")
 }

@@ -96,9 +96,6 @@ func (b *builder) build(ctx context.Context, img *dappfile.Image) (*built, error
 	after := map[dappfile.StageName]bkllb.State{}
 	for _, st := range stages.Chain(img) {
 		snapshotBefore(after, st, sb.state)
-		if st.Kind == stages.KindDocker {
-			sb.addMountPoints()
-		}
 		if err := sb.apply(ctx, st); err != nil {
 			return nil, err
 		}
@@ -107,9 +104,6 @@ func (b *builder) build(ctx context.Context, img *dappfile.Image) (*built, error
 		if _, ok := after[s]; !ok {
 			after[s] = sb.state
 		}
-	}
-	if img.Docker == nil {
-		sb.addMountPoints()
 	}
 	out := &built{state: sb.state, values: sb.values, image: sb.image, baseImage: sb.baseImage, afterStage: after}
 	b.done[img] = out
@@ -122,29 +116,10 @@ func (b *builder) build(ctx context.Context, img *dappfile.Image) (*built, error
 // not.
 func snapshotBefore(after map[dappfile.StageName]bkllb.State, st stages.Stage, cur bkllb.State) {
 	for _, s := range dappfile.UserStages {
-		if _, ok := after[s]; !ok && stagePosition(st) > userPosition(s) {
+		if _, ok := after[s]; !ok && stages.Follows(st, s) {
 			after[s] = cur
 		}
 	}
-}
-
-// chainOrder is the position of each stage kind in the chain.
-var chainOrder = map[stages.ID]int{
-	stages.From: 0, stages.BeforeInstall: 10, stages.ImportsBeforeInstall: 20, stages.GitArchive: 30,
-	stages.Install: 50, stages.ImportsAfterInstall: 60, stages.BeforeSetup: 80, stages.ImportsBeforeSetup: 90,
-	stages.Setup: 110, stages.ImportsAfterSetup: 120, stages.BuildArtifact: 140, stages.GitCache: 150,
-	stages.GitLatestPatch: 160, stages.DockerInstructions: 170,
-}
-
-func userPosition(s dappfile.StageName) int {
-	return chainOrder[stages.ID(s)]
-}
-
-func stagePosition(st stages.Stage) int {
-	if st.ID == stages.GitPatch {
-		return userPosition(st.User) - 5 // just before its stage
-	}
-	return chainOrder[st.ID]
 }
 
 // stageBuilder carries one image through its stage chain.
@@ -173,14 +148,11 @@ type stageBuilder struct {
 }
 
 // addMountPoints leaves the `mount:` targets as empty directories in the
-// image, as dapp does: BuildKit removes the mount points it creates.
-func (sb *stageBuilder) addMountPoints() {
+// image, as dapp does: BuildKit removes the mount points it creates. The
+// directives are read by the first user stage; without one there are none.
+func (sb *stageBuilder) addMountPoints(st stages.Stage) {
 	if len(sb.directives) == 0 {
 		return
-	}
-	st := stages.Stage{ID: "mountPoints"}
-	for _, m := range sb.img.Mounts {
-		st.Ranges = append(st.Ranges, m.Loc)
 	}
 	sb.state = withMountPoints(sb.state, sb.directives, sb.constraints(st, sb.vertexName(st.ID, ""))...)
 }
@@ -239,6 +211,9 @@ func (sb *stageBuilder) apply(ctx context.Context, st stages.Stage) error {
 		return sb.applyImports(ctx, st)
 	case stages.KindGit:
 		return sb.applyGit(ctx, st)
+	case stages.KindMountPoints:
+		sb.addMountPoints(st)
+		return nil
 	case stages.KindDocker:
 		return withLocation(sb.b.cfg, applyDocker(sb.image, sb.img.Docker), sb.img.Docker.Loc)
 	}

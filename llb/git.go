@@ -65,17 +65,7 @@ func (sb *stageBuilder) applyGit(ctx context.Context, st stages.Stage) error {
 	if err != nil {
 		return err
 	}
-	var steps []gitsource.MappingStep
-	switch st.ID {
-	case stages.GitArchive:
-		steps = gitsource.StepsAt(gs.plans, gitsource.StepArchive, "")
-	case stages.GitPatch:
-		steps = gitsource.StepsAt(gs.plans, gitsource.StepStagePatch, st.User)
-	case stages.GitCache:
-		steps = gitsource.StepsAt(gs.plans, gitsource.StepCache, "")
-	case stages.GitLatestPatch:
-		steps = gitsource.StepsAt(gs.plans, gitsource.StepLatestPatch, "")
-	}
+	steps := gitsource.StepsAt(gs.plans, st)
 	name := sb.vertexName(st.ID, "")
 	if st.ID == stages.GitPatch {
 		name = sb.vertexName(st.ID, "before "+string(st.User))

@@ -1,7 +1,10 @@
 // Package stages turns one image or artifact of a Dappfile into dapp's
 // ordered stage list: which stages exist, in which order, and what feeds each
-// of them (commands, cacheVersions, imports, git mappings). It builds no LLB:
-// the llb package walks the list and emits one vertex per non-empty stage.
+// of them (commands, cacheVersions, imports, git mappings, mount points).
+// The order is written once, here (order): the llb package walks the list
+// and emits one vertex per non-empty stage, and the git planner takes from
+// it which user stages a git patch may precede (GitPatchTargets). It
+// builds no LLB.
 package stages
 
 import (
@@ -11,8 +14,8 @@ import (
 // ID names a stage the way dapp does; it also appears in progress output.
 type ID string
 
-// The stages of an image, in build order. Artifacts stop after
-// ImportsAfterSetup and add BuildArtifact.
+// The stages of an image, in build order (see order). Artifacts stop
+// after ImportsAfterSetup and add BuildArtifact.
 const (
 	From                 ID = "from"
 	BeforeInstall        ID = "beforeInstall"
@@ -31,7 +34,11 @@ const (
 	BuildArtifact       ID = "buildArtifact"
 	GitCache            ID = "gitCache"
 	GitLatestPatch      ID = "gitLatestPatch"
-	DockerInstructions  ID = "dockerInstructions"
+	// MountPoints leaves the targets of `mount:` directives as empty
+	// directories in the result, as dapp did: BuildKit removes the mount
+	// points it creates for a step.
+	MountPoints        ID = "mountPoints"
+	DockerInstructions ID = "dockerInstructions"
 )
 
 // Kind says how a stage is built.
@@ -48,13 +55,16 @@ const (
 	KindGit
 	// KindDocker sets the image config; it adds no layer.
 	KindDocker
+	// KindMountPoints creates the `mount:` targets as empty directories.
+	KindMountPoints
 )
 
 // Stage is one step of the chain with everything that feeds it.
 type Stage struct {
 	ID   ID
 	Kind Kind
-	// User is the user stage behind a KindUser stage.
+	// User is the user stage behind a KindUser stage, and the one a
+	// GitPatch stage precedes.
 	User dappfile.StageName
 	// Commands run in order in one build step (KindUser).
 	Commands []string
@@ -70,42 +80,151 @@ type Stage struct {
 	Ranges []dappfile.Range
 }
 
+// slot is one place of the build order.
+type slot struct {
+	id   ID
+	kind Kind
+	// user: the shell stage of a KindUser slot, the stage a GitPatch
+	// precedes, the stage imports go before or after.
+	user dappfile.StageName
+	// before: imports before user (else after it).
+	before bool
+	// only limits the slot to images or to artifacts; any when unset.
+	only *dappfile.Kind
+	// after marks the git stages after the last patch (gitCache,
+	// gitLatestPatch).
+	after bool
+}
+
+var (
+	images    = dappfile.KindImage
+	artifacts = dappfile.KindArtifact
+)
+
+// order is every stage of dapp's build order, the one list the llb
+// package and the git planner derive theirs from.
+var order = []slot{
+	{id: From, kind: KindFrom},
+	{id: BeforeInstall, kind: KindUser, user: dappfile.BeforeInstall},
+	{id: ImportsBeforeInstall, kind: KindImports, user: dappfile.Install, before: true},
+	{id: GitArchive, kind: KindGit},
+	{id: GitPatch, kind: KindGit, user: dappfile.Install},
+	{id: Install, kind: KindUser, user: dappfile.Install},
+	{id: ImportsAfterInstall, kind: KindImports, user: dappfile.Install},
+	{id: GitPatch, kind: KindGit, user: dappfile.BeforeSetup},
+	{id: BeforeSetup, kind: KindUser, user: dappfile.BeforeSetup},
+	{id: ImportsBeforeSetup, kind: KindImports, user: dappfile.Setup, before: true},
+	{id: GitPatch, kind: KindGit, user: dappfile.Setup},
+	{id: Setup, kind: KindUser, user: dappfile.Setup},
+	{id: ImportsAfterSetup, kind: KindImports, user: dappfile.Setup},
+	// an artifact's sources change only through stageDependencies
+	{id: GitPatch, kind: KindGit, user: dappfile.BuildArtifact, only: &artifacts},
+	{id: BuildArtifact, kind: KindUser, user: dappfile.BuildArtifact, only: &artifacts},
+	{id: GitCache, kind: KindGit, only: &images, after: true},
+	{id: GitLatestPatch, kind: KindGit, only: &images, after: true},
+	// after the last stage that runs commands, before the config
+	{id: MountPoints, kind: KindMountPoints},
+	{id: DockerInstructions, kind: KindDocker, only: &images},
+}
+
+func (sl slot) in(k dappfile.Kind) bool { return sl.only == nil || *sl.only == k }
+
 // Chain returns the stages of img in build order. Stages with nothing to do
 // are left out, except the git stages: whether a gitCache or gitLatestPatch
 // layer is needed depends on the repository history, which only the git
 // code knows, so they are listed whenever the image has git mappings.
 func Chain(img *dappfile.Image) []Stage {
-	chain := []Stage{fromStage(img)}
-	add := func(s *Stage) {
-		if s != nil {
+	var chain []Stage
+	for _, sl := range order {
+		if !sl.in(img.Kind) {
+			continue
+		}
+		if s := sl.stage(img); s != nil {
 			chain = append(chain, *s)
 		}
 	}
-	add(userStage(img, BeforeInstall, dappfile.BeforeInstall))
-	add(importStage(img, ImportsBeforeInstall, true, dappfile.Install))
-	add(gitStage(img, GitArchive))
-	add(gitPatchStage(img, dappfile.Install))
-	add(userStage(img, Install, dappfile.Install))
-	add(importStage(img, ImportsAfterInstall, false, dappfile.Install))
-	add(gitPatchStage(img, dappfile.BeforeSetup))
-	add(userStage(img, BeforeSetup, dappfile.BeforeSetup))
-	add(importStage(img, ImportsBeforeSetup, true, dappfile.Setup))
-	add(gitPatchStage(img, dappfile.Setup))
-	add(userStage(img, Setup, dappfile.Setup))
-	add(importStage(img, ImportsAfterSetup, false, dappfile.Setup))
-	if img.Kind == dappfile.KindArtifact {
-		add(gitPatchStage(img, dappfile.BuildArtifact))
-		add(userStage(img, BuildArtifact, dappfile.BuildArtifact))
-		return chain
-	}
-	if !img.DisableGitAfterPatch {
-		add(gitStage(img, GitCache))
-		add(gitStage(img, GitLatestPatch))
-	}
-	if img.Docker != nil {
-		chain = append(chain, Stage{ID: DockerInstructions, Kind: KindDocker, Ranges: []dappfile.Range{img.Docker.Loc}})
-	}
 	return chain
+}
+
+func (sl slot) stage(img *dappfile.Image) *Stage {
+	switch sl.kind {
+	case KindFrom:
+		s := fromStage(img)
+		return &s
+	case KindUser:
+		return userStage(img, sl.id, sl.user)
+	case KindImports:
+		return importStage(img, sl.id, sl.before, sl.user)
+	case KindGit:
+		switch {
+		case sl.id == GitPatch:
+			return gitPatchStage(img, sl.user)
+		case sl.after && img.DisableGitAfterPatch:
+			// werf's disableGitAfterPatch
+			return nil
+		}
+		return gitStage(img, sl.id)
+	case KindMountPoints:
+		return mountPointsStage(img)
+	case KindDocker:
+		if img.Docker == nil {
+			return nil
+		}
+		return &Stage{ID: DockerInstructions, Kind: KindDocker, Ranges: []dappfile.Range{img.Docker.Loc}}
+	}
+	return nil
+}
+
+// GitPatchTargets are the user stages a GitPatch point may precede in an
+// image of kind k, in build order: the stages whose stageDependencies
+// the git planner pins.
+func GitPatchTargets(k dappfile.Kind) []dappfile.StageName {
+	var out []dappfile.StageName
+	for _, sl := range order {
+		if sl.id == GitPatch && sl.in(k) {
+			out = append(out, sl.user)
+		}
+	}
+	return out
+}
+
+// Follows says whether stage st comes after user stage name in the build
+// order. The gitPatch before name does not: it belongs to name (werf
+// applies it in the stage's container); the imports after name do.
+func Follows(st Stage, name dappfile.StageName) bool {
+	return position(st) > userPosition(name)
+}
+
+func position(st Stage) int {
+	for i, sl := range order {
+		if sl.id == st.ID && (sl.id != GitPatch || sl.user == st.User) {
+			return i
+		}
+	}
+	return -1
+}
+
+func userPosition(name dappfile.StageName) int {
+	for i, sl := range order {
+		if sl.kind == KindUser && sl.user == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// BeforeGitArchive says whether user stage name runs before the
+// gitArchive stage, so it never sees the git sources.
+func BeforeGitArchive(name dappfile.StageName) bool {
+	for _, sl := range order {
+		switch {
+		case sl.id == GitArchive:
+			return false
+		case sl.kind == KindUser && sl.user == name:
+			return true
+		}
+	}
+	return false
 }
 
 func fromStage(img *dappfile.Image) Stage {
@@ -155,6 +274,18 @@ func gitStage(img *dappfile.Image, id ID) *Stage {
 	s := &Stage{ID: id, Kind: KindGit, Git: img.Git}
 	for _, g := range img.Git {
 		s.Ranges = append(s.Ranges, g.Loc)
+	}
+	return s
+}
+
+// mountPointsStage is listed when img has `mount:` directives.
+func mountPointsStage(img *dappfile.Image) *Stage {
+	if len(img.Mounts) == 0 {
+		return nil
+	}
+	s := &Stage{ID: MountPoints, Kind: KindMountPoints}
+	for _, m := range img.Mounts {
+		s.Ranges = append(s.Ranges, m.Loc)
 	}
 	return s
 }

@@ -74,6 +74,16 @@ shell:
 `,
 			want: []string{"from", "gitArchive", "gitPatch:buildArtifact", "buildArtifact"},
 		},
+		{
+			name: "mount points after the last stage that runs commands, before the config",
+			doc:  "dimg: a\nfrom: alpine\ngit:\n- to: /app\nmount:\n- from: tmp_dir\n  to: /tmp/x\nshell:\n  setup: [make]\ndocker: {CMD: [run]}\n",
+			want: []string{"from", "gitArchive", "setup", "gitCache", "gitLatestPatch", "mountPoints", "dockerInstructions"},
+		},
+		{
+			name: "artifact: mount points last",
+			doc:  "dimg: a\nfrom: alpine\n---\nartifact: b\nfrom: alpine\nmount:\n- from: build_dir\n  to: /cache\nshell:\n  buildArtifact: [make]\n",
+			want: []string{"from", "buildArtifact", "mountPoints"},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -93,4 +103,40 @@ func TestWerfChain(t *testing.T) {
 	chain := Chain(img)
 	require.Equal(t, []string{"from", "gitArchive"}, ids(chain))
 	require.Equal(t, []string{"m", "i", "f"}, chain[0].CacheVersions)
+}
+
+func TestGitPatchTargets(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, []dappfile.StageName{dappfile.Install, dappfile.BeforeSetup, dappfile.Setup}, GitPatchTargets(dappfile.KindImage))
+	require.Equal(t, []dappfile.StageName{dappfile.Install, dappfile.BeforeSetup, dappfile.Setup, dappfile.BuildArtifact}, GitPatchTargets(dappfile.KindArtifact))
+}
+
+func TestBeforeGitArchive(t *testing.T) {
+	t.Parallel()
+	require.True(t, BeforeGitArchive(dappfile.BeforeInstall))
+	for _, s := range []dappfile.StageName{dappfile.Install, dappfile.BeforeSetup, dappfile.Setup, dappfile.BuildArtifact} {
+		require.False(t, BeforeGitArchive(s), s)
+	}
+}
+
+func TestFollows(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		st   Stage
+		user dappfile.StageName
+		want bool
+	}{
+		{Stage{ID: From}, dappfile.BeforeInstall, false},
+		{Stage{ID: ImportsBeforeInstall}, dappfile.BeforeInstall, true},
+		{Stage{ID: GitPatch, User: dappfile.Install}, dappfile.Install, false},
+		{Stage{ID: GitPatch, User: dappfile.BeforeSetup}, dappfile.Install, true},
+		{Stage{ID: ImportsAfterInstall}, dappfile.Install, true},
+		{Stage{ID: ImportsBeforeSetup}, dappfile.Setup, false},
+		{Stage{ID: GitCache}, dappfile.Setup, true},
+		{Stage{ID: MountPoints}, dappfile.Setup, true},
+		{Stage{ID: DockerInstructions}, dappfile.Setup, true},
+	}
+	for _, tc := range tests {
+		require.Equal(t, tc.want, Follows(tc.st, tc.user), "%s:%s after %s", tc.st.ID, tc.st.User, tc.user)
+	}
 }
