@@ -25,6 +25,11 @@ type renderer struct {
 	original string
 	root     *template.Template
 	depth    int
+	budget   *budget
+	// includeErr is the error of the innermost include that failed:
+	// text/template wraps it once per enclosing include, and the innermost
+	// location is where the problem is.
+	includeErr error
 	warns    []Warning
 	argsRead map[string]bool
 }
@@ -42,6 +47,10 @@ func (r *renderer) templateData() map[string]any {
 // templateFiles implements `.Files`.
 type templateFiles struct{ r *renderer }
 
+// String keeps `{{ . }}` deterministic: without it the renderer's
+// address would be printed.
+func (templateFiles) String() string { return "{Files}" }
+
 // Get returns the content of a build-context file, or "" with a warning
 // when it does not exist (dapp's behaviour).
 func (f templateFiles) Get(path string) (string, error) {
@@ -50,23 +59,53 @@ func (f templateFiles) Get(path string) (string, error) {
 
 func renderTemplate(data []byte, filename string, opt ParseOpt) (string, []Warning, []string, error) {
 	r := &renderer{opt: opt, filename: filename, original: string(data)}
+	r.budget = &budget{r: r}
 	out, err := r.render()
 	return out, r.warns, r.buildArgNames(), err
 }
 
 func (r *renderer) render() (string, error) {
-	r.root = template.New(r.filename).Option("missingkey=error").Funcs(r.funcs())
+	if err := r.checkSizes(); err != nil {
+		return "", err
+	}
+	funcs := r.funcs()
+	r.root = template.New(r.filename).Option("missingkey=error").Funcs(funcs)
 	if _, err := r.root.Parse(r.original); err != nil {
 		return "", r.templateError(err)
 	}
 	if err := r.parseTemplates(); err != nil {
 		return "", err
 	}
+	if err := r.budget.instrument(r.root, funcs); err != nil {
+		return "", &LocationError{Filename: r.filename, Err: fmt.Errorf("template: %w", err)}
+	}
 	var out strings.Builder
-	if err := r.root.Execute(&out, r.templateData()); err != nil {
+	w := &limitedWriter{b: r.budget, w: &out, limit: MaxRenderedSize, what: "the rendered Dappfile"}
+	if err := r.root.Execute(w, r.templateData()); err != nil {
+		switch {
+		case r.budget.err != nil:
+			return "", r.budget.err
+		case r.includeErr != nil:
+			return "", r.templateError(r.includeErr)
+		}
 		return "", r.templateError(err)
 	}
 	return out.String(), nil
+}
+
+// checkSizes refuses a Dappfile or templates too large to read.
+func (r *renderer) checkSizes() error {
+	if len(r.original) > MaxDappfileSize {
+		return &LocationError{Filename: r.filename, Err: fmt.Errorf("the Dappfile is %s, more than the limit of %s", sizeString(int64(len(r.original))), sizeString(MaxDappfileSize))}
+	}
+	total := 0
+	for _, t := range r.opt.Templates {
+		total += len(t)
+	}
+	if total > MaxTemplatesSize {
+		return &LocationError{Filename: r.filename, Err: fmt.Errorf("the %s templates add up to %s, more than the limit of %s", ".dappfiles", sizeString(int64(total)), sizeString(MaxTemplatesSize))}
+	}
+	return nil
 }
 
 // parseTemplates registers every .dappfiles template under its path and
@@ -87,14 +126,25 @@ func (r *renderer) parseTemplates() error {
 }
 
 // funcs is Sprig plus dapp's functions. env and expandenv read build args,
-// not the frontend's own environment; getHostByName is removed because a
-// build definition must not depend on DNS.
+// not the frontend's own environment. Every function is wrapped to bound
+// its work (see budget), and the functions that would make the build
+// depend on time, chance or DNS refuse with the reason (refusedFuncs).
 func (r *renderer) funcs() template.FuncMap {
 	fm := sprig.TxtFuncMap()
-	delete(fm, "getHostByName")
 	fm["env"] = r.buildArg
 	fm["expandenv"] = func(s string) string { return os.Expand(s, r.buildArg) }
 	fm["include"] = r.include
+	// text/template's own string builders, so that their output is
+	// bounded like Sprig's
+	fm["print"], fm["printf"], fm["println"] = fmt.Sprint, fmt.Sprintf, fmt.Sprintln
+	fm["html"], fm["js"], fm["urlquery"] = template.HTMLEscaper, template.JSEscaper, template.URLQueryEscaper
+	for name, fn := range fm {
+		fm[name] = r.budget.wrap(name, fn)
+	}
+	for name, why := range refusedFuncs {
+		fm[name] = refuse(name, why)
+	}
+	fm[stepFunc] = r.budget.step
 	return fm
 }
 
@@ -125,10 +175,17 @@ func (r *renderer) include(name string, data any) (string, error) {
 	if r.depth >= maxIncludeDepth {
 		return "", fmt.Errorf("include %q: nested more than %d levels (recursive include?)", name, maxIncludeDepth)
 	}
+	if r.budget.calls >= MaxTemplateCalls {
+		return "", fmt.Errorf("include %q: more than %d template calls (a recursive include?)", name, MaxTemplateCalls)
+	}
 	r.depth++
 	defer func() { r.depth-- }()
 	var out strings.Builder
-	err := r.root.ExecuteTemplate(&out, name, data)
+	w := &limitedWriter{b: r.budget, w: &out, limit: MaxTemplateValue, what: fmt.Sprintf("the output of include %q", name)}
+	err := r.root.ExecuteTemplate(w, name, data)
+	if err != nil && r.includeErr == nil {
+		r.includeErr = err
+	}
 	return out.String(), err
 }
 
@@ -152,6 +209,9 @@ func (r *renderer) readFile(path string) (string, error) {
 	}
 	if err != nil {
 		return "", fmt.Errorf(".Files.Get %q: %w", path, err)
+	}
+	if len(data) > MaxTemplateValue {
+		return "", fmt.Errorf(".Files.Get %q: the file is %s, more than the limit of %s", path, sizeString(int64(len(data))), sizeString(MaxTemplateValue))
 	}
 	return string(data), nil
 }
@@ -184,9 +244,18 @@ func (r *renderer) templateError(err error) error {
 	}
 	line, _ := strconv.Atoi(m[2])
 	col, _ := strconv.Atoi(m[3])
-	filename := r.filename
+	filename, text := r.filename, r.original
 	if m[1] != r.filename {
-		filename = ".dappfiles/" + m[1]
+		filename, text = ".dappfiles/"+m[1], string(r.opt.Templates[m[1]])
+	}
+	if m[3] == "" { // a parse error: text/template reads an unclosed action on
+		if open, ok := unclosedAction(text); ok && open.Line <= line {
+			return &LocationError{
+				Filename: filename,
+				Ranges:   []Range{{Start: open, End: open}},
+				Err:      fmt.Errorf("template: this `{{` has no matching `}}` (text/template read on and reports: %s)", msg[len(m[0]):]),
+			}
+		}
 	}
 	return &LocationError{
 		Filename: filename,
