@@ -30,8 +30,8 @@ type renderer struct {
 	// text/template wraps it once per enclosing include, and the innermost
 	// location is where the problem is.
 	includeErr error
-	warns    []Warning
-	argsRead map[string]bool
+	warns      []Warning
+	argsRead   map[string]bool
 }
 
 // templateData is the dot of the Dappfile template. It is a map, as in
