@@ -21,7 +21,15 @@ import (
 // directory included; go-git hashes only files whose size or mtime differ
 // from the index.
 func (r *Repo) Uncommitted(worktree billy.Filesystem, m *dappfile.GitMapping) ([]string, error) {
-	v, err := newView(r, m.Add, m.IncludePaths, m.ExcludePaths)
+	head, err := r.Head()
+	if err != nil {
+		return nil, err
+	}
+	kind, _, err := r.addKindAt(head, m.Add)
+	if err != nil {
+		return nil, err
+	}
+	v, err := newView(r, m.Add, m.IncludePaths, m.ExcludePaths, kind == addFile)
 	if err != nil {
 		return nil, err
 	}
@@ -50,14 +58,19 @@ func (r *Repo) Uncommitted(worktree billy.Filesystem, m *dappfile.GitMapping) ([
 	return out, nil
 }
 
-// relPath maps a repository path to the mapping's add directory.
+// relPath maps a repository path to the mapping's add directory; a file
+// mapping has only its file.
 func (v *view) relPath(p string) (string, bool) {
 	p = strings.Trim(path.Clean("/"+p), "/")
-	if v.add == "" {
-		return p, true
+	rel := p
+	if v.add != "" {
+		if !strings.HasPrefix(p, v.add+"/") {
+			return "", false
+		}
+		rel = strings.TrimPrefix(p, v.add+"/")
 	}
-	if !strings.HasPrefix(p, v.add+"/") {
+	if v.file != "" && rel != v.file {
 		return "", false
 	}
-	return strings.TrimPrefix(p, v.add+"/"), true
+	return rel, true
 }

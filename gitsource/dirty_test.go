@@ -35,3 +35,16 @@ func TestUncommitted(t *testing.T) {
 	require.Equal(t, []string{"app/a.go", "app/new.go"}, dirty, "a file missing from the work tree may just be dockerignored")
 
 }
+
+func TestUncommittedFileMapping(t *testing.T) {
+	t.Parallel()
+	h := newTestRepo(t)
+	h.Write("conf/nginx.conf", "a")
+	h.Write("conf/other.conf", "b")
+	h.Commit("init")
+	h.Write("conf/nginx.conf", "changed")
+	h.Write("conf/other.conf", "changed too, but not mapped")
+	dirty, err := h.open().Uncommitted(osfs.New(h.Dir), mapping("/conf/nginx.conf", "/etc/nginx/nginx.conf"))
+	require.NoError(t, err)
+	require.Equal(t, []string{"conf/nginx.conf"}, dirty)
+}

@@ -20,7 +20,9 @@ const ExportCommand = "git-export"
 // view (add, include, exclude) and commits the plan used, so the helper
 // computes the very actions gitllb.Apply would have inlined.
 type ExportSpec struct {
-	Add              string
+	Add string
+	// File says that Add names a single file (see view).
+	File             bool
 	Include, Exclude []string
 	// From is zero for an archive.
 	From, To plumbing.Hash
@@ -31,7 +33,7 @@ type ExportSpec struct {
 
 // ExportSpec describes step of p for the helper; mtime is StepTime(step).
 func (p *MappingPlan) ExportSpec(step PlanStep, mtime time.Time) ExportSpec {
-	s := ExportSpec{Add: p.view.add, Include: p.Mapping.IncludePaths, Exclude: p.Mapping.ExcludePaths, To: step.To, Mtime: mtime}
+	s := ExportSpec{Add: p.view.addPath(), File: p.view.file != "", Include: p.Mapping.IncludePaths, Exclude: p.Mapping.ExcludePaths, To: step.To, Mtime: mtime}
 	if step.Kind != StepArchive {
 		s.From = step.From
 	}
@@ -47,6 +49,9 @@ func (s ExportSpec) Args(gitDir, out string) []string {
 		args = append(args, "--from-commit", s.From.String())
 	}
 	args = append(args, "--add", "/"+s.Add)
+	if s.File {
+		args = append(args, "--file")
+	}
 	for _, p := range s.Include {
 		args = append(args, "--include", p)
 	}
@@ -61,7 +66,7 @@ func (s ExportSpec) Args(gitDir, out string) []string {
 // (0644 or 0755), symlinks, and the directories that hold them (0755).
 // Removals are not written: the FileOp that copies out performs them.
 func Export(repo *Repo, spec ExportSpec, out string) error {
-	v, err := newView(repo, spec.Add, spec.Include, spec.Exclude)
+	v, err := newView(repo, spec.Add, spec.Include, spec.Exclude, spec.File)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package gitsource
 
 import (
 	"fmt"
+	"path"
 	"strings"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/flant/dapp-frontend/stages"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/moby/buildkit/util/suggest"
 	"github.com/pkg/errors"
 )
 
@@ -189,7 +191,23 @@ func (p *MappingPlan) find(fn func(PlanStep) bool) (PlanStep, bool) {
 // period, with unchanged subtrees skipped by hash.
 func Plan(repo *Repo, head plumbing.Hash, m *dappfile.GitMapping, opt PlanOpt) (*MappingPlan, []Warning, error) {
 	opt = opt.withDefaults()
-	v, err := newView(repo, m.Add, m.IncludePaths, m.ExcludePaths)
+	kind, near, err := repo.addKindAt(head, m.Add)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch kind {
+	case addMissing:
+		err := errors.Errorf("git mapping add %q does not exist at commit %s", m.Add, head)
+		return nil, nil, suggest.WrapError(err, cleanAdd(m.Add), near, true)
+	case addSubmodule:
+		return nil, nil, errors.Errorf("git mapping add %q is a submodule at commit %s: add the directory that holds it "+
+			"(its files are taken at the commit the superproject records)", m.Add, head)
+	}
+	if kind == addFile && (m.To == "" && strings.HasSuffix(m.Add, "/") || strings.HasSuffix(m.To, "/")) {
+		return nil, nil, errors.Errorf("git mapping add %q is a file at commit %s, so `to` is the file's path in the image, not a directory: "+
+			"write the path with the file's name, e.g. %q", m.Add, head, path.Join("/", m.To, path.Base(m.Add)))
+	}
+	v, err := newView(repo, m.Add, m.IncludePaths, m.ExcludePaths, kind == addFile)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -333,7 +351,8 @@ func (pl *planner) checkHead() error {
 	headIdx := len(pl.chain) - 1
 	t := pl.trees[headIdx]
 	if t.t == nil {
-		return errors.Errorf("git mapping add %q is not a directory at commit %s", pl.m.Add, pl.chain[headIdx].Hash)
+		// Plan checked add at HEAD before building the view
+		return errors.Errorf("git mapping add %q does not exist at commit %s", pl.m.Add, pl.chain[headIdx].Hash)
 	}
 	files, err := pl.view.files(t)
 	if err != nil {
@@ -468,4 +487,27 @@ var stepKinds = map[stages.ID]StepKind{
 	stages.GitPatch:       StepStagePatch,
 	stages.GitCache:       StepCache,
 	stages.GitLatestPatch: StepLatestPatch,
+}
+
+// File is the name of the one file a mapping whose add names a file adds:
+// the Rel of its actions and its name in the git-export output. It is ""
+// for a directory mapping.
+func (p *MappingPlan) File() string { return p.view.file }
+
+// Dest is the path in the image of an action's Rel. A directory mapping
+// puts Rel below `to`. A file mapping puts its file at `to` itself (the
+// name there renames it), and Rel "" is the directory `to` lies in, which
+// belongs to the image, not to the mapping.
+func (p *MappingPlan) Dest(rel string) string {
+	to := path.Join("/", p.Mapping.To)
+	if p.Mapping.To == "" {
+		to = path.Join("/", p.Mapping.Add)
+	}
+	if p.view.file == "" {
+		return path.Join(to, rel)
+	}
+	if rel == p.view.file {
+		return to
+	}
+	return path.Join(path.Dir(to), rel)
 }

@@ -1,6 +1,7 @@
 package gitsource
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -226,14 +227,133 @@ func TestPlanAddMissing(t *testing.T) {
 	t.Parallel()
 	h := newHistory(t)
 	h.Write("a", "a")
+	h.Write("conf/nginx.conf", "a")
 	h.commitAs("c0", "init")
 	repo := h.open()
 	head, err := repo.Head()
 	require.NoError(t, err)
 	_, _, err = Plan(repo, head, mapping("/nope", "/app"), PlanOpt{})
-	require.ErrorContains(t, err, `git mapping add "/nope" is not a directory at commit`)
-	_, _, err = Plan(repo, head, mapping("/a", "/app"), PlanOpt{})
-	require.ErrorContains(t, err, `git mapping add "/a" is not a directory at commit`)
+	require.EqualError(t, err, `git mapping add "/nope" does not exist at commit `+head.String())
+	_, _, err = Plan(repo, head, mapping("/conf/nginx.cof", "/app"), PlanOpt{})
+	require.EqualError(t, err, `git mapping add "/conf/nginx.cof" does not exist at commit `+head.String()+` (did you mean conf/nginx.conf?)`)
+	_, _, err = Plan(repo, head, mapping("/a/b", "/app"), PlanOpt{})
+	require.EqualError(t, err, `git mapping add "/a/b" does not exist at commit `+head.String()+` (did you mean a?)`)
+	_, _, err = Plan(repo, head, mapping("/a", "/etc/"), PlanOpt{})
+	require.EqualError(t, err, `git mapping add "/a" is a file at commit `+head.String()+
+		", so `to` is the file's path in the image, not a directory: write the path with the file's name, e.g. \"/etc/a\"")
+}
+
+// TestPlanFileMapping: a mapping of one file follows that file alone: a
+// commit that changes it moves the stage pin and the latest patch, one
+// that changes its neighbours does not; stageDependencies and filters
+// match the file's name.
+func TestPlanFileMapping(t *testing.T) {
+	t.Parallel()
+	h := newHistory(t)
+	h.Write("conf/nginx.conf", "v1")
+	h.Write("conf/other.conf", "o1")
+	h.commitAs("c0", "init")
+	h.Write("conf/nginx.conf", "v2")
+	h.commitAs("c1", "change the file")
+	h.Write("conf/other.conf", "o2")
+	h.Write("conf/new.conf", "n")
+	h.commitAs("c2", "change its neighbours")
+
+	m := mapping("/conf/nginx.conf", "/etc/nginx/nginx.conf")
+	m.StageDependencies = map[dappfile.StageName][]string{dappfile.Install: {"nginx.conf"}}
+	p, ws := h.plan(m, PlanOpt{})
+	require.Empty(t, ws)
+	require.Equal(t, "archive@c0 install:c0..c1", stepsString(p, h.names))
+	require.Equal(t, "nginx.conf", p.File())
+	require.Equal(t, "/etc/nginx/nginx.conf", p.Dest("nginx.conf"))
+	require.Equal(t, "/etc/nginx", p.Dest(""))
+
+	m.StageDependencies = map[dappfile.StageName][]string{dappfile.Install: {"*"}}
+	p, _ = h.plan(m, PlanOpt{})
+	require.Equal(t, "archive@c0 install:c0..c1", stepsString(p, h.names))
+
+	m.StageDependencies = map[dappfile.StageName][]string{dappfile.Install: {"other.conf"}}
+	p, ws = h.plan(m, PlanOpt{})
+	require.Equal(t, "archive@c0 gitLatestPatch:c0..c1", stepsString(p, h.names))
+	require.Len(t, ws, 1)
+	require.Equal(t, `stageDependencies.install: "other.conf" matches no file of the mapping`, ws[0].Message)
+
+	m.StageDependencies = nil
+	m.ExcludePaths = []string{"*.conf"}
+	p, _ = h.plan(m, PlanOpt{})
+	require.Equal(t, "archive@c0", stepsString(p, h.names), "excluded: nothing to add")
+
+	// a directory mapping keeps Rel below `to`
+	p, _ = h.plan(mapping("/conf", "/etc/nginx"), PlanOpt{})
+	require.Equal(t, "", p.File())
+	require.Equal(t, "/etc/nginx/nginx.conf", p.Dest("nginx.conf"))
+}
+
+// TestPlanFileMappingAppears: a file that did not exist at the archive
+// commit comes with the patch that adds it; a directory at the same path
+// earlier does not count as the file.
+func TestPlanFileMappingAppears(t *testing.T) {
+	t.Parallel()
+	h := newHistory(t)
+	h.Write("app.conf/x", "a directory first")
+	h.commitAs("c0", "init")
+	h.Remove("app.conf")
+	h.Write("app.conf", "now a file")
+	h.commitAs("c1", "file")
+	p, _ := h.plan(mapping("/app.conf", "/etc/app.conf"), PlanOpt{})
+	require.Equal(t, "archive@c0 gitLatestPatch:c0..c1", stepsString(p, h.names))
+	acts, err := p.StepActions(p.ArchiveStep())
+	require.NoError(t, err)
+	require.Equal(t, []Action{{Kind: ActMkdir, Rel: "", Mode: DirMode}}, acts, "only the directory `to` lands in")
+}
+
+// TestFileMappingActions: a patch of a file mapping rewrites or removes
+// just its file; Export writes it under its repository name.
+func TestFileMappingActions(t *testing.T) {
+	t.Parallel()
+	h := newHistory(t)
+	h.WriteMode("payment_gateway/process.sh", "#!/bin/sh\necho v1\n", 0o755)
+	h.Write("payment_gateway/other.sh", "other")
+	h.commitAs("c0", "init")
+	h.WriteMode("payment_gateway/process.sh", "#!/bin/sh\necho v2\n", 0o755)
+	c1 := h.commitAs("c1", "change")
+	h.Remove("payment_gateway/process.sh")
+	c2 := h.commitAs("c2", "remove")
+	repo := h.open()
+	m := mapping("/payment_gateway/process.sh", "/home/payment/run.sh")
+	p, _, err := Plan(repo, c1, m, PlanOpt{})
+	require.NoError(t, err)
+	step, ok := p.LatestPatchStep()
+	require.True(t, ok)
+	acts, err := p.StepActions(step)
+	require.NoError(t, err)
+	require.Len(t, acts, 2)
+	require.Equal(t, ActMkfile, acts[1].Kind)
+	require.Equal(t, "/home/payment/run.sh", p.Dest(acts[1].Rel))
+	dt, err := acts[1].Data()
+	require.NoError(t, err)
+	require.Equal(t, "#!/bin/sh\necho v2\n", string(dt))
+
+	// the commit that deletes the file removes `to`
+	v, err := newView(repo, m.Add, nil, nil, true)
+	require.NoError(t, err)
+	rm, err := v.actionsBetween(c1, c2)
+	require.NoError(t, err)
+	require.Len(t, rm, 1)
+	require.Equal(t, ActRm, rm[0].Kind)
+	require.Equal(t, "/home/payment/run.sh", p.Dest(rm[0].Rel))
+	// and at that commit the mapping has nothing to add, which is an error
+	_, _, err = Plan(repo, c2, m, PlanOpt{})
+	require.ErrorContains(t, err, `git mapping add "/payment_gateway/process.sh" does not exist at commit`)
+
+	out := t.TempDir()
+	spec := p.ExportSpec(p.ArchiveStep(), time.Unix(1767693600, 0))
+	require.True(t, spec.File)
+	require.NoError(t, Export(repo, spec, out))
+	entries, err := os.ReadDir(out)
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+	require.Equal(t, "process.sh", entries[0].Name())
 }
 
 func TestOpenNotRepository(t *testing.T) {

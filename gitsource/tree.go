@@ -31,9 +31,18 @@ type change struct {
 // view is a mapping's window on a repository: the add directory and the
 // include/exclude filter. Submodules inside it are expanded to their
 // files (see submodule).
+//
+// A mapping whose add names a single file (dapp's way to put one file,
+// possibly renamed, into the image) is a view of the file's directory
+// that holds that one entry: the file's path relative to the view is its
+// name, which filters and stageDependencies match, and the emitter puts
+// it at `to` itself (see MappingPlan.target).
 type view struct {
-	repo   *Repo
-	add    string // slash-separated, no leading slash; "" for the root
+	repo *Repo
+	add  string // slash-separated, no leading slash; "" for the root
+	// file is the name of the single file a file mapping adds (in the add
+	// directory); "" for a directory mapping.
+	file   string
 	filter *Filter
 	// trees caches decoded trees: go-git caches objects, not their
 	// decoding. Hashes name content, so one cache serves all repositories.
@@ -44,34 +53,123 @@ type view struct {
 	left map[string]leftOut
 }
 
-func newView(repo *Repo, add string, include, exclude []string) (*view, error) {
+// newView is the window of a mapping on repo; file says that add names a
+// single file (see addKindAt).
+func newView(repo *Repo, add string, include, exclude []string, file bool) (*view, error) {
 	f, err := NewFilter(include, exclude)
 	if err != nil {
 		return nil, err
 	}
-	return &view{repo: repo, add: strings.Trim(path.Clean("/"+add), "/"), filter: f,
-		trees: map[plumbing.Hash]*object.Tree{}, modules: map[moduleKey]*Repo{}, left: map[string]leftOut{}}, nil
+	v := &view{repo: repo, add: cleanAdd(add), filter: f,
+		trees: map[plumbing.Hash]*object.Tree{}, modules: map[moduleKey]*Repo{}, left: map[string]leftOut{}}
+	if file && v.add != "" {
+		v.add, v.file = splitAdd(v.add)
+	}
+	return v, nil
+}
+
+// cleanAdd is add slash-separated without leading slash, "" for the root.
+func cleanAdd(add string) string { return strings.Trim(path.Clean("/"+add), "/") }
+
+func splitAdd(add string) (dir, name string) {
+	dir, name = path.Split(add)
+	return strings.TrimSuffix(dir, "/"), name
+}
+
+// addPath is the mapping's add as given (cleaned, no leading slash).
+func (v *view) addPath() string { return path.Join(v.add, v.file) }
+
+// addKind is what a mapping's add names at a commit.
+type addKind int
+
+const (
+	addMissing addKind = iota
+	addDir
+	addFile
+	addSubmodule
+)
+
+// addKindAt looks add up in commit h's tree; "" (the root) is a directory.
+// In the same directory, names close to a missing one are returned too,
+// for a "did you mean".
+func (r *Repo) addKindAt(h plumbing.Hash, add string) (addKind, []string, error) {
+	add = cleanAdd(add)
+	if add == "" {
+		return addDir, nil, nil
+	}
+	c, err := r.commit(h)
+	if err != nil {
+		return 0, nil, err
+	}
+	root, err := c.Tree()
+	if err != nil {
+		return 0, nil, errors.Wrapf(err, "failed to read tree of %s", h)
+	}
+	// walk the path ourselves: go-git's FindEntry fails with "object not
+	// found" when a file stands where a directory is expected
+	dir, t := "", root
+	names := strings.Split(add, "/")
+	var e *object.TreeEntry
+	for i, name := range names {
+		e = nil
+		for j := range t.Entries {
+			if t.Entries[j].Name == name {
+				e = &t.Entries[j]
+				break
+			}
+		}
+		if e == nil || (i < len(names)-1 && e.Mode != filemode.Dir) {
+			var near []string
+			for _, te := range t.Entries {
+				near = append(near, path.Join(dir, te.Name))
+			}
+			return addMissing, near, nil
+		}
+		if i < len(names)-1 {
+			dir = path.Join(dir, name)
+			if t, err = r.r.TreeObject(e.Hash); err != nil {
+				return 0, nil, errors.Wrapf(err, "failed to read %s at %s", dir, h)
+			}
+		}
+	}
+	switch e.Mode {
+	case filemode.Dir:
+		return addDir, nil, nil
+	case filemode.Submodule:
+		return addSubmodule, nil, nil
+	}
+	return addFile, nil, nil
 }
 
 // tree returns the add directory at commit c, or a zero node when the
-// commit has no such directory.
+// commit has no such directory. For a file mapping it is a tree that holds
+// just the file, or a zero node when the commit has no file at add (a
+// directory there does not count: the mapping adds one file).
 func (v *view) tree(c *object.Commit) (node, error) {
 	root, err := c.Tree()
 	if err != nil {
 		return node{}, errors.Wrapf(err, "failed to read tree of %s", c.Hash)
 	}
 	sc := &scope{repo: v.repo, root: root, prefix: v.add}
-	if v.add == "" {
-		return node{t: root, sc: sc}, nil
+	dir := root
+	if v.add != "" {
+		dir, err = root.Tree(v.add)
+		if errors.Is(err, object.ErrDirectoryNotFound) || errors.Is(err, object.ErrEntryNotFound) {
+			return node{}, nil
+		}
+		if err != nil {
+			return node{}, errors.Wrapf(err, "failed to read %s at %s", v.add, c.Hash)
+		}
 	}
-	sub, err := root.Tree(v.add)
-	if errors.Is(err, object.ErrDirectoryNotFound) || errors.Is(err, object.ErrEntryNotFound) {
-		return node{}, nil
+	if v.file == "" {
+		return node{t: dir, sc: sc}, nil
 	}
-	if err != nil {
-		return node{}, errors.Wrapf(err, "failed to read %s at %s", v.add, c.Hash)
+	for _, e := range dir.Entries {
+		if e.Name == v.file && e.Mode != filemode.Dir && e.Mode != filemode.Submodule {
+			return node{t: &object.Tree{Entries: []object.TreeEntry{e}}, sc: sc}, nil
+		}
 	}
-	return node{t: sub, sc: sc}, nil
+	return node{}, nil
 }
 
 // files lists the mapping's files in n, sorted by path, with the files of

@@ -21,6 +21,7 @@ func parseExportArgs(args []string) (spec gitsource.ExportSpec, gitDir, out stri
 	to := fl.String("to-commit", "", "the commit whose files are written")
 	from := fl.String("from-commit", "", "for a patch: write only what changed since this commit")
 	fl.StringVar(&spec.Add, "add", "/", "the mapping's add directory")
+	fl.BoolVar(&spec.File, "file", false, "add names a single file")
 	fl.Var((*listFlag)(&spec.Include), "include", "includePaths pattern (repeatable)")
 	fl.Var((*listFlag)(&spec.Exclude), "exclude", "excludePaths pattern (repeatable)")
 	fl.StringVar(&out, "out", "", "the directory to write into")
@@ -29,7 +30,7 @@ func parseExportArgs(args []string) (spec gitsource.ExportSpec, gitDir, out stri
 		return spec, "", "", err
 	}
 	if gitDir == "" || out == "" || !plumbing.IsHash(*to) || (*from != "" && !plumbing.IsHash(*from)) {
-		return spec, "", "", errors.New("usage: git-export --git-dir DIR --to-commit SHA [--from-commit SHA] [--add PATH] [--include P]... [--exclude P]... --out DIR --mtime UNIX")
+		return spec, "", "", errors.New("usage: git-export --git-dir DIR --to-commit SHA [--from-commit SHA] [--add PATH [--file]] [--include P]... [--exclude P]... --out DIR --mtime UNIX")
 	}
 	spec.To = plumbing.NewHash(*to)
 	if *from != "" {

@@ -22,4 +22,10 @@ func TestParseExportArgsRejectsBadInput(t *testing.T) {
 	require.Equal(t, "/o", out)
 	spec.Add = "/sub"
 	require.Equal(t, spec, got, "Args and parseExportArgs agree")
+
+	spec.File = true
+	got, _, _, err = parseExportArgs(spec.Args("/g", "/o"))
+	require.NoError(t, err)
+	spec.Add = "//sub"
+	require.Equal(t, spec, got, "a file mapping's flag travels too")
 }

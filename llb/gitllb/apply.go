@@ -142,7 +142,7 @@ func prepareSteps(steps []gitsource.MappingStep) ([]preparedStep, error) {
 			return nil, err
 		}
 		ps := preparedStep{plan: p, step: step, acts: acts,
-			e: &emitter{to: p.Mapping.To, chown: ChownOpt(p.Mapping.Owner, p.Mapping.Group), mtime: mtime}}
+			e: &emitter{dest: p.Dest, file: p.File(), chown: ChownOpt(p.Mapping.Owner, p.Mapping.Group), mtime: mtime}}
 		// sizes come from object headers: no blob is loaded to decide
 		if ps.bytes, err = ps.e.dataSize(acts); err != nil {
 			return nil, err
@@ -215,7 +215,10 @@ func ChownOpt(owner, group string) *llb.ChownOpt {
 }
 
 type emitter struct {
-	to    string
+	// dest places an action's Rel in the image (MappingPlan.Dest).
+	dest func(rel string) string
+	// file is the Rel of a file mapping's one file, "" for a directory.
+	file  string
 	chown *llb.ChownOpt
 	mtime time.Time
 }
@@ -239,7 +242,7 @@ func (e *emitter) dataSize(acts []gitsource.Action) (int64, error) {
 // chain appends a to fa (a new chain when fa is nil): the actions of one
 // FileOp run in order, each on the result of the previous one.
 func (e *emitter) chain(fa *llb.FileAction, a gitsource.Action) (*llb.FileAction, error) {
-	p := joinTo(e.to, a.Rel)
+	p := e.dest(a.Rel)
 	ct := llb.WithCreatedTime(e.mtime)
 	switch a.Kind {
 	case gitsource.ActRm:
@@ -248,6 +251,10 @@ func (e *emitter) chain(fa *llb.FileAction, a gitsource.Action) (*llb.FileAction
 		}
 		return fa.Rm(p, llb.WithAllowNotFound(true)), nil
 	case gitsource.ActMkdir:
+		if a.Rel == "" && e.file != "" {
+			// a file mapping owns its file, not the directory it lands in
+			return chainMkdir(fa, p, llb.WithParents(true), ct), nil
+		}
 		if a.Rel == "" && path.Dir(p) != "/" {
 			// the directories above `to` belong to the image, not to the
 			// mapping's owner: create them first, without chown
@@ -281,11 +288,6 @@ func (e *emitter) chain(fa *llb.FileAction, a gitsource.Action) (*llb.FileAction
 		return llb.Mkfile(p, a.Mode, dt, opts...), nil
 	}
 	return fa.Mkfile(p, a.Mode, dt, opts...), nil
-}
-
-// joinTo places rel under the mapping's target directory.
-func joinTo(to, rel string) string {
-	return path.Join("/", to, rel)
 }
 
 func chainMkdir(fa *llb.FileAction, p string, opts ...llb.MkdirOption) *llb.FileAction {

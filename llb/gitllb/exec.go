@@ -74,10 +74,15 @@ func (ps preparedStep) exportChain(fa *llb.FileAction, env ExportEnv, cos []llb.
 	}
 	out := exportState(env, ps.plan.ExportSpec(ps.step, ps.e.mtime), stepName(ps.plan, ps.step), cos)
 	ci := &llb.CopyInfo{CopyDirContentsOnly: true, CreateDestPath: true, ChownOpt: ps.e.chown, CreatedTime: &ps.e.mtime}
-	if fa == nil {
-		return llb.Copy(out, "/", joinTo(ps.e.to, ""), ci), nil
+	src, dst := "/", ps.e.dest("")
+	if ps.e.file != "" {
+		// the export holds the one file under its name in the repository
+		src, dst = "/"+ps.e.file, ps.e.dest(ps.e.file)
 	}
-	return fa.Copy(out, "/", joinTo(ps.e.to, ""), ci), nil
+	if fa == nil {
+		return llb.Copy(out, src, dst, ci), nil
+	}
+	return fa.Copy(out, src, dst, ci), nil
 }
 
 // exportState runs the helper for spec and returns its output mount. The
