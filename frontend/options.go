@@ -150,14 +150,14 @@ func convertOpt(ctx context.Context, bc *dockerui.Client, opt options, src *dock
 		BuildContext: func(include, exclude []string) (bkllb.State, error) {
 			return buildContext(ctx, bc, include, exclude)
 		},
-		SourceMap:      src.SourceMap,
-		IgnoreCache:    bc.IsNoCache,
-		Labels:         bc.Labels,
-		Project:        opt.project,
-		CacheNamespace: bc.CacheIDNamespace,
-		AutoCache:      opt.autoCache,
-		Git:            gitOpt(bc, opt),
-		LoadDockerfile: loadDockerfile(bc),
+		SourceMap:         src.SourceMap,
+		IgnoreCache:       bc.IsNoCache,
+		Labels:            bc.Labels,
+		Project:           opt.project,
+		CacheNamespace:    bc.CacheIDNamespace,
+		AutoCache:         opt.autoCache,
+		Git:               gitOpt(bc, opt),
+		ConvertDockerfile: convertDockerfileFunc(bc),
 		Warn: func(w dappfile.Warning) {
 			src.Warn(ctx, w.Message, warnOpts(w.Range))
 		},

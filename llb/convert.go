@@ -54,9 +54,10 @@ type ConvertOpt struct {
 	Git GitOpt
 	// Warn receives problems that do not stop the build; may be nil.
 	Warn func(dappfile.Warning)
-	// LoadDockerfile loads the Dockerfile and build context of a werf
-	// `dockerfile:` image; nil refuses such images.
-	LoadDockerfile func(ctx context.Context, img *dappfile.Image) (*DockerfileSource, error)
+	// ConvertDockerfile converts a werf `dockerfile:` image for the
+	// platform; nil refuses such images. Errors located in the Dockerfile
+	// carry their own source; others are placed at `dockerfile:`.
+	ConvertDockerfile func(ctx context.Context, img *dappfile.Image, platform ocispecs.Platform) (*DockerfileResult, error)
 }
 
 // Result is the converted target.

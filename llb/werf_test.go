@@ -7,8 +7,8 @@ import (
 
 	"github.com/flant/dapp-frontend/dappfile"
 	bkllb "github.com/moby/buildkit/client/llb"
-	"github.com/moby/buildkit/solver/errdefs"
 	digest "github.com/opencontainers/go-digest"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/stretchr/testify/require"
 )
 
@@ -43,20 +43,6 @@ target: prod
 args: {GREETING: hi}
 `
 
-// dockerfileLoader serves one Dockerfile from memory, with a local
-// context, as the frontend does through the gateway.
-func dockerfileLoader(t *testing.T, dockerfile string, seen *[]*dappfile.Image) func(context.Context, *dappfile.Image) (*DockerfileSource, error) {
-	return func(ctx context.Context, img *dappfile.Image) (*DockerfileSource, error) {
-		*seen = append(*seen, img)
-		main := bkllb.Local("context")
-		return &DockerfileSource{
-			Data:        []byte(dockerfile),
-			SourceMap:   bkllb.NewSourceMap(nil, img.Dockerfile.Dockerfile, "Dockerfile", []byte(dockerfile)),
-			MainContext: &main,
-		}, nil
-	}
-}
-
 func parseWerf(t *testing.T, text string) *dappfile.Config {
 	t.Helper()
 	cfg, _, err := dappfile.Parse([]byte(strings.TrimLeft(text, "\n")), dappfile.ParseOpt{Filename: "werf.yaml"})
@@ -89,48 +75,27 @@ func TestImportFromImageAtStage(t *testing.T) {
 	require.ErrorContains(t, err, "defines 2 images (app, web)")
 }
 
-// TestDockerfileImage: a `dockerfile:` image is converted by BuildKit's
-// Dockerfile converter with the image's target and args, and a stapel
-// image can build on it.
-func TestDockerfileImage(t *testing.T) {
+// TestDockerfileImageInGraph: a `dockerfile:` image's converted state
+// joins the graph: a stapel image builds on it; without a converter the
+// image is refused at its `dockerfile:` line.
+func TestDockerfileImageInGraph(t *testing.T) {
 	t.Parallel()
-	const dockerfile = "FROM busybox AS base\nARG GREETING\nRUN echo $GREETING > /greeting\nFROM base AS prod\nRUN echo prod\nFROM base AS other\nRUN echo other\n"
-	var seen []*dappfile.Image
-	opt := withTarget(testOpt(), "web")
-	opt.LoadDockerfile = dockerfileLoader(t, dockerfile, &seen)
-	res, err := Convert(context.Background(), parseWerf(t, werfFile), opt)
-	require.NoError(t, err)
-	require.Len(t, seen, 1)
-	g := marshal(t, res.State)
-	var runs []string
-	for _, d := range g.order {
-		if e := g.ops[d].GetExec(); e != nil {
-			runs = append(runs, strings.Join(e.Meta.Args, " "))
-			if strings.Contains(strings.Join(e.Meta.Args, " "), "GREETING") {
-				require.Contains(t, e.Meta.Env, "GREETING=hi")
-			}
-		}
+	src := werfFile + "---\nimage: on-web\nfromImage: web\nshell:\n  setup: [echo on web]\n"
+	opt := withTarget(testOpt(), "on-web")
+	var seen []string
+	opt.ConvertDockerfile = func(ctx context.Context, img *dappfile.Image, p ocispecs.Platform) (*DockerfileResult, error) {
+		seen = append(seen, img.Name+" "+img.Dockerfile.Context+"/"+img.Dockerfile.Dockerfile)
+		st := bkllb.Image("docker.io/library/busybox:latest").Run(bkllb.Shlex("echo from dockerfile"), bkllb.WithCustomName("dockerfile step")).Root()
+		return &DockerfileResult{State: st, Image: emptyImage(p)}, nil
 	}
-	require.Len(t, runs, 2, "target prod runs base and prod, not other: %v", runs)
+	res, err := Convert(context.Background(), parseWerf(t, src), opt)
+	require.NoError(t, err)
+	require.Equal(t, []string{"web web/web.Dockerfile"}, seen)
+	g := marshal(t, res.State)
+	require.Equal(t, []string{"", "dockerfile step", "[on-web] setup: echo on web"}, g.chain())
 
-	// Without a loader the image is refused at its `dockerfile:` line.
 	_, err = Convert(context.Background(), parseWerf(t, werfFile), withTarget(testOpt(), "web"))
 	require.ErrorContains(t, err, "werf.yaml:25:13: dockerfile images cannot be built here")
-}
-
-// TestDockerfileErrorIsSourceMapped: a Dockerfile error points at the
-// Dockerfile's line.
-func TestDockerfileErrorIsSourceMapped(t *testing.T) {
-	t.Parallel()
-	var seen []*dappfile.Image
-	opt := withTarget(testOpt(), "web")
-	opt.LoadDockerfile = dockerfileLoader(t, "FROM busybox\nFROBNICATE x\n", &seen)
-	_, err := Convert(context.Background(), parseWerf(t, werfFile), opt)
-	require.ErrorContains(t, err, "unknown instruction: FROBNICATE")
-	srcs := errdefs.Sources(err)
-	require.Len(t, srcs, 1)
-	require.Equal(t, "web.Dockerfile", srcs[0].Info.Filename)
-	require.Equal(t, int32(2), srcs[0].Ranges[0].Start.Line)
 }
 
 func withTarget(opt ConvertOpt, target string) ConvertOpt {

@@ -8,12 +8,12 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 
 	"github.com/containerd/platforms"
 	"github.com/flant/dapp-frontend/dappfile"
+	"github.com/flant/dapp-frontend/frontend"
 	"github.com/flant/dapp-frontend/gitsource"
 	dappllb "github.com/flant/dapp-frontend/llb"
 	bkllb "github.com/moby/buildkit/client/llb"
@@ -54,15 +54,9 @@ func dumpLLB(args []string, out, warnOut io.Writer) error {
 			Dev:  *dev,
 		},
 		Warn: func(w dappfile.Warning) { printWarning(warnOut, w) },
-		LoadDockerfile: func(ctx context.Context, img *dappfile.Image) (*dappllb.DockerfileSource, error) {
-			name := path.Join(img.Dockerfile.Context, img.Dockerfile.Dockerfile)
-			data, err := os.ReadFile(filepath.Join(*dir, filepath.FromSlash(name)))
-			if err != nil {
-				return nil, err
-			}
-			main := bkllb.Local("context")
-			return &dappllb.DockerfileSource{Data: data, SourceMap: bkllb.NewSourceMap(nil, name, "Dockerfile", data), MainContext: &main}, nil
-		},
+		ConvertDockerfile: frontend.LocalDockerfiles(func(name string) ([]byte, error) {
+			return os.ReadFile(filepath.Join(*dir, filepath.FromSlash(name)))
+		}, emptyResolver{}),
 	})
 	if err != nil {
 		return err
