@@ -28,6 +28,20 @@ func (d *docDecoder) decodeImageFields(n *yaml.Node, im *Image, fields []field) 
 	if base == nil {
 		d.errorf(n, "%s %s has no base image: set one of `from`, `fromDimg` or `fromDimgArtifact`", d.kind, quoteName(im.Name))
 	}
+	d.warnUnusedSecrets(im, fields)
+}
+
+// warnUnusedSecrets says when `secrets` or `ssh` reach no step: only user
+// stages get them.
+func (d *docDecoder) warnUnusedSecrets(im *Image, fields []field) {
+	if im.Shell != nil && len(im.Shell.Stages) > 0 {
+		return
+	}
+	for _, f := range fields {
+		if f.key == "secrets" || f.key == "ssh" {
+			d.warnf(f.k, "`%s` has no effect: only the commands of `shell` stages get secrets and ssh, and this %s has none", f.key, d.kind)
+		}
+	}
 }
 
 func (d *docDecoder) decodeOther(im *Image, key string, f field) {
@@ -51,6 +65,10 @@ func (d *docDecoder) decodeOther(im *Image, key string, f field) {
 	case "autoCache":
 		b := d.boolean(f.v, key)
 		im.AutoCache = &b
+	case "secrets":
+		im.Secrets = d.decodeSecrets(f.v)
+	case "ssh":
+		im.SSH = d.decodeSSH(f.v)
 	default:
 		d.decodeWerfField(im, key, f)
 	}

@@ -89,6 +89,12 @@ func (w *dumper) image(im *Image) {
 	for i, imp := range im.Imports {
 		w.importEntry(i, imp)
 	}
+	for i, s := range im.Secrets {
+		w.line("secret[%d] @%s id %q to %q toEnv %q optional %t", i, s.Loc, s.ID, s.To, s.ToEnv, s.Optional)
+	}
+	for i, s := range im.SSH {
+		w.line("ssh[%d] @%s id %q optional %t", i, s.Loc, s.ID, s.Optional)
+	}
 	w.docker(im.Docker)
 }
 

@@ -121,6 +121,36 @@ type Image struct {
 	// Dockerfile is set for werf's `dockerfile:` images, which have no
 	// stapel stages: BuildKit's Dockerfile converter builds them.
 	Dockerfile *DockerfileImage
+
+	// Secrets and SSH are given to every user stage of this document, for
+	// the length of each step (werf stapel's `secrets:`; dapp forwarded
+	// the ssh agent).
+	Secrets []*Secret
+	SSH     []*SSH
+}
+
+// Secret is one entry of `secrets:`: a BuildKit build secret the client
+// provides (`--secret id=ID,...`). It reaches a step as a file (To) or as
+// an environment variable (ToEnv), never a layer or the image config.
+type Secret struct {
+	Loc Range
+	// ID is the secret's id in the build (`--secret id=ID`).
+	ID string
+	// To is the absolute path of the file; "" when ToEnv is set.
+	To string
+	// ToEnv names the environment variable that holds the value instead.
+	ToEnv string
+	// Optional secrets may be missing: the file or variable is then absent.
+	Optional bool
+}
+
+// SSH is one entry of `ssh:`: an ssh agent socket the client forwards
+// (`--ssh ID`), with SSH_AUTH_SOCK pointing at the first one.
+type SSH struct {
+	Loc Range
+	// ID is the forwarded socket's id, "default" for `--ssh default`.
+	ID       string
+	Optional bool
 }
 
 // DockerfileImage is a werf image built from a Dockerfile.

@@ -105,7 +105,6 @@ var werfRefusals = map[refusalKey]string{
 	{docStapel, "", "platform"}:     refusePlatform,
 	{docStapel, "", "dependencies"}: refuseDeps,
 	{docStapel, "", "imageSpec"}:    "`imageSpec` is not supported: set the image config with `docker:` (ENV, LABEL, USER, WORKDIR, ENTRYPOINT, CMD, EXPOSE, VOLUME, HEALTHCHECK)",
-	{docStapel, "", "secrets"}:      "`secrets` is not supported in stapel images: build the step that needs a secret in a `dockerfile:` image (`RUN --mount=type=secret,id=ID`) and pass the secret with --secret id=ID,env=VAR",
 
 	{docDockerfile, "", "platform"}:     refusePlatform,
 	{docDockerfile, "", "dependencies"}: refuseDeps,

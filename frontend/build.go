@@ -73,7 +73,8 @@ func buildPlatform(ctx context.Context, bc *dockerui.Client, cfg *dappfile.Confi
 		CacheImports: bc.CacheImports,
 	})
 	if err != nil {
-		return nil, err
+		img, _ := dappllb.SelectTarget(cfg, bc.Target)
+		return nil, explainMissingSecret(err, cfg, img, src.SourceMap)
 	}
 	ref, err := r.SingleRef()
 	if err != nil {

@@ -41,6 +41,7 @@ func describeOutline(cfg *dappfile.Config, bc *dockerui.Client, opt options, dat
 	for _, m := range mounts {
 		o.Cache = append(o.Cache, outline.CacheMount{ID: m.Describe(), Location: location(m.Loc)})
 	}
+	outlineSecrets(cfg, img, o)
 	for _, name := range cfg.BuildArgs {
 		o.Args = append(o.Args, outline.Arg{Name: name, Value: bc.BuildArgs[name], Description: "read by the template with env"})
 	}

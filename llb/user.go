@@ -40,6 +40,7 @@ func (sb *stageBuilder) applyUser(st stages.Stage) error {
 			opts = append(opts, bkllb.AddEnv(cacheVersionEnv, strings.Join(versions, "\x1f")))
 		}
 		opts = append(opts, mounts...)
+		opts = append(opts, secretRunOptions(sb.img)...)
 		for _, c := range sb.constraints(st, sb.vertexName(st.ID, detail)) {
 			opts = append(opts, c)
 		}
