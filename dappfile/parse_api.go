@@ -11,6 +11,13 @@ type ParseOpt struct {
 	// Templates are the files `.dappfiles/**/*.tmpl` of the build context,
 	// keyed by their path relative to `.dappfiles` (e.g. "common/apt.tmpl").
 	Templates map[string][]byte
+	// TemplatePaths names, for errors, the file of each template, by its
+	// path in the build context (`.werf/apt.tmpl`); a template not listed
+	// is under `.dappfiles/`.
+	TemplatePaths map[string]string
+	// Commit answers werf's `.Commit` (HEAD of the context's repository);
+	// nil makes `.Commit` an error.
+	Commit func() (Commit, error)
 	// ReadFile reads a file of the build context for `.Files.Get`, by a path
 	// relative to the context root. It returns an error satisfying
 	// errors.Is(err, fs.ErrNotExist) when the file is missing. Nil means no

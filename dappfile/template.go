@@ -32,6 +32,9 @@ type renderer struct {
 	includeErr error
 	warns      []Warning
 	argsRead   map[string]bool
+	// funcMap is the functions of every template, tpl's included.
+	funcMap  template.FuncMap
+	tplCount int
 }
 
 // templateData is the dot of the Dappfile template. It is a map, as in
@@ -41,7 +44,9 @@ type renderer struct {
 // `{{ $_ := set . "Key" "value" }}` … `{{ .Key }}`. "Files" reads files of
 // the build context: {{ .Files.Get "path" }}.
 func (r *renderer) templateData() map[string]any {
-	return map[string]any{"Files": templateFiles{r}}
+	data := map[string]any{"Files": templateFiles{r}}
+	r.werfData(data)
+	return data
 }
 
 // templateFiles implements `.Files`.
@@ -69,6 +74,7 @@ func (r *renderer) render() (string, error) {
 		return "", err
 	}
 	funcs := r.funcs()
+	r.funcMap = funcs
 	r.root = template.New(r.filename).Option("missingkey=error").Funcs(funcs)
 	if _, err := r.root.Parse(r.original); err != nil {
 		return "", r.templateError(err)
@@ -134,6 +140,7 @@ func (r *renderer) funcs() template.FuncMap {
 	fm["env"] = r.buildArg
 	fm["expandenv"] = func(s string) string { return os.Expand(s, r.buildArg) }
 	fm["include"] = r.include
+	r.werfFuncs(fm)
 	// text/template's own string builders, so that their output is
 	// bounded like Sprig's
 	fm["print"], fm["printf"], fm["println"] = fmt.Sprint, fmt.Sprintf, fmt.Sprintln
@@ -246,7 +253,7 @@ func (r *renderer) templateError(err error) error {
 	col, _ := strconv.Atoi(m[3])
 	filename, text := r.filename, r.original
 	if m[1] != r.filename {
-		filename, text = ".dappfiles/"+m[1], string(r.opt.Templates[m[1]])
+		filename, text = r.templatePath(m[1]), string(r.opt.Templates[m[1]])
 	}
 	if m[3] == "" { // a parse error: text/template reads an unclosed action on
 		if open, ok := unclosedAction(text); ok && open.Line <= line {

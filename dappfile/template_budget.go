@@ -139,7 +139,7 @@ func (r *renderer) nodeLoc(tree *tparse.Tree, n tparse.Node) *LocationError {
 	}
 	filename, text := r.filename, r.original
 	if name != r.filename {
-		filename, text = ".dappfiles/"+name, string(r.opt.Templates[name])
+		filename, text = r.templatePath(name), string(r.opt.Templates[name])
 	}
 	if line == 0 {
 		return &LocationError{Filename: filename}

@@ -1,8 +1,11 @@
 package dappfile
 
 import (
+	"fmt"
+	"io/fs"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -113,4 +116,52 @@ func TestWerfDockerfileWarnings(t *testing.T) {
 		"5:3-6:15 `secrets[0]` is passed by the client: build with --secret id=npmrc,src=~/.npmrc",
 		"7:3-7:12 `secrets[1]` is passed by the client: build with --secret id=TOKEN,env=TOKEN",
 	}, got)
+}
+
+// TestWerfTemplate: werf's template data and functions.
+func TestWerfTemplate(t *testing.T) {
+	t.Parallel()
+	when := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	opt := ParseOpt{
+		Filename:  "werf.yaml",
+		BuildArgs: map[string]string{"WERF_ENV": "production", "SET": "v"},
+		Templates: map[string][]byte{"base.tmpl": []byte(`{{ define "base" }}from: {{ .from }}{{ end }}`)},
+		ReadFile: func(p string) ([]byte, error) {
+			if p == "VERSION" {
+				return []byte("1.2"), nil
+			}
+			return nil, fs.ErrNotExist
+		},
+		Commit: func() (Commit, error) { return Commit{Hash: "abc123", Time: when}, nil },
+	}
+	src := dedent(`
+		project: p
+		configVersion: 1
+		---
+		image: app
+		{{ include "base" (fromYaml "from: alpine") }}
+		fromCacheVersion: {{ .Env }}-{{ .Commit.Hash }}-{{ .Commit.Date.Unix }}
+		shell:
+		  install:
+		  - echo {{ env "UNSET" "fallback" }} {{ env "SET" "fallback" }}
+		  - echo {{ tpl "{{ .x }}" (dict "x" "from-tpl") }}{{ printf_debug "x" }}
+		  - echo {{ .Files.Exists "VERSION" }} {{ .Files.Exists "NOPE" }} {{ required "needs SET" (env "SET") }}
+		`)
+	cfg, _, err := Parse([]byte(src), opt)
+	require.NoError(t, err)
+	im := cfg.Images[0]
+	require.Equal(t, "alpine", im.From)
+	require.Equal(t, fmt.Sprintf("production-abc123-%d", when.Unix()), im.FromCacheVersion)
+	require.Equal(t, []string{"echo fallback v", "echo from-tpl", "echo true false v"}, im.Shell.Stages[Install].Commands)
+
+	for _, tc := range []struct{ name, src, err string }{
+		{"required", "image: a\nfrom: {{ required \"set BASE: --build-arg BASE=...\" (env \"BASE\") }}\n",
+			"werf.yaml:2:10: template: executing \"werf.yaml\" at <required \"set BASE: --build-arg BASE=...\" (env \"BASE\")>: error calling required: set BASE: --build-arg BASE=..."},
+		{"glob", "image: a\nfrom: x\n{{ .Files.Glob \"*.txt\" }}\n", ".Files.Glob \"*.txt\" is not supported: read each file with .Files.Get \"PATH\""},
+		{"commit without repository", "image: a\nfrom: x{{ .Commit.Hash }}\n", ".Commit needs the build context's git repository, and there is none"},
+		{"env with two defaults", "image: a\nfrom: {{ env \"A\" \"b\" \"c\" }}\n", "env \"A\": at most one default value, got 2"},
+	} {
+		_, _, err := Parse([]byte(tc.src), ParseOpt{Filename: "werf.yaml"})
+		require.ErrorContains(t, err, tc.err, tc.name)
+	}
 }

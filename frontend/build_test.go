@@ -1,6 +1,7 @@
 package frontend
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io/fs"
@@ -153,7 +154,7 @@ func TestBuildDefaultFilenameAndImageConfig(t *testing.T) {
 func TestBuildNoDappfile(t *testing.T) {
 	t.Parallel()
 	_, err := Build(context.Background(), newStub(map[string]string{"Dockerfile": "FROM x"}, nil))
-	require.ErrorContains(t, err, "no Dappfile found: looked for Dappfile, dappfile.yaml, dappfile.yml")
+	require.ErrorContains(t, err, "no Dappfile or werf.yaml found: looked for Dappfile, dappfile.yaml, dappfile.yml, werf.yaml, werf.yml")
 }
 
 func TestBuildErrorCarriesSource(t *testing.T) {
@@ -228,4 +229,37 @@ func TestBuildPerPlatform(t *testing.T) {
 	var img dockerspec.DockerOCIImage
 	require.NoError(t, json.Unmarshal(res.Metadata[exptypes.ExporterImageConfigKey+"/linux/arm64"], &img))
 	require.Equal(t, "arm64", img.Architecture)
+}
+
+// TestBuildWerfYAML: werf.yaml is found when there is no Dappfile (a
+// Dappfile still wins), its `.werf` templates are read, and a
+// `dockerfile:` image is converted from the Dockerfile in its context.
+func TestBuildWerfYAML(t *testing.T) {
+	t.Parallel()
+	werf := "project: shop\nconfigVersion: 1\n---\n{{ include \"web.tmpl\" . }}\n---\nimage: app\nfrom: alpine\n"
+	files := map[string]string{
+		"werf.yaml":          werf,
+		".werf/web.tmpl":     "image: web\ndockerfile: Dockerfile\ncontext: web\ntarget: prod",
+		"web/Dockerfile":     "FROM alpine AS base\nRUN echo base\nFROM base AS prod\nRUN echo prod\n",
+		"web/.dockerignore":  "",
+		"unrelated/Dappfile": "not read",
+	}
+	c := newStub(files, map[string]string{"target": "web"})
+	_, err := Build(context.Background(), c)
+	require.NoError(t, err)
+	var runs []string
+	for _, dt := range c.solved[len(c.solved)-1].Def {
+		var op pb.Op
+		require.NoError(t, op.UnmarshalVT(dt))
+		if e := op.GetExec(); e != nil {
+			runs = append(runs, strings.Join(e.Meta.Args, " "))
+		}
+	}
+	require.Equal(t, []string{"/bin/sh -c echo base", "/bin/sh -c echo prod"}, runs)
+
+	files["Dappfile"] = "dimg: d\nfrom: alpine\nshell:\n  install: [echo dappfile]\n"
+	c = newStub(files, nil)
+	_, err = Build(context.Background(), c)
+	require.NoError(t, err)
+	require.Contains(t, string(bytes.Join(c.solved[len(c.solved)-1].Def, nil)), "echo dappfile")
 }

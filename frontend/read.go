@@ -17,11 +17,16 @@ const (
 	keyFilename        = "filename"
 	keyDockerfileKey   = "dockerfilekey"
 	localSessionPrefix = "local-sessionid:"
-	templatesDir       = ".dappfiles"
 )
 
-// defaultFilenames are tried in order when the client names no file.
-var defaultFilenames = []string{"Dappfile", "dappfile.yaml", "dappfile.yml"}
+// defaultFilenames are tried in order when the client names no file:
+// dapp's names first, so a Dappfile user's lookup never changes, then
+// werf's.
+var defaultFilenames = []string{"Dappfile", "dappfile.yaml", "dappfile.yml", "werf.yaml", "werf.yml"}
+
+// templateDirs hold the templates `include` reads: dapp's `.dappfiles` and
+// werf's `.werf`, `**/*.tmpl` in each, named by the path inside the folder.
+var templateDirs = []string{".dappfiles", ".werf"}
 
 // withDefaultFilename makes dockerui read the first of defaultFilenames that
 // exists when the client did not pass `filename` (buildctl without
@@ -55,7 +60,7 @@ func withDefaultFilename(ctx context.Context, c gwclient.Client) (gwclient.Clien
 			return &clientWithOpts{Client: c, opts: out}, nil
 		}
 	}
-	return nil, errors.Errorf("no Dappfile found: looked for %s; name one with --opt filename=NAME (buildx: -f NAME)", strings.Join(defaultFilenames, ", "))
+	return nil, errors.Errorf("no Dappfile or werf.yaml found: looked for %s; name one with --opt filename=NAME (buildx: -f NAME)", strings.Join(defaultFilenames, ", "))
 }
 
 // clientWithOpts is the gateway client with frontend options replaced.
@@ -94,15 +99,17 @@ func solveRef(ctx context.Context, c gwclient.Client, st bkllb.State) (gwclient.
 // readDappfile parses the Dappfile with what its template may read from the
 // build context, and forwards warnings to the client with their location.
 func readDappfile(ctx context.Context, bc *dockerui.Client, src *dockerui.Source) (*dappfile.Config, error) {
-	templates, err := readTemplates(ctx, bc)
+	templates, paths, err := readTemplates(ctx, bc)
 	if err != nil {
 		return nil, err
 	}
 	cfg, warnings, err := dappfile.Parse(src.Data, dappfile.ParseOpt{
-		Filename:  src.Filename,
-		BuildArgs: bc.BuildArgs,
-		Templates: templates,
-		ReadFile:  func(p string) ([]byte, error) { return readContextFile(ctx, bc, p) },
+		Filename:      src.Filename,
+		BuildArgs:     bc.BuildArgs,
+		Templates:     templates,
+		TemplatePaths: paths,
+		ReadFile:      func(p string) ([]byte, error) { return readContextFile(ctx, bc, p) },
+		Commit:        func() (dappfile.Commit, error) { return headCommit(ctx, bc) },
 	})
 	for _, w := range warnings {
 		src.Warn(ctx, w.Message, warnOpts(w.Range))
@@ -110,31 +117,60 @@ func readDappfile(ctx context.Context, bc *dockerui.Client, src *dockerui.Source
 	return cfg, err
 }
 
-// readTemplates loads `.dappfiles/**/*.tmpl` from the build context, keyed by
-// the path relative to `.dappfiles`.
-func readTemplates(ctx context.Context, bc *dockerui.Client) (map[string][]byte, error) {
-	st, err := bc.MainContext(ctx, bkllb.IncludePatterns([]string{templatesDir + "/**/*.tmpl"}),
-		dockerui.WithInternalName("load "+templatesDir+" templates"))
+// readTemplates loads `**/*.tmpl` of templateDirs from the build context,
+// keyed by the path inside their folder, with the path of each in the
+// context. One name in two folders is refused: include could not tell
+// them apart.
+func readTemplates(ctx context.Context, bc *dockerui.Client) (map[string][]byte, map[string]string, error) {
+	var patterns []string
+	for _, dir := range templateDirs {
+		patterns = append(patterns, dir+"/**/*.tmpl")
+	}
+	st, err := bc.MainContext(ctx, bkllb.IncludePatterns(patterns),
+		dockerui.WithInternalName("load "+strings.Join(templateDirs, " and ")+" templates"))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ref, err := solveRef(ctx, bc.GatewayClient(), *st)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	out := map[string][]byte{}
-	err = walkRef(ctx, ref, templatesDir, func(p string) error {
-		if !strings.HasSuffix(p, ".tmpl") {
+	out, paths := map[string][]byte{}, map[string]string{}
+	for _, dir := range templateDirs {
+		err = walkRef(ctx, ref, dir, func(p string) error {
+			if !strings.HasSuffix(p, ".tmpl") {
+				return nil
+			}
+			name := strings.TrimPrefix(p, dir+"/")
+			if prev, dup := paths[name]; dup {
+				return errors.Errorf("template %q is both %s and %s: rename one, include names a template by its path inside the folder", name, prev, p)
+			}
+			dt, err := dockerui.ReadFile(ctx, ref, p)
+			if err != nil {
+				return err
+			}
+			out[name], paths[name] = dt, p
 			return nil
-		}
-		dt, err := dockerui.ReadFile(ctx, ref, p)
+		})
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
-		out[strings.TrimPrefix(p, templatesDir+"/")] = dt
-		return nil
-	})
-	return out, err
+	}
+	return out, paths, nil
+}
+
+// headCommit is the context repository's HEAD, for werf's `.Commit`.
+func headCommit(ctx context.Context, bc *dockerui.Client) (dappfile.Commit, error) {
+	repo, err := openContextRepo(ctx, bc)
+	if err != nil {
+		return dappfile.Commit{}, err
+	}
+	h, err := repo.Head()
+	if err != nil {
+		return dappfile.Commit{}, err
+	}
+	t, err := repo.CommitTime(h)
+	return dappfile.Commit{Hash: h.String(), Time: t}, err
 }
 
 // walkRef calls fn for every regular file below dir of a solved state; a

@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/go-git/go-billy/v5"
 	"github.com/go-git/go-billy/v5/osfs"
@@ -92,6 +93,15 @@ func (r *Repo) ResolveRevision(rev string) (plumbing.Hash, error) {
 		return plumbing.ZeroHash, errors.Wrapf(err, "failed to resolve %q", rev)
 	}
 	return *h, nil
+}
+
+// CommitTime is the committer date of commit h (werf's `.Commit.Date`).
+func (r *Repo) CommitTime(h plumbing.Hash) (time.Time, error) {
+	c, err := r.commit(h)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return c.Committer.When, nil
 }
 
 func (r *Repo) commit(h plumbing.Hash) (*object.Commit, error) {
