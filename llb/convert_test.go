@@ -34,7 +34,7 @@ shell:
   beforeSetup: [echo bs]
   setup: [make, make install]
 `,
-			want: []string{"from docker.io/library/alpine:latest", "[app] beforeInstall: apk add curl", "[app] install: npm ci", "[app] beforeSetup: echo bs", "[app] setup: make && make install"},
+			want: []string{"image docker.io/library/alpine:latest", "run apk add curl", "run npm ci", "run echo bs", "run make\nmake install"},
 		},
 		{
 			name: "empty stages add no vertex",
@@ -45,7 +45,7 @@ shell:
   install: []
   setup: [make]
 `,
-			want: []string{"from docker.io/library/alpine:latest", "[app] setup: make"},
+			want: []string{"image docker.io/library/alpine:latest", "run make"},
 		},
 		{
 			name: "artifact runs buildArtifact last",
@@ -60,7 +60,7 @@ shell:
   setup: [go mod download]
 `,
 			target: "tools",
-			want:   []string{"from docker.io/library/alpine:latest", "[tools] setup: go mod download", "[tools] buildArtifact: go build"},
+			want:   []string{"image docker.io/library/alpine:latest", "run go mod download", "run go build"},
 		},
 		{
 			name: "asLayers gives each command its own step",
@@ -71,7 +71,7 @@ asLayers: true
 shell:
   install: [a, b]
 `,
-			want: []string{"from docker.io/library/alpine:latest", "[app] install: a", "[app] install: b"},
+			want: []string{"image docker.io/library/alpine:latest", "run a", "run b"},
 		},
 	}
 	for _, tc := range tests {
@@ -80,7 +80,7 @@ shell:
 			opt := testOpt()
 			opt.Target = tc.target
 			g, _ := convert(t, tc.file, opt)
-			require.Equal(t, tc.want, g.chain())
+			require.Equal(t, tc.want, g.steps())
 		})
 	}
 }
@@ -95,9 +95,8 @@ shell:
   - cd /src
   - make
 `, testOpt())
-	_, op := g.byName(t, "[app] install")
+	_, op := g.run(t, "cd /src\nmake")
 	exec := op.GetExec()
-	require.Equal(t, []string{"/bin/sh", "-ec", "cd /src\nmake"}, exec.Meta.Args)
 	require.Equal(t, "/", exec.Mounts[0].Dest)
 	for _, e := range exec.Meta.Env {
 		require.False(t, strings.HasPrefix(e, cacheVersionEnv+"="), "no cacheVersion, no variable: %v", exec.Meta.Env)
@@ -117,8 +116,8 @@ shell:
 `
 	digestsOf := func(from, shell string) (string, string) {
 		g, _ := convert(t, strings.Replace(strings.Replace(base, "%s", from, 1), "%s", shell, 1), testOpt())
-		bi, _ := g.byName(t, "[app] beforeInstall")
-		in, _ := g.byName(t, "[app] install")
+		bi, _ := g.run(t, "a")
+		in, _ := g.run(t, "b")
 		return bi.String(), in.String()
 	}
 	bi0, in0 := digestsOf("", "")
@@ -157,10 +156,10 @@ import:
   group: www
 `, testOpt())
 	require.Equal(t, []string{
-		"from docker.io/library/alpine:latest", "[app] install: echo install",
-		"[assets] import → app (after install)", "[app] setup: echo setup",
-	}, g.chain())
-	_, op := g.byName(t, "[assets] import")
+		"image docker.io/library/alpine:latest", "run echo install",
+		"file copy /app/public → /srv/public", "run echo setup",
+	}, g.steps())
+	_, op := g.copyTo(t, "/srv/public")
 	actions := op.GetFile().Actions
 	require.Len(t, actions, 1)
 	cp := actions[0].GetCopy()
@@ -199,11 +198,37 @@ import:
 - {artifact: a, add: /4, after: setup}
 `, testOpt())
 	require.Equal(t, []string{
-		"from docker.io/library/alpine:latest", "[app] beforeInstall: bi",
-		"[a] import → app (before install)", "[app] install: i",
-		"[a] import → app (after install)", "[app] beforeSetup: bs",
-		"[a] import → app (before setup)", "[app] setup: s",
-		"[a] import → app (after setup)",
+		"image docker.io/library/alpine:latest", "run bi",
+		"file copy /1 → /1", "run i",
+		"file copy /2 → /2", "run bs",
+		"file copy /3 → /3", "run s",
+		"file copy /4 → /4",
+	}, g.steps())
+}
+
+// TestVertexNames: the progress names are what users see of the chain:
+// the source, then "[image] stage: commands", imports named by artifact
+// and point.
+func TestVertexNames(t *testing.T) {
+	t.Parallel()
+	g, _ := convert(t, `
+artifact: a
+from: alpine
+shell:
+  buildArtifact: [x]
+---
+dimg: app
+from: alpine
+shell:
+  beforeInstall: [apk add curl]
+  install: npm ci
+  setup: [make, make install]
+import:
+- {artifact: a, add: /1, after: install}
+`, testOpt())
+	require.Equal(t, []string{
+		"from docker.io/library/alpine:latest", "[app] beforeInstall: apk add curl", "[app] install: npm ci",
+		"[a] import → app (after install)", "[app] setup: make && make install",
 	}, g.chain())
 }
 
@@ -227,7 +252,7 @@ docker:
 	opt := testOpt()
 	opt.Target = "app"
 	g, res := convert(t, file, opt)
-	require.Equal(t, []string{"from docker.io/library/alpine:latest", "[base] install: base-step", "[app] setup: app-step"}, g.chain())
+	require.Equal(t, []string{"image docker.io/library/alpine:latest", "run base-step", "run app-step"}, g.steps())
 	require.Contains(t, res.Image.Config.Env, "BASE=1")
 	require.Equal(t, []string{"run"}, res.Image.Config.Cmd)
 }
@@ -294,7 +319,7 @@ func TestNamedContextReplacesFrom(t *testing.T) {
 		return &st, img, nil
 	}
 	g, res := convert(t, "dimg: app\nfrom: alpine\nshell:\n  install: [x]\n", opt)
-	_, op := g.byName(t, "[app] install")
+	_, op := g.run(t, "x")
 	src := g.ops[digest.Digest(op.Inputs[0].Digest)].GetSource()
 	require.Equal(t, "docker-image://registry.test/mirror/alpine:3", src.Identifier)
 	require.Equal(t, []string{"MIRROR=1"}, res.Image.Config.Env)
@@ -310,7 +335,7 @@ func TestSourceLocations(t *testing.T) {
 	res, err := Convert(context.Background(), cfg, opt)
 	require.NoError(t, err)
 	g := marshal(t, res.State)
-	d, _ := g.byName(t, "[app] install")
+	d, _ := g.run(t, "make")
 	locs := g.def.Source.Locations[d.String()]
 	require.NotNil(t, locs, "install has a source location")
 	require.Equal(t, int32(5), locs.Locations[0].Ranges[0].Start.Line, "install points at its command list")
@@ -383,16 +408,17 @@ import:
 	}
 }
 
-// exampleChains is the stage chain each example target must show.
+// exampleChains is the stage chain each example target must show, by
+// structure (see graph.describe): each step starts with the given text.
 var exampleChains = map[string][]string{
-	"basic/app": {"from docker.io/library/busybox:latest", "[app] beforeInstall: ", "[app] install: ", "[app] beforeSetup: ", "[app] setup: "},
-	"artifact/app": {"from docker.io/library/busybox:latest", "[app] beforeInstall: ", "[app] install: ",
-		"[builder] import → app (after install)"},
-	"artifact/builder":   {"from docker.io/library/busybox:latest", "[builder] beforeInstall: ", "[builder] buildArtifact: "},
-	"multi-image/base":   {"from docker.io/library/busybox:latest", "[base] beforeInstall: "},
-	"multi-image/api":    {"from docker.io/library/busybox:latest", "[base] beforeInstall: ", "[api] install: "},
-	"multi-image/worker": {"from docker.io/library/busybox:latest", "[worker] setup: "},
-	"templates/app":      {"from docker.io/library/busybox:latest", "[app] beforeInstall: ", "[app] setup: "},
+	"basic/app": {"image docker.io/library/busybox:latest", "run mkdir -p /app /var/log/app\n", "run echo \"dependencies\"",
+		"run echo \"config\"", "run echo '#!/bin/sh' > /app/start\n"},
+	"artifact/app":       {"image docker.io/library/busybox:latest", "run mkdir -p /srv", "run echo installed", "file copy /out → /usr/local/bin"},
+	"artifact/builder":   {"image docker.io/library/busybox:latest", "run mkdir -p /opt/toolchain /out\n", "run printf "},
+	"multi-image/base":   {"image docker.io/library/busybox:latest", "run mkdir -p /opt/base\n"},
+	"multi-image/api":    {"image docker.io/library/busybox:latest", "run mkdir -p /opt/base\n", "run echo api > "},
+	"multi-image/worker": {"image docker.io/library/busybox:latest", "run echo worker > "},
+	"templates/app":      {"image docker.io/library/busybox:latest", "run mkdir -p /app\n", "run echo \"1.2.3\" > /app/VERSION\n"},
 }
 
 func TestExamplesConvert(t *testing.T) {
@@ -420,7 +446,7 @@ func TestExamplesConvert(t *testing.T) {
 			opt.Target = name
 			res, err := Convert(context.Background(), cfg, opt)
 			require.NoError(t, err, name)
-			got := marshal(t, res.State).chain()
+			got := marshal(t, res.State).steps()
 			require.Len(t, got, len(want), "%s/%s: %v", example, name, got)
 			for i := range want {
 				require.True(t, strings.HasPrefix(got[i], want[i]), "%s/%s step %d: %q does not start with %q", example, name, i, got[i], want[i])

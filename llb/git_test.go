@@ -14,6 +14,7 @@ import (
 	"github.com/go-git/go-billy/v5"
 	"github.com/go-git/go-billy/v5/osfs"
 	"github.com/moby/buildkit/solver/pb"
+	digest "github.com/opencontainers/go-digest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -92,9 +93,13 @@ func TestGitArchiveFromHistory(t *testing.T) {
 	r := newTestRepo(t)
 	r.commit(map[string]string{"src/main.go": "package main\n", "src/package.json": "{}\n", "src/vendor/x.go": "vendored\n", "README": "not mapped\n"})
 	g, _ := convert(t, gitDappfile, r.opt())
-	require.Equal(t, []string{"from docker.io/library/alpine:latest", "[app] gitArchive", "[app] gitArchive: https://example.com/lib.git:/ → /opt/lib", "[app] install: make"}, g.chain())
+	steps := g.steps()
+	require.Len(t, steps, 4, "%v", steps)
+	require.Equal(t, "image docker.io/library/alpine:latest", steps[0])
+	require.True(t, strings.HasPrefix(steps[1], "file mkdir /app, "), steps[1])
+	require.Equal(t, []string{"file copy / → /opt/lib", "run make"}, steps[2:])
 
-	_, archive := g.byName(t, "[app] gitArchive")
+	_, archive := g.fileOn(t, "/app")
 	require.Equal(t, map[string]string{"/app/main.go": "package main\n", "/app/package.json": "{}\n"}, mkfiles(archive),
 		"the archive holds the mapping's committed files, filtered")
 	for _, o := range g.ops {
@@ -102,8 +107,9 @@ func TestGitArchiveFromHistory(t *testing.T) {
 			require.False(t, strings.HasPrefix(s.Identifier, "local://"), "committed sources do not come from the working tree")
 		}
 	}
-	_, remote := g.byName(t, "[app] gitArchive: https://")
-	require.Equal(t, "/opt/lib", remote.GetFile().Actions[0].GetCopy().Dest)
+	_, remote := g.copyTo(t, "/opt/lib")
+	src := g.ops[digest.Digest(remote.Inputs[remote.GetFile().Actions[0].SecondaryInput].Digest)]
+	require.True(t, strings.HasPrefix(src.GetSource().Identifier, "git://example.com/lib.git"), src.GetSource().Identifier)
 }
 
 func TestGitPatchBeforeInstall(t *testing.T) {
@@ -111,23 +117,22 @@ func TestGitPatchBeforeInstall(t *testing.T) {
 	r := newTestRepo(t)
 	r.commit(map[string]string{"src/main.go": "package main\n", "src/package.json": "{}\n"})
 	before, _ := convert(t, gitDappfile, r.opt())
-	installBefore, _ := before.byName(t, "[app] install")
+	installBefore, _ := before.run(t, "make")
 
 	// An unrelated change goes to the latest patch: install keeps its key.
 	r.commit(map[string]string{"src/main.go": "package main // v2\n"})
 	g, _ := convert(t, gitDappfile, r.opt())
-	installAfter, _ := g.byName(t, "[app] install")
+	installAfter, _ := g.run(t, "make")
 	require.Equal(t, installBefore, installAfter, "an unrelated commit must not rerun install")
-	_, latest := g.byName(t, "[app] gitLatestPatch")
+	_, latest := g.neighbours(t, installAfter)
 	require.Equal(t, map[string]string{"/app/main.go": "package main // v2\n"}, mkfiles(latest))
 
 	// A dependency change brings a patch before install.
 	r.commit(map[string]string{"src/package.json": `{"deps": 1}` + "\n"})
 	g, _ = convert(t, gitDappfile, r.opt())
-	require.Contains(t, g.chain(), "[app] gitPatch: before install")
-	_, patch := g.byName(t, "[app] gitPatch: before install")
-	require.Equal(t, "{\"deps\": 1}\n", mkfiles(patch)["/app/package.json"])
-	installDeps, _ := g.byName(t, "[app] install")
+	installDeps, _ := g.run(t, "make")
+	patch, _ := g.neighbours(t, installDeps)
+	require.Equal(t, "{\"deps\": 1}\n", mkfiles(patch)["/app/package.json"], "the patch goes right before install")
 	require.NotEqual(t, installBefore, installDeps)
 }
 
@@ -136,7 +141,7 @@ func TestGitDevModeUsesWorkingTree(t *testing.T) {
 	opt := testOpt()
 	opt.Git.Dev = true
 	g, _ := convert(t, gitDappfile, opt)
-	_, op := g.byName(t, "[app] gitArchive: context:/src")
+	_, op := g.copyTo(t, "/app")
 	cp := op.GetFile().Actions[0].GetCopy()
 	require.Equal(t, "/src", cp.Src)
 	require.Equal(t, "/app", cp.Dest)
@@ -177,6 +182,6 @@ func TestGitUncommittedChangesWarn(t *testing.T) {
 	g, _ := convert(t, gitDappfile, opt)
 	require.Len(t, warnings, 1)
 	require.Contains(t, warnings[0], "git mapping → /app: 1 uncommitted change(s) are not built (src/main.go)")
-	_, archive := g.byName(t, "[app] gitArchive")
+	_, archive := g.fileOn(t, "/app")
 	require.Equal(t, "package main\n", mkfiles(archive)["/app/main.go"], "the committed state is built")
 }

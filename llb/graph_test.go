@@ -35,8 +35,8 @@ fromDimg: b
 shell:
   install: [step-c]
 `, opt)
-	for _, step := range []string{"[a] install", "[b] install", "[c] install"} {
-		_, op := g.byName(t, step)
+	for _, step := range []string{"step-a", "step-b", "step-c"} {
+		_, op := g.run(t, step)
 		meta := op.GetExec().GetMeta()
 		require.Equal(t, []string{"PATH=/bin", "A=1"}, meta.Env, step)
 		require.Equal(t, "/w", meta.Cwd, step)

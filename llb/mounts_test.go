@@ -30,19 +30,19 @@ shell:
 	opt := testOpt()
 	opt.AutoCache = true
 	g, _ := convert(t, file, opt)
-	_, bi := g.byName(t, "[app] beforeInstall")
+	_, bi := g.run(t, "apt-get update\napt-get install -y curl")
 	apt := cacheMounts(bi)
 	require.Contains(t, apt, "/var/cache/apt")
 	require.Contains(t, apt, "/var/lib/apt/lists")
 	require.Equal(t, pb.CacheSharingOpt_LOCKED, apt["/var/cache/apt"].CacheOpt.Sharing)
-	_, in := g.byName(t, "[app] install")
+	_, in := g.run(t, "npm ci")
 	require.Contains(t, cacheMounts(in), "/root/.npm")
-	_, setup := g.byName(t, "[app] setup")
+	_, setup := g.run(t, "echo no tools here")
 	require.Empty(t, cacheMounts(setup))
 
 	opt.AutoCache = false
 	g, _ = convert(t, file, opt)
-	_, bi = g.byName(t, "[app] beforeInstall")
+	_, bi = g.run(t, "apt-get update\napt-get install -y curl")
 	require.Empty(t, cacheMounts(bi), "auto-cache=false turns them off")
 }
 
@@ -61,12 +61,12 @@ mount:
 shell:
   install: [make]
 `, opt)
-	_, in := g.byName(t, "[app] install")
+	_, in := g.run(t, "make")
 	build := cacheMounts(in)["/var/cache/build"]
 	require.NotNil(t, build)
 	require.Contains(t, build.CacheOpt.ID, "shop")
-	require.Equal(t, []string{"from docker.io/library/alpine:latest", "[app] install: make", "[app] mountPoints"}, g.chain())
-	_, mp := g.byName(t, "[app] mountPoints")
+	require.Equal(t, []string{"image docker.io/library/alpine:latest", "run make", "file mkdir /tmp/work, mkdir /var/cache/build"}, g.steps())
+	_, mp := g.fileOn(t, "/tmp/work")
 	var dirs []string
 	for _, a := range mp.GetFile().Actions {
 		dirs = append(dirs, a.GetMkdir().Path)
