@@ -36,8 +36,8 @@ from: alpine
 shell:
   install: [make tools]
 `, testOpt())
-	for _, name := range []string{"[app] install", "[app] setup"} {
-		_, op := g.byName(t, name)
+	for _, name := range []string{"make", "make install"} {
+		_, op := g.run(t, name)
 		exec := op.GetExec()
 		secrets := map[string]*pb.Mount{}
 		var ssh []*pb.Mount
@@ -63,7 +63,7 @@ shell:
 			require.NotContains(t, e, "GITHUB_TOKEN", "a secret variable is no plain env")
 		}
 	}
-	_, tools := g.byName(t, "[tools] install")
+	_, tools := g.run(t, "make tools")
 	for _, m := range tools.GetExec().Mounts {
 		require.NotEqual(t, pb.MountType_SECRET, m.MountType, "another document's secrets stay there")
 		require.NotEqual(t, pb.MountType_SSH, m.MountType)
@@ -79,9 +79,9 @@ func TestSecretsChangeStageKeys(t *testing.T) {
 	g1, _ := convert(t, plain, testOpt())
 	g2, _ := convert(t, plain+"secrets: [{id: a}]\n", testOpt())
 	g3, _ := convert(t, plain+"secrets: [{id: a}]\n", testOpt())
-	d1, _ := g1.byName(t, "[app] install")
-	d2, _ := g2.byName(t, "[app] install")
-	d3, _ := g3.byName(t, "[app] install")
+	d1, _ := g1.run(t, "make")
+	d2, _ := g2.run(t, "make")
+	d3, _ := g3.run(t, "make")
 	require.NotEqual(t, d1, d2)
 	require.Equal(t, d2, d3)
 }

@@ -92,7 +92,7 @@ func TestDockerfileImageInGraph(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"web web/web.Dockerfile"}, seen)
 	g := marshal(t, res.State)
-	require.Equal(t, []string{"", "dockerfile step", "[on-web] setup: echo on web"}, g.chain())
+	require.Equal(t, []string{"image docker.io/library/busybox:latest", "exec echo from dockerfile", "run echo on web"}, g.steps())
 
 	_, err = Convert(context.Background(), parseWerf(t, werfFile), withTarget(testOpt(), "web"))
 	require.ErrorContains(t, err, "werf.yaml:25:13: dockerfile images cannot be built here")
