@@ -3,8 +3,6 @@ package dappfile
 import (
 	"errors"
 	"fmt"
-	"regexp"
-	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -83,25 +81,22 @@ func scalarEnd(n *yaml.Node) (int, int) {
 	return n.Line, n.Column + max(len(n.Value)-1, 0)
 }
 
-// yamlLineRE finds the line in yaml.v3's syntax errors ("yaml: line 3: ...").
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): `)
-
-// parseYAML parses one document into a node tree, mapping a syntax error to
-// the original line.
+// parseYAML parses one document into a node tree. Bad characters, syntax
+// errors, unsupported tags and too many nodes are reported at their line.
 func (d *docDecoder) parseYAML(text string) (*yaml.Node, bool) {
+	if line, col, what, bad := badYAMLChar(text); bad {
+		d.errorAt(d.posRange(line, col), errors.New(what))
+		return nil, false
+	}
 	var root yaml.Node
-	err := yaml.Unmarshal([]byte(text), &root)
-	if err == nil {
-		return &root, true
+	if err := yaml.Unmarshal([]byte(text), &root); err != nil {
+		d.syntaxError(text, err)
+		return nil, false
 	}
-	msg, line := err.Error(), 1
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		line, _ = strconv.Atoi(m[1])
-		msg = msg[len(m[0]):]
+	if !d.checkNodes(&root) || !d.checkTags(&root) {
+		return nil, false
 	}
-	msg = "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")
-	d.errorAt(pointRange(d.lines.line(d.offset+line), 1), errors.New(msg))
-	return nil, false
+	return &root, true
 }
 
 // deref follows YAML aliases (*name) to the anchored node.

@@ -1,8 +1,10 @@
 package dappfile
 
 import (
+	"fmt"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -17,24 +19,36 @@ const (
 	hostileMaxAlloc = 512 << 20
 )
 
-// parseBounded parses data and fails the test when it takes longer than
-// hostileMaxTime or allocates more than hostileMaxAlloc in all.
+// parseBounded parses data and fails the test when it takes more than
+// hostileMaxTime of CPU (wall time on a shared CI machine says little) or
+// allocates more than hostileMaxAlloc in all. Callers must not run in
+// parallel with other tests.
 func parseBounded(t testing.TB, data []byte, opt ParseOpt) (*Config, error) {
 	t.Helper()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	before := ms.TotalAlloc
+	cpu := cpuTime()
 	start := time.Now()
 	cfg, _, err := Parse(data, opt)
-	elapsed := time.Since(start)
+	elapsed, used := time.Since(start), cpuTime()-cpu
 	runtime.ReadMemStats(&ms)
-	if elapsed > hostileMaxTime {
-		t.Errorf("parsing took %v (limit %v)", elapsed, hostileMaxTime)
+	if used > hostileMaxTime || elapsed > 10*hostileMaxTime {
+		t.Errorf("parsing took %v of CPU, %v in all (limit %v of CPU)", used, elapsed, hostileMaxTime)
 	}
 	if alloc := ms.TotalAlloc - before; alloc > hostileMaxAlloc {
 		t.Errorf("parsing allocated %d MiB (limit %d MiB)", alloc>>20, hostileMaxAlloc>>20)
 	}
 	return cfg, err
+}
+
+// cpuTime is the CPU time the process used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func TestHostileTemplates(t *testing.T) {
@@ -86,4 +100,39 @@ func TestHostileSizes(t *testing.T) {
 	require.EqualError(t, err, "Dappfile: the Dappfile is 1.0 MiB, more than the limit of 1 MiB")
 	_, err = parseBounded(t, []byte(base), ParseOpt{Templates: map[string][]byte{"a.tmpl": make([]byte, MaxTemplatesSize+1)}})
 	require.EqualError(t, err, "Dappfile: the .dappfiles templates add up to 4.0 MiB, more than the limit of 4 MiB")
+}
+
+func TestHostileYAML(t *testing.T) {
+	laughs := "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+	for c := 'b'; c <= 'j'; c++ {
+		laughs += fmt.Sprintf("%c: &%c [%s]\n", c, c, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*%c, ", c-1), 10), ", "))
+	}
+	merges := "x0: &x0 {a: 1, b: 2}\n"
+	for i := 1; i < 30; i++ {
+		merges += fmt.Sprintf("x%d: &x%d {<<: [*x%d, *x%d], k%d: 1}\n", i, i, i-1, i-1, i)
+	}
+	for _, tc := range []struct{ name, input, err string }{
+		{"billion laughs", "x-laughs:\n" + indentLines(laughs), "Dappfile:9:10: the document has more than 200000 YAML nodes with its aliases expanded"},
+		{"nested merge keys", "x-merges:\n" + indentLines(merges) + "shell: *x29\n", "the document has more than 200000 YAML nodes with its aliases expanded"},
+		{"many nodes", "shell:\n  install: [" + strings.Repeat("a,", MaxYAMLNodes) + "]\n", "Dappfile:4:399993: the document has more than 200000 YAML nodes: split it, or generate less"},
+		{"deep nesting", "shell: " + strings.Repeat("[", 20000) + "\n", "Dappfile:3:1: invalid YAML: exceeded max depth of 10000"},
+		{"documents", strings.Repeat("---\n", MaxDocuments+1), "Dappfile:1002:1: more than 1000 YAML documents"},
+		{"images", "---\ndimg: [" + strings.Repeat("a,", MaxImages) + "b]\nfrom: x\n", "more than 1000 images and artifacts"},
+		{"NUL", "shell:\n  install: [a\x00]\n", "Dappfile:4:14: character U+0000 is not allowed in YAML"},
+		{"invalid UTF-8", "shell:\n  install: [é\xff]\n", "Dappfile:4:14: invalid UTF-8 (byte 0xff): the file must be UTF-8"},
+		{"binary tag", "fromCacheVersion: !!binary aGVsbG8=\n", "Dappfile:3:19: YAML tag \"!!binary\" is not supported"},
+		{"custom tag", "fromCacheVersion: !v 1\n", "Dappfile:3:19: YAML tag \"!v\" is not supported"},
+		{"syntax line", "shell:\n  install:\n    - a\n  - b\n", "Dappfile:6:1: invalid YAML: did not find expected key"},
+		{"unknown anchor", "shell:\n  setup: *b\n", "Dappfile:4:10: invalid YAML: unknown anchor 'b' referenced"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parseBounded(t, []byte(base+tc.input), ParseOpt{})
+			require.ErrorContains(t, err, tc.err)
+			require.NotEmpty(t, Locations(err))
+		})
+	}
+}
+
+func indentLines(s string) string {
+	return "  " + strings.ReplaceAll(strings.TrimSuffix(s, "\n"), "\n", "\n  ") + "\n"
 }

@@ -29,10 +29,17 @@ func Parse(data []byte, opt ParseOpt) (*Config, []Warning, error) {
 		importLocs: map[*Import]Range{},
 	}
 	cfg := &Config{Filename: filename, BuildArgs: args}
-	for _, doc := range p.splitDocuments(rendered) {
+	docs := p.splitDocuments(rendered)
+	if err := p.checkCounts(docs, nil); err != nil {
+		return nil, warns, err
+	}
+	for _, doc := range docs {
 		if !doc.broken {
 			cfg.Images = append(cfg.Images, p.decodeDocument(doc)...)
 		}
+	}
+	if err := p.checkCounts(nil, cfg.Images); err != nil {
+		return nil, warns, err
 	}
 	p.applyMeta(cfg)
 	p.validate(cfg, len(p.errs) == 0)

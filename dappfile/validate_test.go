@@ -39,7 +39,7 @@ func TestParseErrors(t *testing.T) {
 		{"dimg and artifact", "dimg: a\nartifact: b\nfrom: x\n", "Dappfile:2:1: `dimg` and `artifact` cannot be used in one document"},
 		{"empty dimg list", "dimg: []\nfrom: x\n", "Dappfile:1:7: `dimg` must name at least one image"},
 		{"empty artifact name", base + "---\nartifact: ''\nfrom: x\n", "Dappfile:4:11: `artifact` needs a name"},
-		{"yaml syntax", base + "shell:\n  install: [a\n", "Dappfile:3:1: invalid YAML: did not find expected ',' or ']'"},
+		{"yaml syntax", base + "shell:\n  install: [a\n", "Dappfile:4:1: invalid YAML: did not find expected ',' or ']'"},
 		{"ruby dump", "--- !ruby/object:Dapp::Config::Config\n_dimg: []\n", "Dappfile:1:1: \"--- !ruby/object:Dapp::Config::Config\": ruby tag \"!ruby/object:Dapp::Config::Config\" marks dapp's internal config dump format, not a Dappfile: it is not supported"},
 		{"ruby tag inside", base + "shell: !ruby/object:Foo {}\n", "Dappfile:3:8: ruby tag \"!ruby/object:Foo\" marks dapp's internal config dump format"},
 		{"separator with content", base + "--- foo\n", "Dappfile:3:1: a document separator `---` must be alone on its line"},
