@@ -38,10 +38,10 @@ const (
 	// merge key (`<<:`) expanded.
 	MaxYAMLNodes = 200_000
 	// MaxDocuments bounds the YAML documents of a Dappfile.
-	MaxDocuments = 1_000
+	MaxDocuments = 10_000
 	// MaxImages bounds the images and artifacts of a Dappfile (a
 	// `dimg: [a, b]` document counts each name).
-	MaxImages = 1_000
+	MaxImages = 10_000
 )
 
 // sizeString renders a byte count for messages: "4 MiB", "1.5 KiB", "12 bytes".
