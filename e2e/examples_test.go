@@ -210,12 +210,20 @@ func TestExamplesBuildx(t *testing.T) {
 	require.Contains(t, r.Stderr, ">>>", "buildx prints the Dappfile lines:\n%s", r.Stderr)
 }
 
-// withSyntaxLine copies an example and points its `# syntax=` line at ref.
+// withSyntaxLine copies an example and points its Dappfile's `# syntax=`
+// line at ref.
 func withSyntaxLine(t *testing.T, src, ref string) string {
+	t.Helper()
+	return withSyntaxLineIn(t, src, "Dappfile", ref)
+}
+
+// withSyntaxLineIn copies an example and points the `# syntax=` line of
+// its file name at ref.
+func withSyntaxLineIn(t *testing.T, src, name, ref string) string {
 	t.Helper()
 	dst := t.TempDir()
 	require.NoError(t, os.CopyFS(dst, os.DirFS(src)))
-	p := filepath.Join(dst, "Dappfile")
+	p := filepath.Join(dst, name)
 	dt, err := os.ReadFile(p)
 	require.NoError(t, err)
 	lines := strings.SplitN(string(dt), "\n", 2)

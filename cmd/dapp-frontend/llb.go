@@ -70,14 +70,14 @@ func dumpLLB(args []string, out, warnOut io.Writer) error {
 
 func parseLocal(file, dir string, buildArgs map[string]string, warnOut io.Writer) (*dappfile.Config, error) {
 	if file == "" {
-		for _, n := range []string{"Dappfile", "dappfile.yaml", "dappfile.yml"} {
+		for _, n := range []string{"Dappfile", "dappfile.yaml", "dappfile.yml", "werf.yaml", "werf.yml"} {
 			if _, err := os.Stat(filepath.Join(dir, n)); err == nil {
 				file = filepath.Join(dir, n)
 				break
 			}
 		}
 		if file == "" {
-			return nil, fmt.Errorf("no Dappfile in %s; name one with -f", dir)
+			return nil, fmt.Errorf("no Dappfile or werf.yaml in %s; name one with -f", dir)
 		}
 	}
 	data, err := os.ReadFile(file)
@@ -88,11 +88,23 @@ func parseLocal(file, dir string, buildArgs map[string]string, warnOut io.Writer
 	if err != nil {
 		return nil, err
 	}
+	werfTemplates, err := localTemplates(filepath.Join(dir, ".werf"))
+	if err != nil {
+		return nil, err
+	}
+	paths := map[string]string{}
+	for name, dt := range werfTemplates {
+		if _, dup := templates[name]; dup {
+			return nil, fmt.Errorf("template %q is both .dappfiles/%s and .werf/%s: rename one", name, name, name)
+		}
+		templates[name], paths[name] = dt, ".werf/"+name
+	}
 	cfg, warnings, err := dappfile.Parse(data, dappfile.ParseOpt{
-		Filename:  filepath.Base(file),
-		BuildArgs: buildArgs,
-		Templates: templates,
-		ReadFile:  func(p string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, filepath.FromSlash(p))) },
+		Filename:      filepath.Base(file),
+		BuildArgs:     buildArgs,
+		Templates:     templates,
+		TemplatePaths: paths,
+		ReadFile:      func(p string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, filepath.FromSlash(p))) },
 	})
 	for _, w := range warnings {
 		printWarning(warnOut, w)

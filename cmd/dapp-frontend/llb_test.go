@@ -45,7 +45,7 @@ func TestDumpLLBErrors(t *testing.T) {
 	err := dumpLLB([]string{"--context", "../../examples/multi-image"}, &out, io.Discard)
 	require.ErrorContains(t, err, "pick one with --target NAME")
 	err = dumpLLB([]string{"--context", t.TempDir()}, &out, io.Discard)
-	require.ErrorContains(t, err, "no Dappfile in")
+	require.ErrorContains(t, err, "no Dappfile or werf.yaml in")
 }
 
 // TestDumpLLBWarnings checks that the debug command prints the warnings of
@@ -90,4 +90,18 @@ func gitCmd(t *testing.T, dir string, args ...string) string {
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "git %v: %s", args, out)
 	return string(out)
+}
+
+// TestDumpLLBWerf: the debug command finds werf.yaml, reads `.werf`
+// templates and converts a `dockerfile:` image from its context folder.
+func TestDumpLLBWerf(t *testing.T) {
+	t.Parallel()
+	for _, target := range []string{"app", "web", "tools"} {
+		var out bytes.Buffer
+		require.NoError(t, dumpLLB([]string{"--context", "../../examples/werf", "--target", target}, &out, io.Discard), target)
+		require.NotZero(t, out.Len())
+		if target == "web" {
+			require.Contains(t, out.String(), "GREETING=hello from werf.yaml")
+		}
+	}
 }
