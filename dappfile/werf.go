@@ -94,7 +94,7 @@ type refusalKey struct {
 }
 
 const (
-	refusePlatform = "`platform` is not read from the file: remove it and pass the platforms to the build (buildx: --platform linux/amd64,linux/arm64; buildctl: --opt platform=...)"
+	refusePlatform = "`platform` is not supported in the file: remove it and pass the platforms to the build (buildx: --platform linux/amd64,linux/arm64; buildctl: --opt platform=...)"
 	refuseDeps     = "`dependencies` is not supported: werf passes another image's registry name, tag or digest, which one BuildKit build does not have; build on another image with `fromImage` or copy its files with `import`"
 )
 

@@ -142,7 +142,7 @@ func (d *docDecoder) dockerfileSecrets(n *yaml.Node) {
 		id := vals["id"]
 		switch {
 		case vals["value"] != "":
-			d.errorf(item, "`%s.value`: a secret written in the file is not secret; pass it to the build instead (--secret id=%s,env=VAR)", p, orWord(id, "ID"))
+			d.errorf(item, "`%s.value` is not supported: a secret written in the file is not secret; pass it to the build instead (--secret id=%s,env=VAR)", p, orWord(id, "ID"))
 		case vals["env"] != "":
 			d.warnf(item, "`%s` is passed by the client: build with --secret id=%s,env=%s", p, orWord(id, vals["env"]), vals["env"])
 		case vals["src"] != "":

@@ -1,6 +1,8 @@
 package dappfile
 
 import (
+	"regexp"
+
 	"gopkg.in/yaml.v3"
 )
 
@@ -9,6 +11,10 @@ import (
 // cleanup, clone handling): nothing of them is about building, so they
 // are accepted and not read.
 var metaKeys = []string{"project", "configVersion", "build", "deploy", "cleanup", "gitWorktree"}
+
+// projectRE is werf's rule for project names: they become parts of
+// image and cache names.
+var projectRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 
 // metaBuildKeys are the keys of the meta document's `build:` (platform and
 // imageSpec are refused with werfRefusals).
@@ -23,8 +29,8 @@ func (d *docDecoder) decodeMeta(n *yaml.Node) {
 		switch f.key {
 		case "project":
 			m.Project, m.ProjectLoc = d.str(f.v, "project"), d.rng(f.v)
-			if m.Project == "" {
-				d.errorf(f.v, "`project` must name the project")
+			if !projectRE.MatchString(m.Project) || len(m.Project) > 50 {
+				d.errorf(f.v, "`project` must be a werf project name (lowercase letters, digits and single dashes, at most 50 characters), got %q", m.Project)
 			}
 		case "configVersion":
 			version = &f
