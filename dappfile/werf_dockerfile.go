@@ -126,30 +126,27 @@ func (d *docDecoder) addHosts(n *yaml.Node) []string {
 	return vals
 }
 
-// secretKeys are the keys of a werf build secret.
-var secretKeys = []string{"id", "env", "src", "value"}
-
-// dockerfileSecrets checks `secrets:` of a dockerfile image and says how to
-// pass each one: a frontend cannot read the client's environment or files,
-// the client sends them (--secret).
+// dockerfileSecrets checks `secrets:` of a dockerfile image as for a
+// stapel image and says how to pass each one: a frontend cannot read the
+// client's environment or files, the client sends them (--secret), and the
+// Dockerfile's RUN --mount=type=secret reads them.
 func (d *docDecoder) dockerfileSecrets(n *yaml.Node) {
 	for i, item := range d.list(n, "secrets") {
 		p := fmt.Sprintf("secrets[%d]", i)
-		vals := map[string]string{}
-		for _, f := range d.fields(item, p, secretKeys) {
-			vals[f.key] = d.str(f.v, p+"."+f.key)
+		s, ok := d.decodeSecret(item, p)
+		if !ok {
+			continue
 		}
-		id := vals["id"]
-		switch {
-		case vals["value"] != "":
-			d.errorf(item, "`%s.value` is not supported: a secret written in the file is not secret; pass it to the build instead (--secret id=%s,env=VAR)", p, orWord(id, "ID"))
-		case vals["env"] != "":
-			d.warnf(item, "`%s` is passed by the client: build with --secret id=%s,env=%s", p, orWord(id, vals["env"]), vals["env"])
-		case vals["src"] != "":
-			d.warnf(item, "`%s` is passed by the client: build with --secret id=%s,src=%s", p, orWord(id, path.Base(vals["src"])), vals["src"])
-		default:
-			d.errorf(item, "`%s` needs one of `env`, `src` or `value`", p)
+		src := "env=VAR"
+		for _, f := range mappingPairs(item) {
+			switch f.key {
+			case "env":
+				src = "env=" + f.v.Value
+			case "src":
+				src = "src=" + f.v.Value
+			}
 		}
+		d.warnf(item, "`%s` is passed by the client: build with --secret id=%s,%s", p, s.ID, src)
 	}
 }
 

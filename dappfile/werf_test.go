@@ -39,7 +39,7 @@ func TestWerfRefusals(t *testing.T) {
 		{"stapel key in dockerfile image", "image: a\ndockerfile: Dockerfile\nshell: {install: [x]}\n",
 			"werf.yaml:3:1: `shell` is a stapel key: a `dockerfile:` image is built by its Dockerfile alone"},
 		{"dockerfile secret value", "image: a\ndockerfile: Dockerfile\nsecrets:\n- id: t\n  value: s3cr3t\n",
-			"werf.yaml:4:3: `secrets[0].value` is not supported: a secret written in the file is not secret; pass it to the build instead (--secret id=t,env=VAR)"},
+			"werf.yaml:5:10: `secrets[0].value` is refused: a value written in the file is no secret"},
 		{"dockerfile nameless", "image: ~\ndockerfile: Dockerfile\n",
 			"werf.yaml:1:8: a `dockerfile:` image needs a name (`image: NAME`)"},
 		{"dockerfile outside context", "image: a\ndockerfile: ../Dockerfile\n",
