@@ -44,6 +44,11 @@ func checkRubyDSL(data []byte, filename string) error {
 	return &LocationError{Filename: filename, Ranges: []Range{pointRange(line, col)}, Err: RubyDSLError{}}
 }
 
+// LooksLikeRubyDSL reports whether data is a Ruby DSL Dappfile. The
+// default file lookup uses it to pass over a Ruby `Dappfile` kept beside a
+// YAML one, as dapp 0.27 and later did (they read only the YAML file).
+func LooksLikeRubyDSL(data []byte) bool { return rubyBlockRE.Match(data) }
+
 // IsRubyDSL reports whether err says the file is a Ruby DSL Dappfile.
 func IsRubyDSL(err error) bool {
 	var re RubyDSLError

@@ -151,6 +151,23 @@ func TestBuildDefaultFilenameAndImageConfig(t *testing.T) {
 	require.True(t, found, "the build solved the install step")
 }
 
+// TestBuildRubyDappfileBesideYAML: with no file named, an old Ruby DSL
+// Dappfile kept beside the YAML one is passed over, as dapp 0.27 did; alone
+// it is read and refused with what to do.
+func TestBuildRubyDappfileBesideYAML(t *testing.T) {
+	t.Parallel()
+	ruby := "dimg_group do\n  dimg 'app' do\n    docker.from 'alpine'\n  end\nend\n"
+	c := newStub(map[string]string{"Dappfile": ruby, "dappfile.yml": "dimg: app\nfrom: alpine\ndocker:\n  CMD: [run]\n"}, nil)
+	res, err := Build(context.Background(), c)
+	require.NoError(t, err)
+	var img dockerspec.DockerOCIImage
+	require.NoError(t, json.Unmarshal(res.Metadata[exptypes.ExporterImageConfigKey], &img))
+	require.Equal(t, []string{"run"}, img.Config.Cmd)
+
+	_, err = Build(context.Background(), newStub(map[string]string{"Dappfile": ruby}, nil))
+	require.ErrorContains(t, err, "Dappfile:1:1: this Dappfile is written in dapp's Ruby DSL")
+}
+
 func TestBuildNoDappfile(t *testing.T) {
 	t.Parallel()
 	_, err := Build(context.Background(), newStub(map[string]string{"Dockerfile": "FROM x"}, nil))

@@ -50,15 +50,26 @@ func withDefaultFilename(ctx context.Context, c gwclient.Client) (gwclient.Clien
 	if err != nil {
 		return nil, err
 	}
+	var found []string
 	for _, fn := range defaultFilenames {
 		if _, err := ref.StatFile(ctx, gwclient.StatRequest{Path: fn}); err == nil {
-			out := make(map[string]string, len(opts)+1)
-			for k, v := range opts {
-				out[k] = v
-			}
-			out[keyFilename] = fn
-			return &clientWithOpts{Client: c, opts: out}, nil
+			found = append(found, fn)
 		}
+	}
+	if len(found) > 1 && found[0] == "Dappfile" {
+		// dapp 0.27 and later read only the YAML file: a repository that
+		// kept its old Ruby DSL Dappfile beside it builds the YAML one
+		if dt, err := ref.ReadFile(ctx, gwclient.ReadRequest{Filename: "Dappfile"}); err == nil && dappfile.LooksLikeRubyDSL(dt) {
+			found = found[1:]
+		}
+	}
+	if len(found) > 0 {
+		out := make(map[string]string, len(opts)+1)
+		for k, v := range opts {
+			out[k] = v
+		}
+		out[keyFilename] = found[0]
+		return &clientWithOpts{Client: c, opts: out}, nil
 	}
 	return nil, errors.Errorf("no Dappfile or werf.yaml found: looked for %s; name one with --opt filename=NAME (buildx: -f NAME)", strings.Join(defaultFilenames, ", "))
 }

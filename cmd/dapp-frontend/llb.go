@@ -70,11 +70,21 @@ func dumpLLB(args []string, out, warnOut io.Writer) error {
 
 func parseLocal(file, dir string, buildArgs map[string]string, warnOut io.Writer) (*dappfile.Config, error) {
 	if file == "" {
+		var found []string
 		for _, n := range []string{"Dappfile", "dappfile.yaml", "dappfile.yml", "werf.yaml", "werf.yml"} {
 			if _, err := os.Stat(filepath.Join(dir, n)); err == nil {
-				file = filepath.Join(dir, n)
-				break
+				found = append(found, filepath.Join(dir, n))
 			}
+		}
+		if len(found) > 1 && filepath.Base(found[0]) == "Dappfile" {
+			// a Ruby DSL Dappfile beside a YAML one: the YAML one, as
+			// dapp 0.27 and later (and the frontend) read it
+			if dt, err := os.ReadFile(found[0]); err == nil && dappfile.LooksLikeRubyDSL(dt) {
+				found = found[1:]
+			}
+		}
+		if len(found) > 0 {
+			file = found[0]
 		}
 		if file == "" {
 			return nil, fmt.Errorf("no Dappfile or werf.yaml in %s; name one with -f", dir)

@@ -105,3 +105,17 @@ func TestDumpLLBWerf(t *testing.T) {
 		}
 	}
 }
+
+func TestDumpLLBRubyDappfileBesideYAML(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"Dappfile":     "dimg_group do\n  dimg 'app' do\n    docker.from 'alpine'\n  end\nend\n",
+		"dappfile.yml": "dimg: app\nfrom: alpine\n",
+	})
+	var out bytes.Buffer
+	require.NoError(t, dumpLLB([]string{"--context", dir}, &out, io.Discard))
+	require.Contains(t, out.String(), "docker.io/library/alpine:latest")
+	err := dumpLLB([]string{"--context", dir, "-f", filepath.Join(dir, "Dappfile")}, &out, io.Discard)
+	require.ErrorContains(t, err, "written in dapp's Ruby DSL")
+}
