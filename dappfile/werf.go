@@ -113,6 +113,7 @@ var werfRefusals = map[refusalKey]string{
 
 	{docMeta, "build", "platform"}:  refusePlatform,
 	{docMeta, "build", "imageSpec"}: "`build.imageSpec` is not supported: set the image config per image, with `docker:` in stapel images and instructions in Dockerfiles",
+	{docMeta, "build", "sbom"}:      "`build.sbom` is not supported in the file: ask BuildKit for an SBOM attestation instead (buildx: --sbom=true; buildctl: --opt attest:sbom=)",
 }
 
 // isWerf reports whether the file is a werf.yaml: by its name, or because

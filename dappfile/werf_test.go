@@ -54,6 +54,8 @@ func TestWerfRefusals(t *testing.T) {
 			"werf.yaml:4:3: `platform` is not supported in the file"},
 		{"meta build imageSpec", "project: p\nconfigVersion: 1\nbuild:\n  imageSpec: {}\n---\nimage: a\nfrom: x\n",
 			"werf.yaml:4:3: `build.imageSpec` is not supported: set the image config per image, with `docker:` in stapel images and instructions in Dockerfiles"},
+		{"meta build sbom", "project: p\nconfigVersion: 1\nbuild:\n  sbom: {enable: true}\n---\nimage: a\nfrom: x\n",
+			"werf.yaml:4:3: `build.sbom` is not supported in the file: ask BuildKit for an SBOM attestation instead (buildx: --sbom=true; buildctl: --opt attest:sbom=)"},
 		{"meta config version", "project: p\nconfigVersion: 2\n---\nimage: a\nfrom: x\n",
 			"werf.yaml:2:16: `configVersion` must be 1, the only version of werf's configuration, got \"2\""},
 		{"meta bad project", "project: My_Shop\nconfigVersion: 1\n---\nimage: a\nfrom: x\n",

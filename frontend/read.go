@@ -176,12 +176,8 @@ func headCommit(ctx context.Context, bc *dockerui.Client) (dappfile.Commit, erro
 	if err != nil {
 		return dappfile.Commit{}, err
 	}
-	h, err := repo.Head()
-	if err != nil {
-		return dappfile.Commit{}, err
-	}
-	t, err := repo.CommitTime(h)
-	return dappfile.Commit{Hash: h.String(), Time: t}, err
+	h, t, err := repo.HeadCommit()
+	return dappfile.Commit{Hash: h, Time: t}, err
 }
 
 // walkRef calls fn for every regular file below dir of a solved state; a

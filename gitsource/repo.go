@@ -95,13 +95,17 @@ func (r *Repo) ResolveRevision(rev string) (plumbing.Hash, error) {
 	return *h, nil
 }
 
-// CommitTime is the committer date of commit h (werf's `.Commit.Date`).
-func (r *Repo) CommitTime(h plumbing.Hash) (time.Time, error) {
+// HeadCommit is HEAD's hash and committer date (werf's `.Commit`).
+func (r *Repo) HeadCommit() (string, time.Time, error) {
+	h, err := r.Head()
+	if err != nil {
+		return "", time.Time{}, err
+	}
 	c, err := r.commit(h)
 	if err != nil {
-		return time.Time{}, err
+		return "", time.Time{}, err
 	}
-	return c.Committer.When, nil
+	return h.String(), c.Committer.When, nil
 }
 
 func (r *Repo) commit(h plumbing.Hash) (*object.Commit, error) {

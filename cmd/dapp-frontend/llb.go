@@ -114,6 +114,7 @@ func parseLocal(file, dir string, buildArgs map[string]string, warnOut io.Writer
 		BuildArgs:     buildArgs,
 		Templates:     templates,
 		TemplatePaths: paths,
+		Commit:        func() (dappfile.Commit, error) { return localCommit(dir) },
 		ReadFile:      func(p string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, filepath.FromSlash(p))) },
 	})
 	for _, w := range warnings {
@@ -208,4 +209,14 @@ func (m multiFlag) values() map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// localCommit is HEAD of the repository at dir, for werf's `.Commit`.
+func localCommit(dir string) (dappfile.Commit, error) {
+	repo, err := gitsource.OpenDir(dir)
+	if err != nil {
+		return dappfile.Commit{}, err
+	}
+	h, t, err := repo.HeadCommit()
+	return dappfile.Commit{Hash: h, Time: t}, err
 }

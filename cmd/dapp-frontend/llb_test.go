@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flant/dapp-frontend/internal/gittest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -118,4 +120,17 @@ func TestDumpLLBRubyDappfileBesideYAML(t *testing.T) {
 	require.Contains(t, out.String(), "docker.io/library/alpine:latest")
 	err := dumpLLB([]string{"--context", dir, "-f", filepath.Join(dir, "Dappfile")}, &out, io.Discard)
 	require.ErrorContains(t, err, "written in dapp's Ruby DSL")
+}
+
+// TestParseLocalWerfCommit: werf's `.Commit` reads HEAD of the context's
+// repository.
+func TestParseLocalWerfCommit(t *testing.T) {
+	t.Parallel()
+	r := gittest.New(t)
+	r.Write("werf.yaml", "image: a\nfrom: alpine\nfromCacheVersion: {{ .Commit.Hash }}-{{ .Commit.Date.Unix }}\n")
+	when := r.Clock
+	h := r.Commit("one")
+	cfg, err := parseLocal("", r.Dir, nil, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, fmt.Sprintf("%s-%d", h, when.Unix()), cfg.Images[0].FromCacheVersion)
 }
