@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -54,20 +53,17 @@ func TestDumpLLBErrors(t *testing.T) {
 // the conversion too (git mappings, submodules), not only the Dappfile's.
 func TestDumpLLBWarnings(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{
-		"Dappfile": "dimg: app\nfrom: busybox\ngit:\n- add: /\n  to: /app\n  stageDependencies:\n    install: [nope.txt]\n" +
-			"shell:\n  install: [\"true\"]\n",
-		"main.go":     "package main\n",
-		".gitmodules": "[submodule \"lib\"]\n\tpath = lib\n\turl = https://example.invalid/lib.git\n",
-	})
-	gitCmd(t, dir, "init", "-q")
-	gitCmd(t, dir, "add", "-A")
+	r := gittest.New(t)
+	r.Write("Dappfile", "dimg: app\nfrom: busybox\ngit:\n- add: /\n  to: /app\n  stageDependencies:\n    install: [nope.txt]\n"+
+		"shell:\n  install: [\"true\"]\n")
+	r.Write("main.go", "package main\n")
+	r.Write(".gitmodules", "[submodule \"lib\"]\n\tpath = lib\n\turl = https://example.invalid/lib.git\n")
+	r.Git("add", "-A")
 	// a submodule that was never initialised: the README promises a warning
-	gitCmd(t, dir, "update-index", "--add", "--cacheinfo", "160000,1111111111111111111111111111111111111111,lib")
-	gitCmd(t, dir, "-c", "user.email=t@example.invalid", "-c", "user.name=t", "commit", "-qm", "init")
+	r.Git("update-index", "--add", "--cacheinfo", "160000,1111111111111111111111111111111111111111,lib")
+	r.Git("commit", "-q", "-m", "init") // not Commit: its `add -A` would drop the gitlink
 	var out, warns bytes.Buffer
-	require.NoError(t, dumpLLB([]string{"--context", dir}, &out, &warns))
+	require.NoError(t, dumpLLB([]string{"--context", r.Dir}, &out, &warns))
 	require.Contains(t, warns.String(), "warning: Dappfile:4: stageDependencies.install: \"nope.txt\" matches no file of the mapping\n")
 	require.Regexp(t, "warning: Dappfile:4: submodule \"lib\" .*git submodule update --init", warns.String())
 }
@@ -79,19 +75,6 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
 		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
 	}
-}
-
-// gitCmd runs git in dir with a configuration of its own, so the user's
-// settings (signing, hooks, default branch) do not leak into tests.
-func gitCmd(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1",
-		"GIT_AUTHOR_DATE=2026-11-30T10:00:00Z", "GIT_COMMITTER_DATE=2026-11-30T10:00:00Z")
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "git %v: %s", args, out)
-	return string(out)
 }
 
 // TestDumpLLBWerf: the debug command finds werf.yaml, reads `.werf`
