@@ -45,7 +45,9 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 	opt = opt.withMeta(cfg)
 	if res, ok, err := bc.HandleSubrequest(ctx, dockerui.RequestHandler{
 		ListTargets: func(ctx context.Context) (*targets.List, error) { return listTargets(cfg, bc.Target, src.Data) },
-		Outline:     func(ctx context.Context) (*outline.Outline, error) { return describeOutline(cfg, bc, opt, src.Data) },
+		Outline: func(ctx context.Context) (*outline.Outline, error) {
+			return describeOutline(ctx, cfg, bc, opt, src.Data)
+		},
 	}); err != nil || ok {
 		return res, err
 	}

@@ -280,3 +280,24 @@ func TestBuildWerfYAML(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(bytes.Join(c.solved[len(c.solved)-1].Def, nil)), "echo dappfile")
 }
+
+// TestSubrequestOutlineDockerfileImage: `--call outline` of a
+// `dockerfile:` image is its Dockerfile's outline, the werf.yaml's args
+// applied.
+func TestSubrequestOutlineDockerfileImage(t *testing.T) {
+	t.Parallel()
+	c := newStub(map[string]string{
+		"werf.yaml":  "project: shop\nconfigVersion: 1\n---\nimage: web\ndockerfile: Dockerfile\nargs: {GREETING: hi}\n",
+		"Dockerfile": "FROM alpine\nARG GREETING=hello\nRUN --mount=type=secret,id=token echo $GREETING\n",
+	}, map[string]string{"requestid": outline.SubrequestsOutlineDefinition.Name, "target": "web"})
+	res, err := Build(context.Background(), c)
+	require.NoError(t, err)
+	var o outline.Outline
+	require.NoError(t, json.Unmarshal(res.Metadata["result.json"], &o))
+	require.Equal(t, "dimg from Dockerfile Dockerfile", o.Description)
+	require.Len(t, o.Args, 1)
+	require.Equal(t, "GREETING", o.Args[0].Name)
+	require.Equal(t, "hi", o.Args[0].Value)
+	require.Len(t, o.Secrets, 1)
+	require.Equal(t, "token", o.Secrets[0].Name)
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerui"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/moby/buildkit/frontend/subrequests/outline"
 	"github.com/moby/buildkit/solver/errdefs"
 	"github.com/moby/buildkit/solver/pb"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
@@ -98,6 +99,28 @@ func convertDockerfile(ctx context.Context, src *dockerfileSource, base dockerui
 		return nil, dockerfileError(err, src.sourceMap, img)
 	}
 	return &dappllb.DockerfileResult{State: res.State, Image: res.Image, BaseImage: res.BaseImage}, nil
+}
+
+// dockerfileOutline answers `--call outline` for a `dockerfile:` image
+// with the Dockerfile's own outline (its args, secrets, ssh and cache
+// mounts, located in the Dockerfile).
+func dockerfileOutline(ctx context.Context, bc *dockerui.Client, img *dappfile.Image) (*outline.Outline, error) {
+	src, err := loadDockerfile(ctx, bc, img)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := dockerfileConfig(bc.Config, img)
+	if err != nil {
+		return nil, err
+	}
+	o, err := dockerfile2llb.Dockerfile2Outline(ctx, src.data, dockerfile2llb.ConvertOpt{
+		Config: cfg, Client: src.client, SourceMap: src.sourceMap, MetaResolver: bc.GatewayClient(),
+	})
+	if err != nil {
+		return nil, dockerfileError(err, src.sourceMap, img)
+	}
+	o.Description = dappllb.Describe(img)
+	return o, nil
 }
 
 // dockerfileConfig is the build's options with the image's own on top:

@@ -1,6 +1,8 @@
 package frontend
 
 import (
+	"context"
+
 	"github.com/flant/dapp-frontend/dappfile"
 	dappllb "github.com/flant/dapp-frontend/llb"
 	"github.com/moby/buildkit/frontend/dockerui"
@@ -28,10 +30,13 @@ func listTargets(cfg *dappfile.Config, current string, data []byte) (*targets.Li
 
 // outline answers `--call outline`: the chosen target, the build args its
 // template reads, and its cache mounts.
-func describeOutline(cfg *dappfile.Config, bc *dockerui.Client, opt options, data []byte) (*outline.Outline, error) {
+func describeOutline(ctx context.Context, cfg *dappfile.Config, bc *dockerui.Client, opt options, data []byte) (*outline.Outline, error) {
 	img, err := dappllb.SelectTarget(cfg, bc.Target)
 	if err != nil {
 		return nil, err
+	}
+	if img.Dockerfile != nil {
+		return dockerfileOutline(ctx, bc, img)
 	}
 	o := &outline.Outline{Name: img.Name, Description: dappllb.Describe(img), Sources: [][]byte{data}}
 	mounts, err := dappllb.CacheMounts(cfg, img, dappllb.ConvertOpt{Project: opt.project, CacheNamespace: bc.CacheIDNamespace, AutoCache: opt.autoCache})
