@@ -82,4 +82,13 @@ func TestDappIdiomsSetRootAndFileMapping(t *testing.T) {
 	conf = img.File(t, "/etc/app/app.conf")
 	require.Equal(t, v2, string(conf.Content))
 	require.Equal(t, 1000, conf.UID)
+
+	// dev mode copies the working tree's file to the same path
+	dirty := "worker_processes 3; # not committed " + gitNonce() + "\n"
+	r.write("conf/nginx.conf", dirty, 0o644)
+	img, _, _ = dappBuild(t, c, r.dir, df, map[string]string{"dev": "true"})
+	conf = img.File(t, "/etc/app/app.conf")
+	require.Equal(t, dirty, string(conf.Content))
+	require.Equal(t, 1000, conf.UID)
+	require.False(t, img.Exists(t, "/etc/app/app.conf/nginx.conf"))
 }
