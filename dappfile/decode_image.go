@@ -97,7 +97,11 @@ func (d *docDecoder) decodeNames(n *yaml.Node, fields []field) ([]string, *yaml.
 		nameField = &fields[i]
 	}
 	if nameField == nil {
-		d.errorf(n, "a document needs `dimg: <name>` or `artifact: <name>`")
+		if d.isWerf() {
+			d.errorf(n, "a document needs `image: <name>` (with `dockerfile:` for a Dockerfile image), or `configVersion` and `project` for the meta document")
+		} else {
+			d.errorf(n, "a document needs `dimg: <name>` or `artifact: <name>`")
+		}
 		return nil, nil, false
 	}
 	if d.canonical(*nameField) == "artifact" {

@@ -37,6 +37,9 @@ func hasImage(cfg *Config) bool {
 
 func (p *parser) noImageError(cfg *Config) error {
 	err := &LocationError{Filename: p.filename, Err: fmt.Errorf("no image: a Dappfile needs at least one `dimg` document")}
+	if p.isWerf() {
+		err.Err = fmt.Errorf("no image: a werf.yaml needs at least one `image` document")
+	}
 	if len(cfg.Images) > 0 {
 		err.Ranges = []Range{cfg.Images[0].NameLoc}
 	}
