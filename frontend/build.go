@@ -36,7 +36,7 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 	if err != nil {
 		return nil, err
 	}
-	defer func() { err = wrapSource(err, src.SourceMap) }()
+	defer func() { err = keepMessage(wrapSource(err, src.SourceMap)) }()
 
 	cfg, err := readDappfile(ctx, bc, src)
 	if err != nil {
@@ -70,13 +70,17 @@ func buildPlatform(ctx context.Context, bc *dockerui.Client, cfg *dappfile.Confi
 	if err != nil {
 		return nil, errors.Wrap(err, "failed to marshal LLB definition")
 	}
+	// Evaluate: the build runs here rather than later in the exporter, so
+	// a failing step's error comes back through the frontend, which names
+	// the step and a missing secret's Dappfile entry.
 	r, err := bc.GatewayClient().Solve(ctx, gwclient.SolveRequest{
 		Definition:   def.ToPB(),
 		CacheImports: bc.CacheImports,
+		Evaluate:     true,
 	})
 	if err != nil {
 		img, _ := dappllb.SelectTarget(cfg, bc.Target)
-		return nil, explainMissingSecret(err, cfg, img, src.SourceMap)
+		return nil, explainMissingSecret(explainStep(err, def), cfg, img, src.SourceMap)
 	}
 	ref, err := r.SingleRef()
 	if err != nil {

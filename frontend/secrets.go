@@ -52,7 +52,8 @@ func explainMissingSecret(err error, cfg *dappfile.Config, img *dappfile.Image, 
 	if msg == "" {
 		return err
 	}
-	out := error(&dappfile.LocationError{Filename: cfg.Filename, Ranges: []dappfile.Range{loc}, Err: fmt.Errorf("%s: %w", msg, err)})
+	le := &dappfile.LocationError{Filename: cfg.Filename, Ranges: []dappfile.Range{loc}, Err: fmt.Errorf("%s: %w", msg, err)}
+	out := explain(le.Error(), le)
 	if sm != nil {
 		out = errdefs.WithSource(out, &errdefs.Source{
 			Info:   &pb.SourceInfo{Data: sm.Data, Filename: sm.Filename, Language: sm.Language, Definition: sm.Definition.ToPB()},
