@@ -65,6 +65,11 @@ func (s ExportSpec) Args(gitDir, out string) []string {
 // paths relative to the mapping's `to`: regular files with their git mode
 // (0644 or 0755), symlinks, and the directories that hold them (0755).
 // Removals are not written: the FileOp that copies out performs them.
+//
+// Every write is confined to out: paths come from checked trees (see
+// checkTree), writes go through an os.Root (which refuses to leave out,
+// also through a symlink), and a file is written only into a directory
+// this export created itself, never through a symlink it wrote.
 func Export(repo *Repo, spec ExportSpec, out string) error {
 	v, err := newView(repo, spec.Add, spec.Include, spec.Exclude, spec.File)
 	if err != nil {
@@ -74,59 +79,104 @@ func Export(repo *Repo, spec ExportSpec, out string) error {
 	if err != nil {
 		return err
 	}
-	var dirs []string
+	if err := os.MkdirAll(out, DirMode); err != nil {
+		return err
+	}
+	root, err := os.OpenRoot(out)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	w := &exportWriter{root: root, mtime: spec.Mtime, made: map[string]bool{}}
 	for _, a := range acts {
-		if a.Kind == ActMkdir {
-			dirs = append(dirs, filepath.Join(out, filepath.FromSlash(a.Rel)))
-		}
-		if err := writeAction(out, a, spec.Mtime); err != nil {
+		if err := w.write(a); err != nil {
 			return err
 		}
 	}
 	// directories last, innermost first: writing into one sets its mtime
-	for i := len(dirs) - 1; i >= 0; i-- {
-		if err := os.Chtimes(dirs[i], spec.Mtime, spec.Mtime); err != nil {
+	for i := len(w.dirs) - 1; i >= 0; i-- {
+		if err := root.Chtimes(w.dirs[i], spec.Mtime, spec.Mtime); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func writeAction(out string, a Action, mtime time.Time) error {
-	p := filepath.Join(out, filepath.FromSlash(a.Rel))
+// exportWriter writes actions below root.
+type exportWriter struct {
+	root  *os.Root
+	mtime time.Time
+	// made holds the directories this export created ("." is out), in
+	// the order of dirs.
+	made map[string]bool
+	dirs []string
+}
+
+func (w *exportWriter) write(a Action) error {
+	p := "."
+	if a.Rel != "" {
+		p = filepath.FromSlash(a.Rel)
+	}
+	if a.Kind != ActMkdir && a.Kind != ActRm && !w.made[filepath.Dir(p)] {
+		return errors.Errorf("git-export: refusing to write %q: its directory was not created by this export", a.Rel)
+	}
 	switch a.Kind {
 	case ActMkdir:
-		if err := os.MkdirAll(p, DirMode); err != nil {
+		if p != "." {
+			if !w.made[filepath.Dir(p)] {
+				return errors.Errorf("git-export: refusing to create %q: its parent was not created by this export", a.Rel)
+			}
+			// Mkdir, not MkdirAll: an existing entry (a symlink above all)
+			// is an error, never something to write through
+			if err := w.root.Mkdir(p, DirMode); err != nil {
+				return err
+			}
+		}
+		if err := w.root.Chmod(p, DirMode); err != nil {
 			return err
 		}
-		return os.Chmod(p, DirMode)
+		w.made[p] = true
+		w.dirs = append(w.dirs, p)
+		return nil
 	case ActSymlink:
 		target, err := a.repo.blobData(a.hash)
 		if err != nil {
 			return err
 		}
-		if err := os.Symlink(string(target), p); err != nil {
+		if err := w.root.Symlink(string(target), p); err != nil {
 			return err
 		}
-		ts := []unix.Timespec{unix.NsecToTimespec(mtime.UnixNano()), unix.NsecToTimespec(mtime.UnixNano())}
-		return unix.UtimesNanoAt(unix.AT_FDCWD, p, ts, unix.AT_SYMLINK_NOFOLLOW)
+		return w.lchtimes(p)
 	case ActMkfile:
-		if err := writeBlob(p, a); err != nil {
+		if err := w.writeBlob(p, a); err != nil {
 			return err
 		}
-		return os.Chtimes(p, mtime, mtime)
+		return w.root.Chtimes(p, w.mtime, w.mtime)
 	}
 	return nil // removals belong to the FileOp
 }
 
+// lchtimes sets a symlink's own times, relative to its directory's
+// descriptor (os.Root has no Lchtimes).
+func (w *exportWriter) lchtimes(p string) error {
+	d, err := w.root.Open(filepath.Dir(p))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	ts := []unix.Timespec{unix.NsecToTimespec(w.mtime.UnixNano()), unix.NsecToTimespec(w.mtime.UnixNano())}
+	return unix.UtimesNanoAt(int(d.Fd()), filepath.Base(p), ts, unix.AT_SYMLINK_NOFOLLOW)
+}
+
 // writeBlob streams the blob: files of a big step must not all sit in memory.
-func writeBlob(p string, a Action) error {
+func (w *exportWriter) writeBlob(p string, a Action) error {
 	rd, err := a.repo.blobReader(a.hash)
 	if err != nil {
 		return err
 	}
 	defer rd.Close()
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, a.Mode)
+	// O_EXCL: never write through an existing entry (e.g. a symlink)
+	f, err := w.root.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, a.Mode)
 	if err != nil {
 		return err
 	}
@@ -138,5 +188,5 @@ func writeBlob(p string, a Action) error {
 		return err
 	}
 	// the umask must not change git's mode
-	return os.Chmod(p, a.Mode)
+	return w.root.Chmod(p, a.Mode)
 }

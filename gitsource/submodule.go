@@ -32,7 +32,12 @@ type scope struct {
 	// directory for the superproject, "" for a submodule).
 	base, prefix string
 	depth        int
-	modules      map[string]string // .gitmodules, path → name; nil until read
+	// commit is the commit the tree is read at; submodule is the
+	// gitlink's path in the work tree ("" for the superproject). Errors
+	// about the tree name both.
+	commit    plumbing.Hash
+	submodule string
+	modules   map[string]string // .gitmodules, path → name; nil until read
 }
 
 // node is a directory of the mapping: a tree and where its entries come
@@ -130,11 +135,13 @@ func (v *view) submodule(sc *scope, rel string, commit plumbing.Hash) (node, err
 	if err != nil {
 		return node{}, errors.Wrapf(err, "failed to read commit %s of submodule %q", commit, name)
 	}
-	root, err := c.Tree()
+	nsc := &scope{repo: repo, base: rel, depth: sc.depth + 1, commit: commit, submodule: path.Join(v.add, rel)}
+	root, err := v.readTree(nsc, "", c.TreeHash)
 	if err != nil {
-		return node{}, errors.Wrapf(err, "failed to read tree of %s of submodule %q", commit, name)
+		return node{}, err
 	}
-	return node{t: root, sc: &scope{repo: repo, root: root, base: rel, depth: sc.depth + 1}}, nil
+	nsc.root = root
+	return node{t: root, sc: nsc}, nil
 }
 
 // moduleKey names a submodule repository: nested ones live in their

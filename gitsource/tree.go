@@ -44,8 +44,9 @@ type view struct {
 	// directory); "" for a directory mapping.
 	file   string
 	filter *Filter
-	// trees caches decoded trees: go-git caches objects, not their
-	// decoding. Hashes name content, so one cache serves all repositories.
+	// trees caches decoded and checked trees: go-git caches objects, not
+	// their decoding. Hashes name content, so one cache serves all
+	// repositories.
 	trees map[plumbing.Hash]*object.Tree
 	// modules caches opened submodule repositories (nil: not initialised).
 	modules map[moduleKey]*Repo
@@ -144,32 +145,45 @@ func (r *Repo) addKindAt(h plumbing.Hash, add string) (addKind, []string, error)
 // tree returns the add directory at commit c, or a zero node when the
 // commit has no such directory. For a file mapping it is a tree that holds
 // just the file, or a zero node when the commit has no file at add (a
-// directory there does not count: the mapping adds one file).
+// directory there does not count: the mapping adds one file). Every tree
+// read on the way is checked (see checkTree), also those above add: which
+// entry a path means must not be ambiguous.
 func (v *view) tree(c *object.Commit) (node, error) {
-	root, err := c.Tree()
+	sc := &scope{repo: v.repo, prefix: v.add, commit: c.Hash}
+	root, err := v.readTree(sc, "", c.TreeHash)
 	if err != nil {
-		return node{}, errors.Wrapf(err, "failed to read tree of %s", c.Hash)
+		return node{}, err
 	}
-	sc := &scope{repo: v.repo, root: root, prefix: v.add}
-	dir := root
+	sc.root = root
+	t, dir := root, ""
 	if v.add != "" {
-		dir, err = root.Tree(v.add)
-		if errors.Is(err, object.ErrDirectoryNotFound) || errors.Is(err, object.ErrEntryNotFound) {
-			return node{}, nil
-		}
-		if err != nil {
-			return node{}, errors.Wrapf(err, "failed to read %s at %s", v.add, c.Hash)
+		for _, name := range strings.Split(v.add, "/") {
+			e := findEntry(t, name)
+			if e == nil || e.Mode != filemode.Dir {
+				return node{}, nil
+			}
+			dir = path.Join(dir, name)
+			if t, err = v.readTree(sc, dir, e.Hash); err != nil {
+				return node{}, err
+			}
 		}
 	}
 	if v.file == "" {
-		return node{t: dir, sc: sc}, nil
+		return node{t: t, sc: sc}, nil
 	}
-	for _, e := range dir.Entries {
-		if e.Name == v.file && e.Mode != filemode.Dir && e.Mode != filemode.Submodule {
-			return node{t: &object.Tree{Entries: []object.TreeEntry{e}}, sc: sc}, nil
-		}
+	if e := findEntry(t, v.file); e != nil && e.Mode != filemode.Dir && e.Mode != filemode.Submodule {
+		return node{t: &object.Tree{Entries: []object.TreeEntry{*e}}, sc: sc}, nil
 	}
 	return node{}, nil
+}
+
+func findEntry(t *object.Tree, name string) *object.TreeEntry {
+	for i := range t.Entries {
+		if t.Entries[i].Name == name {
+			return &t.Entries[i]
+		}
+	}
+	return nil
 }
 
 // files lists the mapping's files in n, sorted by path, with the files of
@@ -216,7 +230,7 @@ func (v *view) split(sc *scope, rel string, e *object.TreeEntry) (node, *object.
 		n, err := v.submodule(sc, rel, e.Hash)
 		return n, nil, err
 	}
-	t, err := v.readTree(sc.repo, e.Hash)
+	t, err := v.readTree(sc, sc.repoPath(rel), e.Hash)
 	return node{t: t, sc: sc}, nil, err
 }
 
@@ -295,13 +309,22 @@ func (v *view) diffEntry(rel string, x, y side, out *[]change) error {
 	return nil
 }
 
-func (v *view) readTree(repo *Repo, h plumbing.Hash) (*object.Tree, error) {
+// readTree reads tree h of sc's repository, at dir of sc's commit, and
+// checks its entries before anything walks them: a tree is cached only
+// once it passed, so each is checked once per view.
+func (v *view) readTree(sc *scope, dir string, h plumbing.Hash) (*object.Tree, error) {
 	if t, ok := v.trees[h]; ok {
 		return t, nil
 	}
-	t, err := repo.r.TreeObject(h)
+	t, err := sc.repo.r.TreeObject(h)
 	if err != nil {
-		return nil, errors.Wrapf(err, "failed to read tree %s", h)
+		if sc.submodule != "" {
+			return nil, errors.Wrapf(err, "failed to read tree %s of commit %s of submodule %q", h, sc.commit, sc.submodule)
+		}
+		return nil, errors.Wrapf(err, "failed to read tree %s of commit %s", h, sc.commit)
+	}
+	if err := checkTree(sc, dir, t); err != nil {
+		return nil, err
 	}
 	v.trees[h] = t
 	return t, nil
