@@ -182,3 +182,21 @@ func stepWrites(t *testing.T, p *MappingPlan, step PlanStep) map[string]string {
 	}
 	return out
 }
+
+// Names that are not UTF-8 (legal in git) are written with their real
+// bytes, as `git archive` has them; so are symlink targets.
+func TestExportNotUTF8Names(t *testing.T) {
+	t.Parallel()
+	h := newTestRepo(t)
+	h.Write("caf\xe9.txt", "coffee\n")
+	h.Write("r\xe9sum\xe9/cv.txt", "cv\n")
+	h.Symlink("caf\xe9.txt", "link")
+	head := h.Commit("init")
+	mtime := time.Unix(1767693600, 0)
+	out := t.TempDir()
+	require.NoError(t, Export(h.open(), ExportSpec{Add: "/", To: head, Mtime: mtime}, out))
+	got := exported(t, out, mtime)
+	require.Equal(t, archiveOf(t, h.Dir, "HEAD"), got)
+	require.Contains(t, got, "caf\xe9.txt")
+	require.Equal(t, "-> caf\xe9.txt", got["link"])
+}

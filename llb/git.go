@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/flant/dapp-frontend/dappfile"
 	"github.com/flant/dapp-frontend/gitsource"
@@ -205,9 +207,17 @@ func (b *builder) warnUncommitted(ctx context.Context, m *dappfile.GitMapping) {
 	case err != nil:
 		msg = fmt.Sprintf("could not compare the work tree of git mapping → %s with HEAD: %v", m.To, err)
 	case len(files) > 0:
-		shown := files
-		if len(shown) > 5 {
-			shown = append(shown[:5:5], fmt.Sprintf("and %d more", len(files)-5))
+		var shown []string
+		for _, f := range files[:min(len(files), 5)] {
+			// a warning travels as a protobuf string: a git name that is
+			// not UTF-8 is shown quoted (\xe9) instead of failing it
+			if !utf8.ValidString(f) {
+				f = strconv.Quote(f)
+			}
+			shown = append(shown, f)
+		}
+		if len(files) > 5 {
+			shown = append(shown, fmt.Sprintf("and %d more", len(files)-5))
 		}
 		msg = fmt.Sprintf("git mapping → %s: %d uncommitted change(s) are not built (%s); the build takes HEAD's committed state, --opt dev=true builds the work tree",
 			m.To, len(files), strings.Join(shown, ", "))

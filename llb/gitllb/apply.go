@@ -59,6 +59,16 @@ func (e *InlineLimitError) Error() string {
 
 func (e *InlineLimitError) Unwrap() error { return e.Reason }
 
+// exportReason is why a point takes the exec-based path; it is the error
+// when the helper is not available, with the helper's error as Reason.
+type exportReason interface {
+	error
+	setReason(error)
+}
+
+func (e *InlineLimitError) setReason(err error) { e.Reason = err }
+func (e *NotUTF8Error) setReason(err error)     { e.Reason = err }
+
 // Apply puts one step of plan p on top of base as a single FileOp: one
 // vertex, so one layer that holds only the step's files, their directories
 // and the removals. The stage code calls it at the step's point of the
@@ -95,7 +105,15 @@ func ApplySteps(base llb.State, steps []gitsource.MappingStep, opt ApplyOpt) (ll
 		return base, err
 	}
 	var fa *llb.FileAction
-	if over := overLimit(prepared, limit); over == nil {
+	var why exportReason
+	if over := overLimit(prepared, limit); over != nil {
+		why = over
+	} else if bad, err := notUTF8(prepared); err != nil {
+		return llb.State{}, err
+	} else if bad != nil {
+		why = bad
+	}
+	if why == nil {
 		fa, err = inlineActions(prepared)
 		if opt.Budget != nil {
 			for _, ps := range prepared {
@@ -103,7 +121,7 @@ func ApplySteps(base llb.State, steps []gitsource.MappingStep, opt ApplyOpt) (ll
 			}
 		}
 	} else {
-		fa, err = exportActions(prepared, over, opt)
+		fa, err = exportActions(prepared, why, opt)
 	}
 	if err != nil {
 		return llb.State{}, err

@@ -1,9 +1,12 @@
 package gitllb
 
 import (
+	"unicode/utf8"
+
 	"github.com/flant/dapp-frontend/gitsource"
 	"github.com/moby/buildkit/client/llb"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/pkg/errors"
 )
 
 // HelperBinary is where the frontend binary lives in its image, and so in
@@ -39,14 +42,14 @@ type ExportEnv struct {
 // export into `to`. The layer still holds only the step's files, and the
 // copy hashes content, so later stages are keyed by what was written, not
 // by the ExecOp that wrote it.
-func exportActions(steps []preparedStep, over *InlineLimitError, opt ApplyOpt) (*llb.FileAction, error) {
+func exportActions(steps []preparedStep, why exportReason, opt ApplyOpt) (*llb.FileAction, error) {
 	if opt.Export == nil {
-		return nil, over
+		return nil, why
 	}
 	env, err := opt.Export()
 	if err != nil {
-		over.Reason = err
-		return nil, over
+		why.setReason(err)
+		return nil, why
 	}
 	var fa *llb.FileAction
 	for _, ps := range steps {
@@ -63,6 +66,17 @@ func (ps preparedStep) exportChain(fa *llb.FileAction, env ExportEnv, cos []llb.
 	for _, a := range ps.acts {
 		if a.Kind == gitsource.ActMkfile || a.Kind == gitsource.ActSymlink {
 			writes = true
+			continue
+		}
+		if !utf8.ValidString(a.Rel) {
+			if a.Kind == gitsource.ActMkdir {
+				// the copy creates it, as the helper wrote it (0755)
+				continue
+			}
+			var ok bool
+			if fa, ok = rmNotUTF8(fa, ps.e.dest(a.Rel)); !ok {
+				return nil, errors.Errorf("cannot remove %q (%s): its name is not valid UTF-8 and a directory above it has a glob character in its name", ps.e.dest(a.Rel), ps.step)
+			}
 			continue
 		}
 		if fa, err = ps.e.chain(fa, a); err != nil {
