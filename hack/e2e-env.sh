@@ -26,7 +26,7 @@ CACHE_DIR=${DAPP_E2E_CACHE:-$ROOT/.cache}
 # tools cache; CI points this outside the clone so runs on one machine share it
 BIN_DIR=${DAPP_E2E_BIN_CACHE:-$CACHE_DIR/bin}
 TOOLS_MOD_DIR=$ROOT/hack/tools
-APT_PACKAGES=(runc docker-registry busybox-static debootstrap ca-certificates util-linux tar)
+APT_PACKAGES=(runc docker-registry busybox-static debootstrap ca-certificates util-linux tar openssh-client)
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
 log() { printf '[e2e-env] %s\n' "$*" >&2; }
