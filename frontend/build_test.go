@@ -301,3 +301,31 @@ func TestSubrequestOutlineDockerfileImage(t *testing.T) {
 	require.Len(t, o.Secrets, 1)
 	require.Equal(t, "token", o.Secrets[0].Name)
 }
+
+// TestNoCacheFilterDockerfileImage: --no-cache-filter with the werf
+// image's name reruns every step of its Dockerfile.
+func TestNoCacheFilterDockerfileImage(t *testing.T) {
+	t.Parallel()
+	files := map[string]string{
+		"werf.yaml":  "project: shop\nconfigVersion: 1\n---\nimage: web\ndockerfile: Dockerfile\n",
+		"Dockerfile": "FROM alpine AS base\nRUN echo base\nFROM base\nRUN echo final\n",
+	}
+	ignored := func(filter string) int {
+		c := newStub(files, map[string]string{"target": "web", "no-cache": filter})
+		_, err := Build(context.Background(), c)
+		require.NoError(t, err)
+		def := c.solved[len(c.solved)-1]
+		n := 0
+		for _, dt := range def.Def {
+			var op pb.Op
+			require.NoError(t, op.UnmarshalVT(dt))
+			if op.GetExec() != nil && def.Metadata[string(digest.FromBytes(dt))].IgnoreCache {
+				n++
+			}
+		}
+		return n
+	}
+	require.Equal(t, 2, ignored("web"))
+	require.Equal(t, 1, ignored("base"))
+	require.Equal(t, 0, ignored("other"))
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/flant/dapp-frontend/dappfile"
@@ -21,7 +22,10 @@ import (
 	"github.com/pkg/errors"
 )
 
-const keyContextKey = "contextkey"
+const (
+	keyContextKey = "contextkey"
+	keyNoCache    = "no-cache"
+)
 
 // dockerfileSource is a werf `dockerfile:` image's Dockerfile and how to
 // reach its build context.
@@ -58,7 +62,7 @@ func convertDockerfileFunc(bc *dockerui.Client) func(context.Context, *dappfile.
 
 func loadDockerfile(ctx context.Context, bc *dockerui.Client, img *dappfile.Image) (*dockerfileSource, error) {
 	df := img.Dockerfile
-	c, err := dockerfileClient(ctx, bc, df)
+	c, err := dockerfileClient(ctx, bc, img)
 	if err != nil {
 		return nil, err
 	}
@@ -179,8 +183,10 @@ func dockerfileError(err error, sm *bkllb.SourceMap, img *dappfile.Image) error 
 
 // dockerfileClient is a dockerui client whose Dockerfile is
 // context/dockerfile of the build context and whose main context is the
-// `context:` folder.
-func dockerfileClient(ctx context.Context, bc *dockerui.Client, df *dappfile.DockerfileImage) (*dockerui.Client, error) {
+// `context:` folder. `--no-cache-filter` naming the werf image reruns all
+// its Dockerfile's steps; naming a Dockerfile stage still works.
+func dockerfileClient(ctx context.Context, bc *dockerui.Client, img *dappfile.Image) (*dockerui.Client, error) {
+	df := img.Dockerfile
 	gw := bc.GatewayClient()
 	opts := gw.BuildOpts().Opts
 	out := make(map[string]string, len(opts)+2)
@@ -193,6 +199,9 @@ func dockerfileClient(ctx context.Context, bc *dockerui.Client, df *dappfile.Doc
 	}
 	out[keyFilename] = path.Join(df.Context, df.Dockerfile)
 	out[keyDockerfileKey] = contextName
+	if v := opts[keyNoCache]; v != "" && slices.Contains(strings.Split(v, ","), img.Name) {
+		out[keyNoCache] = "" // every stage
+	}
 	var c gwclient.Client = &clientWithOpts{Client: gw, opts: out}
 	if df.Context != "" {
 		main, err := bc.MainContext(ctx, bkllb.FollowPaths([]string{df.Context}))
