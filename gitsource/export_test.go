@@ -13,27 +13,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flant/dapp-frontend/internal/gittest"
 	"github.com/go-git/go-git/v5/plumbing"
 	digest "github.com/opencontainers/go-digest"
 	"github.com/stretchr/testify/require"
 )
 
-// exportRepo has modes, symlinks (also one into a filtered-out directory),
-// a binary file and nested directories under src/, and files outside it.
-func exportRepo(t *testing.T) *testRepo {
-	h := newTestRepo(t)
-	h.Write("src/app/main.go", "package main\n")
-	h.WriteMode("src/app/run.sh", "#!/bin/sh\necho run\n", 0o755)
-	h.Write("src/app/logo.bin", "\x00\x01\xff\xfe\x00binary")
-	h.Symlink("main.go", "src/app/current")
-	h.Symlink("../lib/skip/c.txt", "src/app/dangling")
-	h.Write("src/lib/deep/x/y.txt", "deep\n")
-	h.Write("src/lib/skip/c.txt", "skipped\n")
-	h.Write("src/top.txt", "not included\n")
-	h.Write("README", "outside add\n")
-	h.Commit("init")
-	return h
-}
+// exportRepo is gittest.NewMixed: modes, symlinks, a binary file, nested
+// directories under src/ and files outside it.
+func exportRepo(t *testing.T) *testRepo { return &testRepo{gittest.NewMixed(t)} }
 
 func describeEntry(mode fs.FileMode, link string, content []byte) string {
 	switch {
