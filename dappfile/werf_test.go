@@ -172,3 +172,26 @@ func TestWerfTemplate(t *testing.T) {
 		require.ErrorContains(t, err, tc.err, tc.name)
 	}
 }
+
+// TestWerfWrongTypes: values of the wrong YAML type in werf's sections are
+// located errors, never a panic.
+func TestWerfWrongTypes(t *testing.T) {
+	t.Parallel()
+	for _, src := range []string{
+		"image: [a, b]\ndockerfile: [x]\n",
+		"image: a\ndockerfile: ~\n",
+		"image: a\ndockerfile: D\nsecrets: x\n",
+		"image: a\ndockerfile: D\nsecrets: [x, {env: 1x}]\n",
+		"image: a\ndockerfile: D\nargs: [x]\naddHost: {a: b}\nnetwork: [x]\ncontext: {a: 1}\ncontextAddFiles: [../x]\n",
+		"image: {a: 1}\ndockerfile: D\n",
+		"configVersion: [1]\nproject: {a: 1}\nbuild: x\ndeploy: [x]\n---\nimage: a\nfrom: x\n",
+		"project: p\nconfigVersion: 1\nbuild: {cacheVersion: [x], staged: maybe}\n---\nimage: a\nfrom: x\n",
+		"image: a\nfrom: x\nfinal: maybe\ncacheVersion: {a: 1}\ndisableGitAfterPatch: [x]\nfromLatest: 2\n",
+		"image: a\nfrom: x\n---\nimage: b\nfrom: x\nimport: [{image: a, stage: [x], add: /x, after: install}, {from: ~, add: /y, after: setup}]\n",
+		"image: a\nfrom: x\ngit: [{add: /, to: /app, herebyIAdmitThatBranchMightBreakReproducibility: yes-please}]\ndocker: {exactValues: sometimes}\n",
+	} {
+		_, _, err := Parse([]byte(src), ParseOpt{Filename: "werf.yaml"})
+		require.Error(t, err, src)
+		require.Equal(t, len(splitLines(err.Error())), len(Locations(err)), "every error has a location: %s", err)
+	}
+}
