@@ -180,3 +180,23 @@ func TestExportWriterStaysInOut(t *testing.T) {
 		require.True(t, os.IsNotExist(err), name)
 	}
 }
+
+// A submodule's tree is checked like the superproject's, and the error
+// names the submodule and its commit.
+func TestCraftedSubmoduleTreeIsRefused(t *testing.T) {
+	t.Parallel()
+	lib := libRepo(t)
+	app := appWithSubmodule(t, lib, "vendor/lib")
+	mod, err := OpenDir(filepath.Join(app.Dir, ".git", "modules", "vendor", "lib"))
+	require.NoError(t, err)
+	st := mod.r.Storer
+	bad := writeCommit(t, st, writeTree(t, st, []crafted{file("ok", "ok"), dir("..", file("evil", "x"))}), tuesday)
+	app.Git("update-index", "--cacheinfo", "160000,"+bad.String()+",vendor/lib")
+	app.Git("commit", "-q", "-m", "record a crafted submodule commit")
+
+	_, _, err = Plan(app.open(), plumbing.NewHash(app.Git("rev-parse", "HEAD")), &dappfile.GitMapping{Add: "/", To: "/app"}, PlanOpt{})
+	var te *TreeError
+	require.True(t, errors.As(err, &te), "want a TreeError, got %v", err)
+	require.Equal(t, TreeError{Commit: bad, Submodule: "vendor/lib", Path: "..", Reason: `".." is the parent directory`}, *te)
+	require.ErrorContains(t, err, "commit "+bad.String()+` of submodule "vendor/lib" has a tree entry ".."`)
+}
