@@ -43,4 +43,14 @@ func TestWerfBuildx(t *testing.T) {
 
 	tools := build("tools")
 	requireFile(t, tools, "/stage.txt", 0o644, 0, "as after setup\n")
+
+	// A failing Dockerfile step points at the Dockerfile's line.
+	broken := writeTree(t, map[string]string{
+		"werf.yaml":  "# syntax=" + e.FrontendImage() + "\nproject: p\nconfigVersion: 1\n---\nimage: web\ndockerfile: Dockerfile\n",
+		"Dockerfile": "FROM busybox\nRUN echo about to fail && false\n",
+	})
+	r := bx.Build("-f", filepath.Join(broken, "werf.yaml"), "--build-context", "busybox=docker-image://"+e.Image("busybox:latest"), broken)
+	require.Error(t, r.Err)
+	require.Contains(t, r.Stderr, "Dockerfile:2", "buildx names the Dockerfile's line:\n%s", r.Stderr)
+	require.Contains(t, r.Stderr, ">>> RUN echo about to fail && false", "buildx prints the Dockerfile's line:\n%s", r.Stderr)
 }
