@@ -22,6 +22,9 @@ E2E_FLAGS ?= -count=1 -timeout 40m
 # the cache-mount tests need debian:bookworm (debootstrapped once, then cached)
 E2E_IMAGES ?= debian
 BENCH     ?= .
+# fuzz: time per fuzz target (make test runs each for FUZZTIME_BRIEF)
+FUZZTIME  ?= 30s
+FUZZTIME_BRIEF ?= 5s
 BENCH_FLAGS ?= -timeout 60m
 DEMO_EXAMPLE ?= examples/basic
 STOP_HINT := make env-down$(if $(filter $(CACHE_DIR)/e2e,$(STATE_DIR)),, STATE_DIR=$(STATE_DIR))
@@ -47,7 +50,7 @@ define on_fresh_stack
 	echo "$(2) took $$(( $$(date +%s) - start ))s"
 endef
 
-.PHONY: build unit vet fmt e2e test demo env-up env-down image tools bench bench-fresh clean
+.PHONY: build unit fuzz vet fmt e2e test demo env-up env-down image tools bench bench-fresh clean
 
 ## build: static frontend binary (and any other command) into bin/<os>_<arch>/
 build:
@@ -60,6 +63,20 @@ build:
 ## unit: unit tests (the e2e package needs -tags e2e and is not built here)
 unit:
 	$(GO) test ./...
+
+## fuzz: every fuzz target of the repository for FUZZTIME each (go test
+## -fuzz takes one target of one package at a time). Targets are found with
+## `go test -list` in the packages whose tests declare a Fuzz function, so
+## new ones are picked up without editing this file.
+fuzz:
+	@pkgs=$$(grep -rl --include='*_test.go' '^func Fuzz' . | grep -v '^./e2e/' | xargs -r -n1 dirname | sort -u); \
+	[ -n "$$pkgs" ] || { echo "no fuzz targets"; exit 0; }; \
+	for pkg in $$pkgs; do \
+		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "== $$pkg $$target ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
 
 vet:
 	$(GO) vet ./...
@@ -94,9 +111,10 @@ image: build
 e2e: tools build
 	$(call on_fresh_stack,$(GO) test -tags e2e $(E2E_FLAGS) $(if $(V),-v) ./e2e/...,e2e tests)
 
-## test: unit tests, then e2e tests
+## test: unit tests, every fuzz target briefly, then e2e tests
 test:
 	$(MAKE) unit
+	$(MAKE) fuzz FUZZTIME=$(FUZZTIME_BRIEF)
 	$(MAKE) e2e
 
 ## demo: build $(DEMO_EXAMPLE)/Dappfile through the frontend image on the stack

@@ -51,41 +51,46 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+type hostileCase struct{ name, input, err string }
+
+// hostileTemplates follow `base`; the fuzz target starts from them too.
+var hostileTemplates = []hostileCase{
+	{"until", "{{ range until 100000000 }}{{ end }}", "Dappfile:3:10: template: executing \"Dappfile\" at <until 100000000>: error calling until: until: the list would have more than 100000 items"},
+	{"nested loops", "{{ range until 100000 }}{{ range until 100000 }}{{ end }}{{ end }}", "Dappfile:3:25: template: the template does more than 200000 steps of work"},
+	{"range over int", "{{ range 100000000 }}{{ end }}", "Dappfile:3:1: template: the template does more than 200000 steps"},
+	{"untilStep", "{{ untilStep 0 1000000000 1 }}", "untilStep: the list would have more than 100000 items"},
+	{"seq", "{{ seq 1 1000000000 }}", "seq: the list would have more than 100000 items"},
+	{"repeat", "{{ repeat 100000000 \"x\" }}", "Dappfile:3:4: template: executing \"Dappfile\" at <repeat 100000000 \"x\">: error calling repeat: repeat: repeat would be larger than 4 MiB"},
+	{"repeat overflow", "{{ repeat 4611686018427387904 \"xxxx\" }}", "repeat would be larger than 4 MiB"},
+	{"doubling", "{{ $s := \"xxxxxxxxxx\" }}{{ range until 30 }}{{ $s = cat $s $s }}{{ end }}", "error calling cat: cat: its arguments hold more than 4 MiB"},
+	{"growing list", "{{ $l := list }}{{ range until 100000 }}{{ $l = append $l 1 }}{{ end }}", "error calling append: the template does more than 200000 steps of work"},
+	{"printf width", "{{ printf \"%099999999d\" 1 }}", "printf: width or precision 99999999 is larger than 4 MiB"},
+	{"printf star", "{{ printf \"%*d\" 99999999 1 }}", "printf: width or precision 99999999 is larger than 4 MiB"},
+	{"indent", "{{ indent 100000000 \"x\" }}", "indent: indent would be larger than 4 MiB"},
+	{"replace", "{{ replace \"\" (repeat 100000 \"x\") (repeat 100000 \"y\") }}", "replace: replace would be larger than 4 MiB"},
+	{"regexReplaceAll", "{{ regexReplaceAll \"\" (repeat 100000 \"y\") (repeat 100000 \"x\") }}", "regexReplaceAll: the replacement would be larger than 4 MiB"},
+	{"join", "{{ until 100000 | join (repeat 100000 \"x\") }}", "join: join would be larger than 4 MiB"},
+	{"uniq", "{{ $l := until 100000 }}{{ uniq $l }}", "uniq: the list is too long for it"},
+	{"output", "{{ $s := repeat 1000000 \"x\" }}{{ range until 10 }}{{ $s }}{{ end }}", "Dappfile:3:31: template: the rendered Dappfile is larger than 4 MiB"},
+	{"recursive template", "{{ define \"r\" }}{{ template \"r\" . }}{{ end }}{{ template \"r\" . }}", "Dappfile:3:1: template: more than 10000 template calls (a recursive template or include?)"},
+	{"recursive include", "{{ define \"r\" }}{{ include \"r\" . }}{{ end }}{{ include \"r\" . }}", "Dappfile:3:20: template: executing \"r\" at <include \"r\" .>: error calling include: include \"r\": nested more than 64 levels (recursive include?)"},
+	{"include fan-out", "{{ define \"f\" }}{{ if lt (len .) 40 }}{{ include \"f\" (append . 1) }}{{ include \"f\" (append . 1) }}{{ end }}{{ end }}{{ include \"f\" list }}", "the template does more than 200000 steps of work"},
+	{"template fan-out", "{{ define \"f\" }}{{ if lt (len .) 40 }}{{ template \"f\" (append . 1) }}{{ template \"f\" (append . 1) }}{{ end }}{{ end }}{{ template \"f\" list }}", "the template does more than 200000 steps of work"},
+	{"dict cycle", "{{ $d := dict }}{{ $_ := set $d \"a\" $d }}{{ $d }}", "Dappfile:3:26: template: executing \"Dappfile\" at <set $d \"a\" $d>: error calling set: set: a list or dict contains itself"},
+	{"root cycle", "{{ $_ := set . \"self\" . }}{{ . }}", "set: a list or dict contains itself"},
+	{"now", "{{ now }}", "Dappfile:3:4: template: executing \"Dappfile\" at <now>: error calling now: function \"now\" is not available in a Dappfile: the current time changes on every build; the build must be deterministic, so pass such values with --build-arg and read them with env"},
+	{"genPrivateKey", "{{ genPrivateKey \"rsa\" }}", "function \"genPrivateKey\" is not available in a Dappfile: generated keys change on every build"},
+	{"genCA", "{{ genCA \"x\" 365 }}", "function \"genCA\" is not available"},
+	{"randAlphaNum", "{{ randAlphaNum 10 }}", "function \"randAlphaNum\" is not available in a Dappfile: random values change on every build"},
+	{"uuidv4", "{{ uuidv4 }}", "function \"uuidv4\" is not available"},
+	{"derivePassword", "{{ derivePassword 1 \"long\" \"pw\" \"user\" \"example.com\" }}", "function \"derivePassword\" is not available in a Dappfile: each call costs a 32 MiB scrypt run"},
+	{"getHostByName", "{{ getHostByName \"example.com\" }}", "must not depend on DNS"},
+	{"unclosed action", "from2: {{ env \"X\"\nshell:\n  install: [a]\n", "Dappfile:3:8: template: this `{{` has no matching `}}` (text/template read on and reports: function \"shell\" not defined)"},
+}
+
 func TestHostileTemplates(t *testing.T) {
 	// not parallel: each case measures its own allocations
-	for _, tc := range []struct{ name, input, err string }{
-		{"until", "{{ range until 100000000 }}{{ end }}", "Dappfile:3:10: template: executing \"Dappfile\" at <until 100000000>: error calling until: until: the list would have more than 100000 items"},
-		{"nested loops", "{{ range until 100000 }}{{ range until 100000 }}{{ end }}{{ end }}", "Dappfile:3:25: template: the template does more than 200000 steps of work"},
-		{"range over int", "{{ range 100000000 }}{{ end }}", "Dappfile:3:1: template: the template does more than 200000 steps"},
-		{"untilStep", "{{ untilStep 0 1000000000 1 }}", "untilStep: the list would have more than 100000 items"},
-		{"seq", "{{ seq 1 1000000000 }}", "seq: the list would have more than 100000 items"},
-		{"repeat", "{{ repeat 100000000 \"x\" }}", "Dappfile:3:4: template: executing \"Dappfile\" at <repeat 100000000 \"x\">: error calling repeat: repeat: repeat would be larger than 4 MiB"},
-		{"repeat overflow", "{{ repeat 4611686018427387904 \"xxxx\" }}", "repeat would be larger than 4 MiB"},
-		{"doubling", "{{ $s := \"xxxxxxxxxx\" }}{{ range until 30 }}{{ $s = cat $s $s }}{{ end }}", "error calling cat: cat: its arguments hold more than 4 MiB"},
-		{"growing list", "{{ $l := list }}{{ range until 100000 }}{{ $l = append $l 1 }}{{ end }}", "error calling append: the template does more than 200000 steps of work"},
-		{"printf width", "{{ printf \"%099999999d\" 1 }}", "printf: width or precision 99999999 is larger than 4 MiB"},
-		{"printf star", "{{ printf \"%*d\" 99999999 1 }}", "printf: width or precision 99999999 is larger than 4 MiB"},
-		{"indent", "{{ indent 100000000 \"x\" }}", "indent: indent would be larger than 4 MiB"},
-		{"replace", "{{ replace \"\" (repeat 100000 \"x\") (repeat 100000 \"y\") }}", "replace: replace would be larger than 4 MiB"},
-		{"regexReplaceAll", "{{ regexReplaceAll \"\" (repeat 100000 \"y\") (repeat 100000 \"x\") }}", "regexReplaceAll: the replacement would be larger than 4 MiB"},
-		{"join", "{{ until 100000 | join (repeat 100000 \"x\") }}", "join: join would be larger than 4 MiB"},
-		{"uniq", "{{ $l := until 100000 }}{{ uniq $l }}", "uniq: the list is too long for it"},
-		{"output", "{{ $s := repeat 1000000 \"x\" }}{{ range until 10 }}{{ $s }}{{ end }}", "Dappfile:3:31: template: the rendered Dappfile is larger than 4 MiB"},
-		{"recursive template", "{{ define \"r\" }}{{ template \"r\" . }}{{ end }}{{ template \"r\" . }}", "Dappfile:3:1: template: more than 10000 template calls (a recursive template or include?)"},
-		{"recursive include", "{{ define \"r\" }}{{ include \"r\" . }}{{ end }}{{ include \"r\" . }}", "Dappfile:3:20: template: executing \"r\" at <include \"r\" .>: error calling include: include \"r\": nested more than 64 levels (recursive include?)"},
-		{"include fan-out", "{{ define \"f\" }}{{ if lt (len .) 40 }}{{ include \"f\" (append . 1) }}{{ include \"f\" (append . 1) }}{{ end }}{{ end }}{{ include \"f\" list }}", "the template does more than 200000 steps of work"},
-		{"template fan-out", "{{ define \"f\" }}{{ if lt (len .) 40 }}{{ template \"f\" (append . 1) }}{{ template \"f\" (append . 1) }}{{ end }}{{ end }}{{ template \"f\" list }}", "the template does more than 200000 steps of work"},
-		{"dict cycle", "{{ $d := dict }}{{ $_ := set $d \"a\" $d }}{{ $d }}", "Dappfile:3:26: template: executing \"Dappfile\" at <set $d \"a\" $d>: error calling set: set: a list or dict contains itself"},
-		{"root cycle", "{{ $_ := set . \"self\" . }}{{ . }}", "set: a list or dict contains itself"},
-		{"now", "{{ now }}", "Dappfile:3:4: template: executing \"Dappfile\" at <now>: error calling now: function \"now\" is not available in a Dappfile: the current time changes on every build; the build must be deterministic, so pass such values with --build-arg and read them with env"},
-		{"genPrivateKey", "{{ genPrivateKey \"rsa\" }}", "function \"genPrivateKey\" is not available in a Dappfile: generated keys change on every build"},
-		{"genCA", "{{ genCA \"x\" 365 }}", "function \"genCA\" is not available"},
-		{"randAlphaNum", "{{ randAlphaNum 10 }}", "function \"randAlphaNum\" is not available in a Dappfile: random values change on every build"},
-		{"uuidv4", "{{ uuidv4 }}", "function \"uuidv4\" is not available"},
-		{"derivePassword", "{{ derivePassword 1 \"long\" \"pw\" \"user\" \"example.com\" }}", "function \"derivePassword\" is not available in a Dappfile: each call costs a 32 MiB scrypt run"},
-		{"getHostByName", "{{ getHostByName \"example.com\" }}", "must not depend on DNS"},
-		{"unclosed action", "from2: {{ env \"X\"\nshell:\n  install: [a]\n", "Dappfile:3:8: template: this `{{` has no matching `}}` (text/template read on and reports: function \"shell\" not defined)"},
-	} {
+	for _, tc := range hostileTemplates {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := parseBounded(t, []byte(base+tc.input), ParseOpt{})
 			require.ErrorContains(t, err, tc.err)
@@ -102,7 +107,8 @@ func TestHostileSizes(t *testing.T) {
 	require.EqualError(t, err, "Dappfile: the .dappfiles templates add up to 4.0 MiB, more than the limit of 4 MiB")
 }
 
-func TestHostileYAML(t *testing.T) {
+// hostileYAML follow `base`; the fuzz target starts from them too.
+func hostileYAML() []hostileCase {
 	laughs := "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
 	for c := 'b'; c <= 'j'; c++ {
 		laughs += fmt.Sprintf("%c: &%c [%s]\n", c, c, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*%c, ", c-1), 10), ", "))
@@ -111,7 +117,7 @@ func TestHostileYAML(t *testing.T) {
 	for i := 1; i < 30; i++ {
 		merges += fmt.Sprintf("x%d: &x%d {<<: [*x%d, *x%d], k%d: 1}\n", i, i, i-1, i-1, i)
 	}
-	for _, tc := range []struct{ name, input, err string }{
+	return []hostileCase{
 		{"billion laughs", "x-laughs:\n" + indentLines(laughs), "Dappfile:9:10: the document has more than 200000 YAML nodes with its aliases expanded"},
 		{"nested merge keys", "x-merges:\n" + indentLines(merges) + "shell: *x29\n", "the document has more than 200000 YAML nodes with its aliases expanded"},
 		{"many nodes", "shell:\n  install: [" + strings.Repeat("a,", MaxYAMLNodes) + "]\n", "Dappfile:4:399993: the document has more than 200000 YAML nodes: split it, or generate less"},
@@ -124,7 +130,11 @@ func TestHostileYAML(t *testing.T) {
 		{"custom tag", "fromCacheVersion: !v 1\n", "Dappfile:3:19: YAML tag \"!v\" is not supported"},
 		{"syntax line", "shell:\n  install:\n    - a\n  - b\n", "Dappfile:6:1: invalid YAML: did not find expected key"},
 		{"unknown anchor", "shell:\n  setup: *b\n", "Dappfile:4:10: invalid YAML: unknown anchor 'b' referenced"},
-	} {
+	}
+}
+
+func TestHostileYAML(t *testing.T) {
+	for _, tc := range hostileYAML() {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := parseBounded(t, []byte(base+tc.input), ParseOpt{})
 			require.ErrorContains(t, err, tc.err)
