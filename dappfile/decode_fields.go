@@ -54,12 +54,17 @@ func (d *docDecoder) decodeOther(im *Image, key string, f field) {
 		im.Mounts = d.decodeMounts(f.v)
 	case "import":
 		im.Imports = d.decodeImports(f.v)
-	case "docker":
-		if d.kind == KindArtifact {
-			d.errorf(f.k, "`docker` is not allowed in an artifact: an artifact is never the result image")
-			return
+	case "docker", "imageSpec":
+		switch {
+		case d.kind == KindArtifact:
+			d.errorf(f.k, "`%s` is not allowed in an artifact: an artifact is never the result image", key)
+		case im.Docker != nil:
+			d.errorf(f.k, "`docker` and `imageSpec` cannot be used together (as in werf): keep one")
+		case key == "imageSpec":
+			im.Docker = d.decodeImageSpec(f.v)
+		default:
+			im.Docker = d.decodeDocker(f.v)
 		}
-		im.Docker = d.decodeDocker(f.v)
 	case "asLayers":
 		im.AsLayers = d.boolean(f.v, key)
 	case "autoCache":

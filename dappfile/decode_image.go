@@ -12,7 +12,7 @@ var documentKeys = []string{
 	"dimg", "image", "artifact",
 	"from", "fromDimg", "fromImage", "fromDimgArtifact", "fromImageArtifact", "fromArtifact",
 	"fromCacheVersion", "git", "shell", "ansible", "chef", "mount", "import", "docker", "asLayers",
-	"autoCache", "secrets", "ssh",
+	"autoCache", "secrets", "ssh", "imageSpec",
 	// werf
 	"final", "fromLatest", "cacheVersion", "disableGitAfterPatch",
 	"herebyIAdmitThatFromLatestMightBreakReproducibility",

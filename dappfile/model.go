@@ -313,4 +313,16 @@ type Docker struct {
 	Onbuild     []string
 	StopSignal  string
 	Healthcheck *Healthcheck
+	// Spec holds what only werf's `imageSpec` says; nil for `docker:`.
+	Spec *ImageSpec
+}
+
+// ImageSpec is the part of werf's `imageSpec` that `docker:` has no words
+// for: the author, and what to drop from the inherited config, applied
+// before the values.
+type ImageSpec struct {
+	Author string
+	// RemoveEnv, RemoveLabels: names, or /regexp/ patterns.
+	RemoveEnv, RemoveLabels, RemoveVolumes                 []string
+	ClearCmd, ClearEntrypoint, ClearUser, ClearWorkingDir bool
 }

@@ -104,7 +104,8 @@ const (
 var werfRefusals = map[refusalKey]string{
 	{docStapel, "", "platform"}:     refusePlatform,
 	{docStapel, "", "dependencies"}: refuseDeps,
-	{docStapel, "", "imageSpec"}:    "`imageSpec` is not supported: set the image config with `docker:` (ENV, LABEL, USER, WORKDIR, ENTRYPOINT, CMD, EXPOSE, VOLUME, HEALTHCHECK)",
+	{docStapel, "imageSpec", "clearHistory"}:        "`imageSpec.clearHistory` is not supported: BuildKit writes the history of the layers it exports",
+	{docStapel, "imageSpec.config", "healthcheck"}: "`imageSpec.config.healthcheck` is not supported: use `docker:` with HEALTHCHECK instead of `imageSpec`",
 
 	{docDockerfile, "", "platform"}:     refusePlatform,
 	{docDockerfile, "", "dependencies"}: refuseDeps,

@@ -14,6 +14,7 @@ import (
 // layer. Values follow the Dockerfile instructions of the same name:
 // ENTRYPOINT without CMD drops an inherited CMD, EXPOSE defaults to tcp.
 func applyDocker(img *dockerspec.DockerOCIImage, d *dappfile.Docker) error {
+	applySpec(img, d.Spec)
 	c := &img.Config
 	for _, v := range d.Volume {
 		if c.Volumes == nil {
@@ -113,5 +114,44 @@ func applyLabels(img *dockerspec.DockerOCIImage, labels map[string]string) {
 			img.Config.Labels = map[string]string{}
 		}
 		img.Config.Labels[k] = labels[k]
+	}
+}
+
+// applySpec applies what only werf's imageSpec says: the author, and the
+// inherited values it drops, before imageSpec's own values are set.
+func applySpec(img *dockerspec.DockerOCIImage, s *dappfile.ImageSpec) {
+	if s == nil {
+		return
+	}
+	c := &img.Config
+	if s.Author != "" {
+		img.Author = s.Author
+	}
+	var env []string
+	for _, e := range c.Env {
+		if k, _, _ := strings.Cut(e, "="); !dappfile.MatchName(s.RemoveEnv, k) {
+			env = append(env, e)
+		}
+	}
+	c.Env = env
+	for k := range c.Labels {
+		if dappfile.MatchName(s.RemoveLabels, k) {
+			delete(c.Labels, k)
+		}
+	}
+	for _, v := range s.RemoveVolumes {
+		delete(c.Volumes, v)
+	}
+	if s.ClearCmd {
+		c.Cmd = nil
+	}
+	if s.ClearEntrypoint {
+		c.Entrypoint = nil
+	}
+	if s.ClearUser {
+		c.User = ""
+	}
+	if s.ClearWorkingDir {
+		c.WorkingDir = ""
 	}
 }

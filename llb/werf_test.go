@@ -102,3 +102,40 @@ func withTarget(opt ConvertOpt, target string) ConvertOpt {
 	opt.Target = target
 	return opt
 }
+
+// TestImageSpec: werf's imageSpec drops inherited values first, then sets
+// its own, like docker:.
+func TestImageSpec(t *testing.T) {
+	t.Parallel()
+	opt := testOpt()
+	opt.ImageResolver = &fakeResolver{config: map[string]any{
+		"Env": []string{"PATH=/bin", "DEBUG=1", "GO_VERSION=1"}, "Cmd": []string{"sh"}, "User": "nobody",
+		"Labels": map[string]string{"org.opencontainers.image.title": "base", "keep": "yes"},
+	}}
+	res, err := Convert(context.Background(), parseWerf(t, `
+image: app
+from: busybox
+imageSpec:
+  author: team
+  config:
+    removeEnv: [DEBUG, /GO_.*/]
+    removeLabels: [/org\.opencontainers\..*/]
+    clearCmd: true
+    clearUser: true
+    env: {APP: "1"}
+    labels: {new: label}
+    entrypoint: [/app]
+    workingDir: /srv
+    expose: ["8080"]
+`), opt)
+	require.NoError(t, err)
+	img := res.Image
+	require.Equal(t, "team", img.Author)
+	require.Equal(t, []string{"PATH=/bin", "APP=1"}, img.Config.Env)
+	require.Equal(t, map[string]string{"keep": "yes", "new": "label"}, img.Config.Labels)
+	require.Nil(t, img.Config.Cmd)
+	require.Equal(t, []string{"/app"}, img.Config.Entrypoint)
+	require.Empty(t, img.Config.User)
+	require.Equal(t, "/srv", img.Config.WorkingDir)
+	require.Contains(t, img.Config.ExposedPorts, "8080/tcp")
+}
