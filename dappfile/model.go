@@ -323,6 +323,6 @@ type Docker struct {
 type ImageSpec struct {
 	Author string
 	// RemoveEnv, RemoveLabels: names, or /regexp/ patterns.
-	RemoveEnv, RemoveLabels, RemoveVolumes                 []string
+	RemoveEnv, RemoveLabels, RemoveVolumes                []string
 	ClearCmd, ClearEntrypoint, ClearUser, ClearWorkingDir bool
 }

@@ -102,9 +102,9 @@ const (
 // what to do instead. Keys werf has that are read are in the key lists of
 // each section.
 var werfRefusals = map[refusalKey]string{
-	{docStapel, "", "platform"}:     refusePlatform,
-	{docStapel, "", "dependencies"}: refuseDeps,
-	{docStapel, "imageSpec", "clearHistory"}:        "`imageSpec.clearHistory` is not supported: BuildKit writes the history of the layers it exports",
+	{docStapel, "", "platform"}:                    refusePlatform,
+	{docStapel, "", "dependencies"}:                refuseDeps,
+	{docStapel, "imageSpec", "clearHistory"}:       "`imageSpec.clearHistory` is not supported: BuildKit writes the history of the layers it exports",
 	{docStapel, "imageSpec.config", "healthcheck"}: "`imageSpec.config.healthcheck` is not supported: use `docker:` with HEALTHCHECK instead of `imageSpec`",
 
 	{docDockerfile, "", "platform"}:     refusePlatform,
