@@ -7,6 +7,7 @@ package frontend
 
 import (
 	"context"
+	"time"
 
 	"github.com/flant/dapp-frontend/dappfile"
 	dappllb "github.com/flant/dapp-frontend/llb"
@@ -52,8 +53,15 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 		return res, err
 	}
 
+	epoch, err := sourceDateEpoch(bc.BuildArgs, cfg, func() (time.Time, error) {
+		c, err := headCommit(ctx, bc)
+		return c.Time, err
+	})
+	if err != nil {
+		return nil, err
+	}
 	rb, err := bc.Build(ctx, func(ctx context.Context, platform *ocispecs.Platform, idx int) (*dockerui.BuildResult, error) {
-		return buildPlatform(ctx, bc, cfg, opt, src, platform)
+		return buildPlatform(ctx, bc, cfg, opt, src, platform, epoch)
 	})
 	if err != nil {
 		return nil, err
@@ -61,7 +69,7 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 	return rb.Finalize()
 }
 
-func buildPlatform(ctx context.Context, bc *dockerui.Client, cfg *dappfile.Config, opt options, src *dockerui.Source, platform *ocispecs.Platform) (*dockerui.BuildResult, error) {
+func buildPlatform(ctx context.Context, bc *dockerui.Client, cfg *dappfile.Config, opt options, src *dockerui.Source, platform *ocispecs.Platform, epoch *time.Time) (*dockerui.BuildResult, error) {
 	res, err := dappllb.Convert(ctx, cfg, convertOpt(ctx, bc, opt, src, platform))
 	if err != nil {
 		return nil, err
@@ -86,5 +94,11 @@ func buildPlatform(ctx context.Context, bc *dockerui.Client, cfg *dappfile.Confi
 	if err != nil {
 		return nil, err
 	}
-	return &dockerui.BuildResult{Reference: ref, Image: res.Image, BaseImage: res.BaseImage}, nil
+	// The epoch is the image's creation time and, through the result's
+	// metadata, the exporter's: it clamps the history times to it and,
+	// with rewrite-timestamp=true, the file times in the layers.
+	if epoch != nil && res.Image != nil {
+		res.Image.Created = epoch
+	}
+	return &dockerui.BuildResult{Reference: ref, Image: res.Image, BaseImage: res.BaseImage, Epoch: epoch}, nil
 }
