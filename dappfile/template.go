@@ -35,6 +35,11 @@ type renderer struct {
 	// funcMap is the functions of every template, tpl's included.
 	funcMap  template.FuncMap
 	tplCount int
+	// missingKeyOpt is text/template's missingkey option of this render,
+	// tpl's templates included; missingKey is set when the render stopped
+	// at a key no one set.
+	missingKeyOpt string
+	missingKey    bool
 }
 
 // templateData is the dot of the Dappfile template. It is a map, as in
@@ -63,19 +68,69 @@ func (f templateFiles) Get(path string) (string, error) {
 }
 
 func renderTemplate(data []byte, filename string, opt ParseOpt) (string, []Warning, []string, error) {
-	r := &renderer{opt: opt, filename: filename, original: string(data)}
-	r.budget = &budget{r: r}
-	out, err := r.render()
+	r := newRenderer(data, filename, opt)
+	out, err := r.render(missingKeyError)
+	if err != nil && r.missingKey {
+		// dapp and werf render with text/template's default for a key no
+		// one set: false in `if`/`with`/`and`/`or`, nil for `default`, and
+		// "<no value>" when printed. Real files guard optional keys with
+		// `{{ if .Key }}`, so a render that only tests unset keys must
+		// build; one that prints an unset key keeps the strict render's
+		// error, which names the key and its line instead of writing
+		// "<no value>" into the YAML.
+		lenient := newRenderer(data, filename, opt)
+		lout, lerr := lenient.render(missingKeyDefault)
+		switch {
+		case lerr != nil:
+		case !strings.Contains(lout, noValue):
+			return lout, lenient.warns, lenient.buildArgNames(), nil
+		default:
+			err = printedUnsetKey(string(data), lout, filename, err)
+		}
+	}
 	return out, r.warns, r.buildArgNames(), err
 }
 
-func (r *renderer) render() (string, error) {
+// printedUnsetKey locates the first "<no value>" of a lenient render. The
+// strict render's error names the key, unless it stopped earlier in the
+// Dappfile, at a key that was only tested: then the printing line is told.
+func printedUnsetKey(original, rendered, filename string, strict error) error {
+	n := strings.Count(rendered[:strings.Index(rendered, noValue)], "\n") + 1
+	line := newLineMap(original, rendered).line(n)
+	var le *LocationError
+	if !errors.As(strict, &le) || le.Filename != filename || len(le.Ranges) == 0 || le.Ranges[0].Start.Line >= line {
+		return strict
+	}
+	return &LocationError{
+		Filename: filename,
+		Ranges:   []Range{pointRange(line, 1)},
+		Err: errors.New("template: this line prints a key no one set (text/template would write \"<no value>\" here): " +
+			"set it with `set . \"KEY\" VALUE` before this line, or print it only under `if` or `hasKey`"),
+	}
+}
+
+// The two ways renderTemplate renders a key no one set, and what
+// text/template prints for it in the lenient one.
+const (
+	missingKeyError   = "missingkey=error"
+	missingKeyDefault = "missingkey=default"
+	noValue           = "<no value>"
+)
+
+func newRenderer(data []byte, filename string, opt ParseOpt) *renderer {
+	r := &renderer{opt: opt, filename: filename, original: string(data)}
+	r.budget = &budget{r: r}
+	return r
+}
+
+func (r *renderer) render(missingKey string) (string, error) {
 	if err := r.checkSizes(); err != nil {
 		return "", err
 	}
 	funcs := r.funcs()
 	r.funcMap = funcs
-	r.root = template.New(r.filename).Option("missingkey=error").Funcs(funcs)
+	r.missingKeyOpt = missingKey
+	r.root = template.New(r.filename).Option(missingKey).Funcs(funcs)
 	if _, err := r.root.Parse(r.original); err != nil {
 		return "", r.templateError(err)
 	}
@@ -92,8 +147,10 @@ func (r *renderer) render() (string, error) {
 		case r.budget.err != nil:
 			return "", r.budget.err
 		case r.includeErr != nil:
+			r.missingKey = missingKeyRE.MatchString(r.includeErr.Error())
 			return "", r.templateError(r.includeErr)
 		}
+		r.missingKey = missingKeyRE.MatchString(err.Error())
 		return "", r.templateError(err)
 	}
 	return out.String(), nil
@@ -283,8 +340,9 @@ var missingKeyRE = regexp.MustCompile(`map has no entry for key "([^"]*)"`)
 var notMapRE = regexp.MustCompile(`wrong type for value; expected map\[string\]interface \{\}; got (\S+)`)
 
 // hideGoTypes rewrites text/template's messages about the template data in
-// the user's terms. An unset key is an error rather than "<no value>" in
-// the YAML (missingkey=error), so a typo never builds silently.
+// the user's terms. An unset key that is printed is an error rather than
+// "<no value>" in the YAML (see renderTemplate), so a typo never builds
+// silently.
 func hideGoTypes(msg string) string {
 	msg = missingKeyRE.ReplaceAllString(msg, "key \"$1\" is not set (the template data holds .Files and the keys that "+
 		"`set . \"KEY\" VALUE` added before this line; test an optional key with `hasKey . \"$1\"`; inside range or with, the data is $$)")

@@ -165,3 +165,38 @@ func TestTemplateLineMapping(t *testing.T) {
 	require.ErrorContains(t, err, "Dappfile:4:1: duplicate key \"git\" (first at line 4)")
 	require.ErrorContains(t, err, "Dappfile:8:9: `mount[0].from` must be \"build_dir\" or \"tmp_dir\", got \"tmp_dr\"")
 }
+
+// TestTemplateUnsetKeyTested checks dapp's and werf's rendering of a key no
+// one set: tested, it is false (or nil for default), so optional keys work
+// as in real files; printed, it is an error naming the key.
+func TestTemplateUnsetKeyTested(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, input string
+		templates   map[string][]byte
+		from, err   string
+	}{
+		{name: "if", input: "dimg: a\nfrom: {{ if .Base }}{{ .Base }}{{ else }}alpine{{ end }}\n", from: "alpine"},
+		{name: "default", input: "dimg: a\nfrom: {{ .Base | default \"debian\" }}\n", from: "debian"},
+		{name: "set later", input: "{{ if not .Base }}{{ $_ := set . \"Base\" \"busybox\" }}{{ end }}dimg: a\nfrom: {{ .Base }}\n", from: "busybox"},
+		{name: "in include", input: "dimg: a\nfrom: {{ include \"base.tmpl\" . }}\n",
+			templates: map[string][]byte{"base.tmpl": []byte("{{ if hasKey . \"Base\" }}{{ .Base }}{{ else if .Other }}x{{ else }}alpine{{ end }}")}, from: "alpine"},
+		{name: "printed", input: "dimg: a\nfrom: alpine\nfromCacheVersion: {{ .Version }}\n",
+			err: "Dappfile:3:22: template: executing \"Dappfile\" at <.Version>: key \"Version\" is not set"},
+		{name: "printed after a test", input: "dimg: a\nfrom: {{ if .Base }}x{{ end }}alpine\nfromCacheVersion: {{ .Version }}\n",
+			err: "Dappfile:3:1: template: this line prints a key no one set (text/template would write \"<no value>\" here)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, _, err := Parse([]byte(tc.input), ParseOpt{Templates: tc.templates})
+			if tc.err != "" {
+				require.ErrorContains(t, err, tc.err)
+				require.True(t, IsLocationError(err))
+				return
+			}
+			require.NoError(t, err)
+			require.Len(t, cfg.Images, 1)
+			require.Equal(t, tc.from, cfg.Images[0].From)
+		})
+	}
+}

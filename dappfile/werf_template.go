@@ -146,7 +146,7 @@ func (r *renderer) tpl(text string, data any) (string, error) {
 		return "", fmt.Errorf("tpl: nested more than %d levels (a recursive tpl?)", maxIncludeDepth)
 	}
 	r.tplCount++
-	t, err := template.New(fmt.Sprintf("tpl#%d", r.tplCount)).Option("missingkey=error").Funcs(r.funcMap).Parse(text)
+	t, err := template.New(fmt.Sprintf("tpl#%d", r.tplCount)).Option(r.missingKeyOpt).Funcs(r.funcMap).Parse(text)
 	if err != nil {
 		return "", fmt.Errorf("tpl: %w", err)
 	}
