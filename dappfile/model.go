@@ -76,6 +76,9 @@ type Meta struct {
 	// CacheVersion is `build.cacheVersion`: it changes every image's
 	// cache keys.
 	CacheVersion string
+	// ImageSpec is `build.imageSpec` (author, labels, removeLabels): the
+	// reader merges it into every final image's Docker.
+	ImageSpec *Docker
 }
 
 // Image is one image or artifact document.

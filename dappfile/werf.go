@@ -112,9 +112,9 @@ var werfRefusals = map[refusalKey]string{
 	{docDockerfile, "", "imageSpec"}:    "`imageSpec` is not supported: set the image config in the Dockerfile (LABEL, ENV, USER, WORKDIR, ENTRYPOINT, CMD, EXPOSE, VOLUME, HEALTHCHECK)",
 	{docDockerfile, "", "cacheVersion"}: "`cacheVersion` is not supported for `dockerfile:` images: BuildKit keys the Dockerfile's steps by their content; rebuild them with --no-cache-filter NAME, or change the Dockerfile",
 
-	{docMeta, "build", "platform"}:  refusePlatform,
-	{docMeta, "build", "imageSpec"}: "`build.imageSpec` is not supported: set the image config per image, with `docker:` in stapel images and instructions in Dockerfiles",
-	{docMeta, "build", "sbom"}:      "`build.sbom` is not supported in the file: ask BuildKit for an SBOM attestation instead (buildx: --sbom=true; buildctl: --opt attest:sbom=)",
+	{docMeta, "build", "platform"}:               refusePlatform,
+	{docMeta, "build.imageSpec", "clearHistory"}: "`build.imageSpec.clearHistory` is not supported: BuildKit writes the history of the layers it exports",
+	{docMeta, "build", "sbom"}:                   "`build.sbom` is not supported in the file: ask BuildKit for an SBOM attestation instead (buildx: --sbom=true; buildctl: --opt attest:sbom=)",
 }
 
 // isWerf reports whether the file is a werf.yaml: by its name, or because

@@ -18,7 +18,14 @@ var projectRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 
 // metaBuildKeys are the keys of the meta document's `build:` (platform and
 // imageSpec are refused with werfRefusals).
-var metaBuildKeys = []string{"cacheVersion", "staged"}
+var metaBuildKeys = []string{"cacheVersion", "staged", "imageSpec"}
+
+// metaImageSpecKeys are what `build.imageSpec` may set for every final
+// image (werf's global image spec).
+var (
+	metaImageSpecKeys       = []string{"author", "config"}
+	metaImageSpecConfigKeys = []string{"labels", "removeLabels", "keepEssentialWerfLabels"}
+)
 
 // decodeMeta reads werf's meta document into p.meta.
 func (d *docDecoder) decodeMeta(n *yaml.Node) {
@@ -61,6 +68,8 @@ func (d *docDecoder) decodeMetaBuild(n *yaml.Node, m *Meta) {
 		switch f.key {
 		case "cacheVersion":
 			m.CacheVersion = d.str(f.v, "build.cacheVersion")
+		case "imageSpec":
+			m.ImageSpec = d.decodeMetaImageSpec(f.v)
 		case "staged":
 			// werf's layer-by-layer registry cache of Dockerfile steps:
 			// BuildKit caches every step anyway (--export-cache mode=max
@@ -82,7 +91,15 @@ func (d *docDecoder) anyMapping(n *yaml.Node, path string) {
 // cacheVersion, first, so an image's own one still counts.
 func (p *parser) applyMeta(cfg *Config) {
 	cfg.Meta = p.meta
-	if p.meta == nil || p.meta.CacheVersion == "" {
+	if p.meta == nil {
+		return
+	}
+	for _, im := range cfg.Images {
+		if p.meta.ImageSpec != nil && im.Kind == KindImage && !im.Intermediate {
+			im.Docker = withMetaSpec(p.meta.ImageSpec, im.Docker)
+		}
+	}
+	if p.meta.CacheVersion == "" {
 		return
 	}
 	for _, im := range cfg.Images {
@@ -93,4 +110,49 @@ func (p *parser) applyMeta(cfg *Config) {
 		}
 		im.CacheVersion = append([]string{p.meta.CacheVersion}, im.CacheVersion...)
 	}
+}
+
+// decodeMetaImageSpec reads `build.imageSpec`: the author and labels of
+// every final image.
+func (d *docDecoder) decodeMetaImageSpec(n *yaml.Node) *Docker {
+	dk := &Docker{Loc: d.rng(n), Spec: &ImageSpec{}}
+	for _, f := range d.fields(n, "build.imageSpec", metaImageSpecKeys) {
+		if f.key == "author" {
+			dk.Spec.Author = d.str(f.v, "build.imageSpec.author")
+			continue
+		}
+		for _, c := range d.fields(f.v, "build.imageSpec.config", metaImageSpecConfigKeys) {
+			p := "build.imageSpec.config." + c.key
+			switch c.key {
+			case "labels":
+				dk.Label = d.keyValues(c.v, p)
+			case "removeLabels":
+				dk.Spec.RemoveLabels = d.namePatterns(c.v, p)
+			default:
+				d.boolean(c.v, p)
+			}
+		}
+	}
+	return dk
+}
+
+// withMetaSpec merges the meta document's imageSpec under an image's own
+// config: the image's author and labels win, both removal lists apply.
+func withMetaSpec(meta, own *Docker) *Docker {
+	out := &Docker{Loc: meta.Loc, Spec: &ImageSpec{}}
+	if own != nil {
+		cp := *own
+		out = &cp
+		spec := ImageSpec{}
+		if own.Spec != nil {
+			spec = *own.Spec
+		}
+		out.Spec = &spec
+	}
+	if out.Spec.Author == "" {
+		out.Spec.Author = meta.Spec.Author
+	}
+	out.Spec.RemoveLabels = append(append([]string{}, meta.Spec.RemoveLabels...), out.Spec.RemoveLabels...)
+	out.Label = append(append([]KeyValue{}, meta.Label...), out.Label...)
+	return out
 }

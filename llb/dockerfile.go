@@ -31,5 +31,12 @@ func (b *builder) buildDockerfile(ctx context.Context, img *dappfile.Image) (*bu
 	if err != nil {
 		return nil, withLocation(b.cfg, err, img.Dockerfile.Loc)
 	}
-	return &built{state: res.State, values: res.State, image: res.Image, baseImage: res.BaseImage}, nil
+	image := res.Image
+	if img.Docker != nil { // werf's build.imageSpec, merged in by the reader
+		image = cloneImage(res.Image)
+		if err := applyDocker(image, img.Docker); err != nil {
+			return nil, withLocation(b.cfg, err, img.Docker.Loc)
+		}
+	}
+	return &built{state: res.State, values: res.State, image: image, baseImage: res.BaseImage}, nil
 }

@@ -139,3 +139,54 @@ imageSpec:
 	require.Equal(t, "/srv", img.Config.WorkingDir)
 	require.Contains(t, img.Config.ExposedPorts, "8080/tcp")
 }
+
+// TestMetaImageSpec: build.imageSpec gives every final image its author
+// and labels (an image's own win), stapel and Dockerfile images alike,
+// and leaves `final: false` images alone.
+func TestMetaImageSpec(t *testing.T) {
+	t.Parallel()
+	src := `
+project: p
+configVersion: 1
+build:
+  imageSpec:
+    author: platform-team
+    config:
+      labels: {team: platform, tier: base}
+      removeLabels: [/org\..*/]
+---
+image: app
+from: busybox
+docker:
+  LABEL: {tier: app}
+---
+image: tools
+final: false
+from: busybox
+---
+image: web
+dockerfile: Dockerfile
+`
+	opt := testOpt()
+	opt.ImageResolver = &fakeResolver{config: map[string]any{"Labels": map[string]string{"org.x": "1", "keep": "k"}}}
+	opt.ConvertDockerfile = func(ctx context.Context, img *dappfile.Image, p ocispecs.Platform) (*DockerfileResult, error) {
+		im := emptyImage(p)
+		im.Config.Labels = map[string]string{"org.y": "2"}
+		return &DockerfileResult{State: bkllb.Scratch(), Image: im}, nil
+	}
+	cfg := parseWerf(t, src)
+	labels := func(target string) (string, map[string]string) {
+		res, err := Convert(context.Background(), cfg, withTarget(opt, target))
+		require.NoError(t, err)
+		return res.Image.Author, res.Image.Config.Labels
+	}
+	author, l := labels("app")
+	require.Equal(t, "platform-team", author)
+	require.Equal(t, map[string]string{"keep": "k", "team": "platform", "tier": "app"}, l)
+	author, l = labels("tools")
+	require.Empty(t, author)
+	require.Equal(t, map[string]string{"org.x": "1", "keep": "k"}, l)
+	author, l = labels("web")
+	require.Equal(t, "platform-team", author)
+	require.Equal(t, map[string]string{"team": "platform", "tier": "base"}, l)
+}
