@@ -25,6 +25,8 @@ BENCH     ?= .
 # fuzz: time per fuzz target (make test runs each for FUZZTIME_BRIEF)
 FUZZTIME  ?= 30s
 FUZZTIME_BRIEF ?= 5s
+# runs spent shrinking each new input: keeps slow seeds from stalling a short run
+FUZZMINIMIZE ?= 20x
 BENCH_FLAGS ?= -timeout 60m
 DEMO_EXAMPLE ?= examples/basic
 STOP_HINT := make env-down$(if $(filter $(CACHE_DIR)/e2e,$(STATE_DIR)),, STATE_DIR=$(STATE_DIR))
@@ -74,7 +76,7 @@ fuzz:
 	for pkg in $$pkgs; do \
 		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 			echo "== $$pkg $$target ($(FUZZTIME))"; \
-			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$pkg; \
+			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) $$pkg; \
 		done; \
 	done
 
