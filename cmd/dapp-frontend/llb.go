@@ -38,34 +38,40 @@ func dumpLLB(args []string, out, warnOut io.Writer) error {
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := parseLocal(*file, *dir, buildArgs.values(), warnOut)
+	def, err := convertLocal(context.Background(), *file, *dir, *target, *dev, buildArgs.values(), warnOut)
 	if err != nil {
 		return err
 	}
-	ctx := context.Background()
+	return writeOps(out, def)
+}
+
+// convertLocal parses, converts and marshals a Dappfile from a local
+// directory: the whole offline path of dumpLLB but the printing, which the
+// conversion benchmark measures as it is.
+func convertLocal(ctx context.Context, file, dir, target string, dev bool, buildArgs map[string]string, warnOut io.Writer) (*bkllb.Definition, error) {
+	cfg, err := parseLocal(file, dir, buildArgs, warnOut)
+	if err != nil {
+		return nil, err
+	}
 	res, err := dappllb.Convert(ctx, cfg, dappllb.ConvertOpt{
-		Target:        *target,
+		Target:        target,
 		ImageResolver: emptyResolver{},
 		BuildContext: func(include, exclude []string) (bkllb.State, error) {
 			return bkllb.Local("context", bkllb.IncludePatterns(include), bkllb.ExcludePatterns(exclude)), nil
 		},
 		Git: dappllb.GitOpt{
-			Repo: func(context.Context) (*gitsource.Repo, error) { return gitsource.OpenDir(*dir) },
-			Dev:  *dev,
+			Repo: func(context.Context) (*gitsource.Repo, error) { return gitsource.OpenDir(dir) },
+			Dev:  dev,
 		},
 		Warn: func(w dappfile.Warning) { printWarning(warnOut, w) },
 		ConvertDockerfile: frontend.LocalDockerfiles(func(name string) ([]byte, error) {
-			return os.ReadFile(filepath.Join(*dir, filepath.FromSlash(name)))
+			return os.ReadFile(filepath.Join(dir, filepath.FromSlash(name)))
 		}, emptyResolver{}),
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	def, err := res.State.Marshal(ctx)
-	if err != nil {
-		return err
-	}
-	return writeOps(out, def)
+	return res.State.Marshal(ctx)
 }
 
 func parseLocal(file, dir string, buildArgs map[string]string, warnOut io.Writer) (*dappfile.Config, error) {
