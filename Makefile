@@ -40,6 +40,7 @@ define on_fresh_stack
 	trap 'exit 130' INT; trap 'exit 143' TERM; \
 	$(ENVSH) up $$state; \
 	$(ENVSH) images $$state $(E2E_IMAGES); \
+	$(ENVSH) toolchain-image $$state; \
 	if [ -d cmd/dapp-frontend ]; then \
 		$(ENVSH) frontend-image $$state; \
 	else \
@@ -52,7 +53,7 @@ define on_fresh_stack
 	echo "$(2) took $$(( $$(date +%s) - start ))s"
 endef
 
-.PHONY: build unit fuzz vet fmt e2e test demo env-up env-down image tools bench bench-fresh clean
+.PHONY: build unit fuzz vet fmt e2e test demo env-up env-down image toolchain-image tools bench bench-fresh clean
 
 ## build: static frontend binary (and any other command) into bin/<os>_<arch>/
 build:
@@ -97,7 +98,8 @@ env-up: tools
 	@if $(ENVSH) status $(STATE_DIR) >/dev/null 2>&1; then \
 		echo "stack already running in $(STATE_DIR)"; \
 	else \
-		$(ENVSH) up $(STATE_DIR) && $(ENVSH) images $(STATE_DIR) $(E2E_IMAGES); \
+		$(ENVSH) up $(STATE_DIR) && $(ENVSH) images $(STATE_DIR) $(E2E_IMAGES) && \
+		$(ENVSH) toolchain-image $(STATE_DIR); \
 	fi
 
 ## env-down: stop the stack in STATE_DIR
@@ -107,6 +109,12 @@ env-down:
 ## image: push the prebuilt frontend to the stack's registry as dapp-frontend:dev
 image: build
 	$(ENVSH) frontend-image $(STATE_DIR)
+
+## toolchain-image: build the toolchain (toolchain/build.sh; once, cached by
+## its inputs in DAPP_E2E_CACHE) and push it to the stack's registry; its
+## REF@DIGEST lands in STATE_DIR/env as DAPP_E2E_TOOLCHAIN_IMAGE
+toolchain-image:
+	$(ENVSH) toolchain-image $(STATE_DIR)
 
 ## e2e: tools + a fresh stack + base images + frontend image + e2e tests; the
 ## stack is torn down however the tests end.
@@ -130,13 +138,14 @@ demo: env-up image
 		--local context=$(DEMO_EXAMPLE) --local dockerfile=$(DEMO_EXAMPLE) --opt filename=Dappfile \
 		--opt context:busybox=docker-image://$$DAPP_E2E_REGISTRY/busybox:latest \
 		--opt context:debian:bookworm=docker-image://$$DAPP_E2E_REGISTRY/debian:bookworm \
+		--opt toolchain-image=$$DAPP_E2E_TOOLCHAIN_IMAGE \
 		--output type=image,name=$$ref,push=true,registry.insecure=true \
 		--metadata-file $(STATE_DIR)/demo-metadata.json; \
 	echo; \
 	echo "image pushed: $$ref"; \
 	echo "  digest:     $$(sed -n 's/.*"containerimage.digest": *"\([^"]*\)".*/\1/p' $(STATE_DIR)/demo-metadata.json)"; \
 	echo "  manifest:   curl -s -H 'Accept: application/vnd.oci.image.manifest.v1+json' http://$$DAPP_E2E_REGISTRY/v2/dapp-demo/$$(basename $(DEMO_EXAMPLE))/manifests/latest"; \
-	echo "  try more:   set -a; . $(STATE_DIR)/env; set +a; $$DAPP_E2E_BIN_DIR/buildctl build --frontend gateway.v0 --opt source=$$DAPP_E2E_REGISTRY/dapp-frontend:dev --opt context:busybox=docker-image://$$DAPP_E2E_REGISTRY/busybox:latest --local context=examples/<name> --local dockerfile=examples/<name> --opt filename=Dappfile --output type=oci,dest=/tmp/image.tar"; \
+	echo "  try more:   set -a; . $(STATE_DIR)/env; set +a; $$DAPP_E2E_BIN_DIR/buildctl build --frontend gateway.v0 --opt source=$$DAPP_E2E_REGISTRY/dapp-frontend:dev --opt context:busybox=docker-image://$$DAPP_E2E_REGISTRY/busybox:latest --opt toolchain-image=$$DAPP_E2E_TOOLCHAIN_IMAGE --local context=examples/<name> --local dockerfile=examples/<name> --opt filename=Dappfile --output type=oci,dest=/tmp/image.tar"; \
 	echo "the stack keeps running (buildkitd $$BUILDKIT_HOST, registry $$DAPP_E2E_REGISTRY); stop it with: $(STOP_HINT)"
 
 ## bench: e2e benchmarks (`go test -bench $(BENCH)`, e.g. BENCH=AptSecondBuild)

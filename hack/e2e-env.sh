@@ -9,12 +9,16 @@
 #   hack/e2e-env.sh status STATE_DIR           exit 0 when the stack in STATE_DIR is running
 #   hack/e2e-env.sh images STATE_DIR [debian]  push busybox:latest (and debian:bookworm)
 #   hack/e2e-env.sh frontend-image STATE_DIR   push the prebuilt frontend as dapp-frontend:dev
+#   hack/e2e-env.sh toolchain-image STATE_DIR  build (once, cached by its inputs) and push the
+#                                              toolchain image (toolchain/build.sh) as
+#                                              dapp-toolchain:KEY; adds DAPP_E2E_TOOLCHAIN_IMAGE
+#                                              (REF@DIGEST) to STATE_DIR/env
 #   hack/e2e-env.sh down STATE_DIR [--purge]   stop what `up` started (by pid); --purge
 #                                              also removes STATE_DIR
 #
 # STATE_DIR/env is a shell file (KEY=value lines) meant for `set -a; . STATE_DIR/env`:
 #   BUILDKIT_HOST, DAPP_E2E_REGISTRY, DAPP_E2E_BIN_DIR, DAPP_E2E_STATE_DIR,
-#   BUILDKITD_PID, REGISTRY_PID
+#   BUILDKITD_PID, REGISTRY_PID, DAPP_E2E_TOOLCHAIN_IMAGE (after toolchain-image)
 #
 # Environment knobs: DAPP_E2E_CACHE (default <repo>/.cache), DAPP_E2E_BIN_CACHE
 # (tools dir, default $DAPP_E2E_CACHE/bin), DEBIAN_MIRROR (default
@@ -26,7 +30,7 @@ CACHE_DIR=${DAPP_E2E_CACHE:-$ROOT/.cache}
 # tools cache; CI points this outside the clone so runs on one machine share it
 BIN_DIR=${DAPP_E2E_BIN_CACHE:-$CACHE_DIR/bin}
 TOOLS_MOD_DIR=$ROOT/hack/tools
-APT_PACKAGES=(runc docker-registry busybox-static debootstrap ca-certificates util-linux tar openssh-client)
+APT_PACKAGES=(runc docker-registry busybox-static debootstrap ca-certificates util-linux tar openssh-client patchelf)
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
 log() { printf '[e2e-env] %s\n' "$*" >&2; }
@@ -499,6 +503,57 @@ cmd_frontend_image() {
 	log "pushed $DAPP_E2E_REGISTRY/dapp-frontend:dev"
 }
 
+# ---------------------------------------------------------------- toolchain image
+
+# toolchain_key: the toolchain's inputs (its build script, the pinned
+# packages, the base rootfs it starts from).
+toolchain_key() {
+	local base=$1
+	{
+		cat "$ROOT/toolchain/build.sh" "$ROOT/toolchain/packages.txt"
+		stat -c '%s %Y' "$base"
+	} | sha256sum | cut -c1-16
+}
+
+cmd_toolchain_image() {
+	load_env
+	local base key tar dir start
+	base=$(debian_rootfs_tar)
+	key=$(toolchain_key "$base")
+	tar=$CACHE_DIR/toolchain/toolchain-$key.tar
+	mkdir -p "$CACHE_DIR/toolchain"
+	if [ ! -s "$tar" ]; then
+		# one builder per cache dir; a parallel run waits and reuses
+		exec 8>"$CACHE_DIR/toolchain/.lock"
+		flock 8
+		if [ ! -s "$tar" ]; then
+			start=$(date +%s)
+			log "building the toolchain (key $key; takes a few minutes once)"
+			as_root "$ROOT/toolchain/build.sh" "$base" "$tar"
+			log "toolchain built in $(($(date +%s) - start))s: $tar"
+		fi
+		exec 8>&-
+	else
+		log "toolchain cached: $tar"
+	fi
+	dir=$STATE/images/toolchain
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	ln "$tar" "$dir/toolchain.tar" 2>/dev/null || cp "$tar" "$dir/toolchain.tar"
+	cat >"$dir/Dockerfile" <<-'EOF'
+	FROM scratch
+	ADD toolchain.tar /
+	EOF
+	push_dockerfile "dapp-toolchain:$key" "$dir" --metadata-file "$dir/metadata.json"
+	local digest
+	digest=$(sed -n 's/.*"containerimage.digest": *"\([^"]*\)".*/\1/p' "$dir/metadata.json")
+	[ -n "$digest" ] || die "no digest for the toolchain image in $dir/metadata.json"
+	grep -v '^DAPP_E2E_TOOLCHAIN_IMAGE=' "$STATE/env" >"$STATE/env.tmp" || true
+	printf 'DAPP_E2E_TOOLCHAIN_IMAGE=%q\n' "$DAPP_E2E_REGISTRY/dapp-toolchain:$key@$digest" >>"$STATE/env.tmp"
+	mv "$STATE/env.tmp" "$STATE/env"
+	log "toolchain image: $DAPP_E2E_REGISTRY/dapp-toolchain:$key@$digest"
+}
+
 # ---------------------------------------------------------------- main
 
 [ $# -ge 1 ] || usage
@@ -506,7 +561,7 @@ cmd=$1
 shift
 case $cmd in
 tools) cmd_tools ;;
-up | status | images | frontend-image | down)
+up | status | images | frontend-image | toolchain-image | down)
 	[ $# -ge 1 ] || usage
 	STATE=$(abspath "$1")
 	shift
@@ -515,6 +570,7 @@ up | status | images | frontend-image | down)
 	status) cmd_status ;;
 	images) cmd_images "$@" ;;
 	frontend-image) cmd_frontend_image ;;
+	toolchain-image) cmd_toolchain_image ;;
 	down) cmd_down "$@" ;;
 	esac
 	;;
