@@ -101,7 +101,7 @@ func (d *docDecoder) decodeBase(im *Image, key string, f *field, base **field) {
 	}
 }
 
-// decodeBuilder reads shell and refuses ansible and chef.
+// decodeBuilder reads shell or ansible and refuses chef.
 func (d *docDecoder) decodeBuilder(im *Image, f *field, builder **field) {
 	if *builder != nil {
 		d.errorf(f.k, "`%s` and `%s` cannot be used together: one document uses one builder", (*builder).key, f.key)
@@ -111,7 +111,7 @@ func (d *docDecoder) decodeBuilder(im *Image, f *field, builder **field) {
 	}
 	switch f.key {
 	case "ansible":
-		d.errorf(f.k, "`ansible` is not supported: dapp-frontend has no ansible runtime; rewrite the tasks as commands under `shell:`")
+		im.Ansible = d.decodeAnsible(f.v)
 	case "chef":
 		d.errorf(f.k, "`chef` is not supported (dapp's chef builder was dropped); rewrite the recipes as commands under `shell:`")
 	default:

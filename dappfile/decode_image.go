@@ -7,7 +7,7 @@ import (
 )
 
 // documentKeys are the keys of an image or artifact document, werf
-// aliases and the refused ansible/chef builders included.
+// aliases and the refused chef builder included.
 var documentKeys = []string{
 	"dimg", "image", "artifact",
 	"from", "fromDimg", "fromImage", "fromDimgArtifact", "fromImageArtifact", "fromArtifact",

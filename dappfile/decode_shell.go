@@ -17,27 +17,39 @@ var shellKeys = []string{
 // stage has commands: an empty stage builds nothing.
 func (d *docDecoder) decodeShell(n *yaml.Node) *Shell {
 	sh := &Shell{Loc: d.rng(n), Stages: map[StageName]*StageCommands{}}
-	versions := map[StageName]string{}
-	for _, f := range d.fields(n, "shell", shellKeys) {
-		path := "shell." + f.key
-		if strings.HasPrefix(f.key, string(BuildArtifact)) && !d.allowBuildArtifact(f.k, path) {
-			continue
-		}
-		switch {
-		case f.key == "cacheVersion":
-			sh.CacheVersion = d.str(f.v, path)
-		case strings.HasSuffix(f.key, "CacheVersion"):
-			versions[StageName(strings.TrimSuffix(f.key, "CacheVersion"))] = d.str(f.v, path)
-		default:
-			d.decodeStage(sh, StageName(f.key), f.v, path)
-		}
-	}
+	var versions map[StageName]string
+	sh.CacheVersion, versions = d.decodeSection(n, "shell", func(stage StageName, v *yaml.Node, path string) {
+		d.decodeStage(sh, stage, v, path)
+	})
 	for stage, v := range versions {
 		if sc := sh.Stages[stage]; sc != nil {
 			sc.CacheVersion = v
 		}
 	}
 	return sh
+}
+
+// decodeSection walks the keys of a builder section (`shell:` or
+// `ansible:`, named by section): each stage's value goes to stage; the
+// section-wide cacheVersion and the `<stage>CacheVersion`s come back.
+func (d *docDecoder) decodeSection(n *yaml.Node, section string, stage func(StageName, *yaml.Node, string)) (string, map[StageName]string) {
+	var version string
+	versions := map[StageName]string{}
+	for _, f := range d.fields(n, section, shellKeys) {
+		path := section + "." + f.key
+		if strings.HasPrefix(f.key, string(BuildArtifact)) && !d.allowBuildArtifact(f.k, path) {
+			continue
+		}
+		switch {
+		case f.key == "cacheVersion":
+			version = d.str(f.v, path)
+		case strings.HasSuffix(f.key, "CacheVersion"):
+			versions[StageName(strings.TrimSuffix(f.key, "CacheVersion"))] = d.str(f.v, path)
+		default:
+			stage(StageName(f.key), f.v, path)
+		}
+	}
+	return version, versions
 }
 
 func (d *docDecoder) decodeStage(sh *Shell, stage StageName, n *yaml.Node, path string) {

@@ -82,6 +82,7 @@ func (w *dumper) image(im *Image) {
 		w.git(i, g)
 	}
 	w.shell(im.Shell)
+	w.ansible(im.Ansible)
 	for i, m := range im.Mounts {
 		w.line("mount[%d] @%s from %s to %q", i, m.Loc, m.From, m.To)
 		w.opt("  fromPath", m.FromPath)
@@ -127,6 +128,27 @@ func (w *dumper) shell(sh *Shell) {
 		if sc := sh.Stages[s]; sc != nil {
 			w.line("%s @%s cacheVersion %q", s, sc.Loc, sc.CacheVersion)
 			w.list("  commands", sc.Commands)
+		}
+	}
+}
+
+func (w *dumper) ansible(an *Ansible) {
+	if an == nil {
+		return
+	}
+	w.line("ansible @%s", an.Loc)
+	w.indent++
+	defer func() { w.indent-- }()
+	w.opt("cacheVersion", an.CacheVersion)
+	for _, s := range allStages() {
+		st := an.Stages[s]
+		if st == nil {
+			continue
+		}
+		w.line("%s @%s cacheVersion %q", s, st.Loc, st.CacheVersion)
+		for i, t := range st.Tasks {
+			w.line("  task[%d] @%s modules %q", i, t.Loc, t.Modules)
+			w.list("    commands", t.Commands)
 		}
 	}
 }

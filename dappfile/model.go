@@ -98,8 +98,11 @@ type Image struct {
 	FromLoc          Range // the base key's value, whichever it is
 	FromCacheVersion string
 
-	Git     []*GitMapping
-	Shell   *Shell // nil when the document has no shell section
+	Git   []*GitMapping
+	Shell *Shell // nil when the document has no shell section
+	// Ansible is nil when the document has no ansible section; a document
+	// has at most one of Shell and Ansible.
+	Ansible *Ansible
 	Mounts  []*Mount
 	Imports []*Import
 	Docker  *Docker // nil when absent; always nil for artifacts

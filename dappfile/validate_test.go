@@ -45,7 +45,12 @@ func TestParseErrors(t *testing.T) {
 		{"separator with content", base + "--- foo\n", "Dappfile:3:1: a document separator `---` must be alone on its line"},
 
 		// builders
-		{"ansible", base + "ansible:\n  install: [{raw: ls}]\n", "Dappfile:3:1: `ansible` is not supported: dapp-frontend has no ansible runtime; rewrite the tasks as commands under `shell:`"},
+		{"ansible task not a mapping", base + "ansible:\n  install: [apt-get install curl]\n", "Dappfile:4:13: `ansible.install[0]` must be an ansible task (a mapping such as `apt: name=curl`), got string"},
+		{"ansible task without module", base + "ansible:\n  install:\n  - name: nothing\n    when: true\n", "Dappfile:5:5: `ansible.install[0]` names no module: a task needs one, such as `shell: make` or `apt: name=curl`"},
+		{"ansible task with two modules", base + "ansible:\n  install:\n  - apt: name=curl\n    regster: out\n", "Dappfile:5:5: `ansible.install[0]` has more than one module: apt, regster; a task runs one (`regster`: did you mean `register`?)"},
+		{"ansible block task without module", base + "ansible:\n  setup:\n  - block:\n    - name: x\n", "Dappfile:5:5: `ansible.setup[0].block[0]` names no module"},
+		{"ansible buildArtifact in dimg", base + "ansible:\n  buildArtifact: [{raw: ls}]\n", "Dappfile:4:3: `ansible.buildArtifact` is only allowed in an artifact"},
+		{"ansible unknown stage", base + "ansible:\n  instal: [{raw: ls}]\n", "Dappfile:4:3: unknown key \"instal\" in `ansible` (did you mean \"install\"?)"},
 		{"chef", base + "chef:\n  recipe: main\n", "Dappfile:3:1: `chef` is not supported"},
 		{"shell and ansible", base + "shell: {}\nansible: {}\n", "Dappfile:4:1: `shell` and `ansible` cannot be used together"},
 

@@ -174,7 +174,7 @@ func TestExampleBasicBuildctl(t *testing.T) {
 	t.Parallel()
 	e := env(t)
 	dir := example("basic")
-	layout, _ := buildctlOCI(t, "--frontend", "gateway.v0", "--opt", "source="+e.FrontendImage(),
+	layout, _ := buildctlOCI(t, "--frontend", "gateway.v0", "--opt", "source="+e.FrontendImage(), "--opt", "toolchain-image="+e.ToolchainImage,
 		"--local", "context="+dir, "--local", "dockerfile="+dir,
 		"--opt", "context:busybox=docker-image://"+e.Image("busybox:latest"))
 	checkBasic(t, layout.Image(t, ""))
@@ -184,7 +184,7 @@ func TestBrokenDappfileBuildctl(t *testing.T) {
 	t.Parallel()
 	e := env(t)
 	dir := writeTree(t, map[string]string{"Dappfile": "dimg: app\nfrom: busybox:latest\nimport:\n- artifact: nope\n  add: /x\n  after: install\n"})
-	r := buildctl(t, "build", "--progress", "plain", "--frontend", "gateway.v0", "--opt", "source="+e.FrontendImage(),
+	r := buildctl(t, "build", "--progress", "plain", "--frontend", "gateway.v0", "--opt", "source="+e.FrontendImage(), "--opt", "toolchain-image="+e.ToolchainImage,
 		"--local", "context="+dir, "--local", "dockerfile="+dir)
 	require.Error(t, r.Err)
 	require.Contains(t, r.Stderr, "nope")
@@ -199,7 +199,7 @@ func TestExamplesBuildx(t *testing.T) {
 	e := env(t)
 	bx := newBuildx(t)
 	dir := withSyntaxLine(t, example("basic"), e.FrontendImage())
-	layout, _ := bx.BuildOCI("-f", filepath.Join(dir, "Dappfile"),
+	layout, _ := bx.BuildOCI("-f", filepath.Join(dir, "Dappfile"), "--build-arg", "DAPP_TOOLCHAIN_IMAGE="+e.ToolchainImage,
 		"--build-context", "busybox=docker-image://"+e.Image("busybox:latest"), dir)
 	checkBasic(t, layout.Image(t, ""))
 

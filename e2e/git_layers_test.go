@@ -609,7 +609,7 @@ func TestGitFrontendImage(t *testing.T) {
 	r.write("src/main.js", "uncommitted\n", 0o644)
 	df := dappDir(t, appDappfile)
 	start := time.Now()
-	layout, _ := buildctlOCI(t, "--frontend", "gateway.v0", "--opt", "source="+e.FrontendImage(),
+	layout, _ := buildctlOCI(t, "--frontend", "gateway.v0", "--opt", "source="+e.FrontendImage(), "--opt", "toolchain-image="+e.ToolchainImage,
 		"--local", "context="+r.dir, "--local", "dockerfile="+df,
 		"--opt", "context:busybox=docker-image://"+e.Image("busybox:latest"))
 	img := layout.Image(t, "")

@@ -23,6 +23,9 @@ type Env struct {
 	BuildkitHost string // BUILDKIT_HOST
 	Registry     string // DAPP_E2E_REGISTRY, host:port
 	BinDir       string // DAPP_E2E_BIN_DIR, may be empty
+	// ToolchainImage is DAPP_E2E_TOOLCHAIN_IMAGE (REF@DIGEST): the
+	// toolchain `hack/e2e-env.sh toolchain-image` pushed.
+	ToolchainImage string
 }
 
 // Image returns the reference of an image in the test registry, e.g.
@@ -45,6 +48,7 @@ func (e Env) BaseImageContexts() map[string]string {
 	return map[string]string{
 		"context:busybox":         "docker-image://" + e.Image("busybox:latest"),
 		"context:debian:bookworm": "docker-image://" + e.Image("debian:bookworm"),
+		"toolchain-image":         e.ToolchainImage,
 	}
 }
 
@@ -56,6 +60,8 @@ func env(t testing.TB) Env {
 		BuildkitHost: os.Getenv("BUILDKIT_HOST"),
 		Registry:     os.Getenv("DAPP_E2E_REGISTRY"),
 		BinDir:       os.Getenv("DAPP_E2E_BIN_DIR"),
+
+		ToolchainImage: os.Getenv("DAPP_E2E_TOOLCHAIN_IMAGE"),
 	}
 	var missing []string
 	if e.BuildkitHost == "" {
@@ -63,6 +69,9 @@ func env(t testing.TB) Env {
 	}
 	if e.Registry == "" {
 		missing = append(missing, "DAPP_E2E_REGISTRY")
+	}
+	if e.ToolchainImage == "" {
+		missing = append(missing, "DAPP_E2E_TOOLCHAIN_IMAGE")
 	}
 	if len(missing) > 0 {
 		msg := fmt.Sprintf("e2e environment not set (%s): run `make e2e`, or `hack/e2e-env.sh up DIR && set -a && . DIR/env`",
@@ -236,7 +245,7 @@ func dockerfileOpt(t testing.TB, dir string, attrs map[string]string) client.Sol
 func frontendOpt(t testing.TB, dir string, attrs map[string]string) client.SolveOpt {
 	t.Helper()
 	e := env(t)
-	fa := map[string]string{"source": e.FrontendImage()}
+	fa := map[string]string{"source": e.FrontendImage(), "toolchain-image": e.ToolchainImage}
 	maps.Copy(fa, attrs)
 	return client.SolveOpt{
 		Frontend:      "gateway.v0",

@@ -23,6 +23,7 @@ func TestWerfBuildx(t *testing.T) {
 	dir := withSyntaxLineIn(t, example("werf"), "werf.yaml", e.FrontendImage())
 	build := func(target string, args ...string) *OCIImage {
 		args = append([]string{"-f", filepath.Join(dir, "werf.yaml"), "--target", target,
+			"--build-arg", "DAPP_TOOLCHAIN_IMAGE=" + e.ToolchainImage,
 			"--build-context", "busybox=docker-image://" + e.Image("busybox:latest")}, args...)
 		layout, _ := bx.BuildOCI(append(args, dir)...)
 		return layout.Image(t, "")

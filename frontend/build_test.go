@@ -145,7 +145,7 @@ func TestBuildDefaultFilenameAndImageConfig(t *testing.T) {
 		require.NoError(t, op.UnmarshalVT(dt))
 		if e := op.GetExec(); e != nil {
 			found = true
-			require.Equal(t, []string{"/bin/sh", "-ec", "make"}, e.Meta.Args)
+			require.Equal(t, []string{"/.dapp/deps/toolchain/usr/bin/bash", "-ec", "make"}, e.Meta.Args)
 		}
 	}
 	require.True(t, found, "the build solved the install step")

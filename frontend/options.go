@@ -35,6 +35,12 @@ const (
 	// keyGitHelperImage names an image holding /dapp-frontend, for git
 	// steps too big to inline when the frontend runs in-process.
 	keyGitHelperImage = "git-helper-image"
+	// keyToolchainImage names the toolchain image (bash, python, ansible)
+	// mounted into user stages.
+	keyToolchainImage = "toolchain-image"
+	// keyShell says what runs shell stages: "toolchain" (its bash, the
+	// default, as dapp did) or "image" (the image's own /bin/sh).
+	keyShell = "shell"
 	// keyVCSSource is set by buildx to the git remote of the context.
 	keyVCSSource = "vcs:source"
 )
@@ -55,6 +61,10 @@ type options struct {
 	// gitHelperImage runs the git-export helper; empty takes the frontend
 	// image itself when there is one.
 	gitHelperImage string
+	// toolchainImage overrides llb.DefaultToolchainImage.
+	toolchainImage string
+	// imageShell runs shell stages with the image's /bin/sh.
+	imageShell bool
 }
 
 func parseOptions(opts map[string]string) (options, error) {
@@ -71,6 +81,14 @@ func parseOptions(opts map[string]string) (options, error) {
 	if o.project == "" {
 		o.project = defaultProject(opts[keyVCSSource])
 	}
+	o.toolchainImage = opts[keyToolchainImage]
+	switch v := opts[keyShell]; v {
+	case "", "toolchain":
+	case "image":
+		o.imageShell = true
+	default:
+		return o, errors.Errorf("option %s: %q is neither toolchain (the toolchain's bash) nor image (the image's /bin/sh)", keyShell, v)
+	}
 	if v := opts[keyGitPatchThreshold]; v != "" {
 		n, err := units.RAMInBytes(v)
 		if err != nil || n <= 0 {
@@ -82,7 +100,7 @@ func parseOptions(opts map[string]string) (options, error) {
 }
 
 // ownOptions lists this frontend's options for withBuildArgOptions.
-var ownOptions = []string{keyDev, keyProject, keyAutoCache, keyGitPatchThreshold, keyGitHelperImage}
+var ownOptions = []string{keyDev, keyProject, keyAutoCache, keyGitPatchThreshold, keyGitHelperImage, keyToolchainImage, keyShell}
 
 // withBuildArgOptions fills an option from its DAPP_* build arg when the
 // option itself is not set.
@@ -156,6 +174,8 @@ func convertOpt(ctx context.Context, bc *dockerui.Client, opt options, src *dock
 		Project:           opt.project,
 		CacheNamespace:    bc.CacheIDNamespace,
 		AutoCache:         opt.autoCache,
+		ToolchainImage:    opt.toolchainImage,
+		ImageShell:        opt.imageShell,
 		Git:               gitOpt(bc, opt),
 		ConvertDockerfile: convertDockerfileFunc(bc),
 		Warn: func(w dappfile.Warning) {

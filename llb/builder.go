@@ -51,6 +51,8 @@ type builder struct {
 	// inlineBudget is the git file data the definition may still carry
 	// inline; the rest goes through the git-export helper.
 	inlineBudget int64
+	// toolchains holds the toolchain image state per platform.
+	toolchains map[string]bkllb.State
 }
 
 func newBuilder(cfg *dappfile.Config, opt ConvertOpt) *builder {
@@ -206,7 +208,10 @@ func (sb *stageBuilder) apply(ctx context.Context, st stages.Stage) error {
 	case stages.KindFrom:
 		return sb.applyFrom(ctx, st)
 	case stages.KindUser:
-		return sb.applyUser(st)
+		if len(st.Tasks) > 0 {
+			return sb.applyAnsible(ctx, st)
+		}
+		return sb.applyUser(ctx, st)
 	case stages.KindImports:
 		return sb.applyImports(ctx, st)
 	case stages.KindGit:

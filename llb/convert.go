@@ -50,6 +50,14 @@ type ConvertOpt struct {
 	CacheNamespace string
 	// AutoCache adds package-manager cache mounts to user stages.
 	AutoCache bool
+	// ToolchainImage names the toolchain image mounted into user stages
+	// (bash for shell stages, ansible for ansible stages); empty means
+	// DefaultToolchainImage. A reference without a digest is resolved and
+	// pinned.
+	ToolchainImage string
+	// ImageShell runs shell stages with the image's own /bin/sh instead of
+	// the toolchain's bash.
+	ImageShell bool
 	// Git reaches the sources of git mappings.
 	Git GitOpt
 	// Warn receives problems that do not stop the build; may be nil.

@@ -97,9 +97,30 @@ shell:
 `, testOpt())
 	_, op := g.run(t, "cd /src\nmake")
 	exec := op.GetExec()
+	require.Equal(t, []string{toolchainBash, "-ec", "cd /src\nmake"}, exec.Meta.Args)
 	require.Equal(t, "/", exec.Mounts[0].Dest)
 	for _, e := range exec.Meta.Env {
 		require.False(t, strings.HasPrefix(e, cacheVersionEnv+"="), "no cacheVersion, no variable: %v", exec.Meta.Env)
+	}
+	tc := exec.Mounts[len(exec.Mounts)-1]
+	require.Equal(t, ToolchainPrefix, tc.Dest)
+	require.Equal(t, ToolchainPrefix, tc.Selector)
+	require.True(t, tc.Readonly)
+	src := g.ops[digest.Digest(op.Inputs[tc.Input].Digest)].GetSource()
+	require.Equal(t, "docker-image://"+DefaultToolchainImage+"@"+digest.FromString(DefaultToolchainImage).String(), src.Identifier,
+		"the toolchain is pinned to the digest the resolver returns")
+}
+
+func TestUserStageImageShell(t *testing.T) {
+	t.Parallel()
+	opt := testOpt()
+	opt.ImageShell = true
+	g, _ := convert(t, "dimg: app\nfrom: alpine\nshell:\n  install: [make]\n", opt)
+	_, op := byName(t, g, "[app] install")
+	exec := op.GetExec()
+	require.Equal(t, []string{"/bin/sh", "-ec", "make"}, exec.Meta.Args)
+	for _, m := range exec.Mounts {
+		require.NotEqual(t, ToolchainPrefix, m.Dest, "shell=image mounts no toolchain")
 	}
 }
 
@@ -173,7 +194,7 @@ import:
 	require.Equal(t, "www", cp.Owner.Group.GetByName().Name)
 	// The copy's source is the artifact's last step, a separate subgraph.
 	src := g.ops[digest.Digest(op.Inputs[actions[0].SecondaryInput].Digest)]
-	require.Equal(t, []string{"/bin/sh", "-ec", "npm run build"}, src.GetExec().Meta.Args)
+	require.Equal(t, []string{toolchainBash, "-ec", "npm run build"}, src.GetExec().Meta.Args)
 }
 
 func TestImportPointsInOrder(t *testing.T) {
@@ -309,6 +330,7 @@ func TestNamedContextReplacesFrom(t *testing.T) {
 	opt := testOpt()
 	resolver := &fakeResolver{}
 	opt.ImageResolver = resolver
+	opt.ImageShell = true // no toolchain to resolve
 	opt.NamedContext = func(ctx context.Context, ref string, p ocispecs.Platform) (*bkllb.State, *dockerspec.DockerOCIImage, error) {
 		if ref != "alpine" {
 			return nil, nil, nil
@@ -419,6 +441,7 @@ var exampleChains = map[string][]string{
 	"multi-image/api":    {"image docker.io/library/busybox:latest", "run mkdir -p /opt/base\n", "run echo api > "},
 	"multi-image/worker": {"image docker.io/library/busybox:latest", "run echo worker > "},
 	"templates/app":      {"image docker.io/library/busybox:latest", "run mkdir -p /app\n", "run echo \"1.2.3\" > /app/VERSION\n"},
+	"ansible/app":        {"image docker.io/library/debian:bookworm", "exec " + ansibleExec, "exec " + ansibleExec, "exec " + ansibleExec},
 }
 
 func TestExamplesConvert(t *testing.T) {

@@ -138,7 +138,7 @@ func (g *graph) describe(d digest.Digest) string {
 		return "source " + id
 	case op.GetExec() != nil:
 		args := op.GetExec().Meta.Args
-		if len(args) == 3 && args[0] == "/bin/sh" && args[1] == "-ec" {
+		if len(args) == 3 && (args[0] == "/bin/sh" || args[0] == toolchainBash) && args[1] == "-ec" {
 			return "run " + args[2]
 		}
 		return "exec " + strings.Join(args, " ")

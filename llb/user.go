@@ -1,6 +1,8 @@
 package llb
 
 import (
+	"context"
+	"slices"
 	"strings"
 
 	"github.com/flant/dapp-frontend/cachemounts"
@@ -20,7 +22,7 @@ const cacheVersionEnv = "DAPP_CACHE_VERSION"
 // stopping at the first failure (dapp runs them as one script, so `cd` in
 // one command holds for the next). asLayers gives each command its own
 // step, as dapp's debug mode does.
-func (sb *stageBuilder) applyUser(st stages.Stage) error {
+func (sb *stageBuilder) applyUser(ctx context.Context, st stages.Stage) error {
 	scripts := []string{strings.Join(st.Commands, "\n")}
 	if sb.img.AsLayers {
 		scripts = st.Commands
@@ -30,12 +32,17 @@ func (sb *stageBuilder) applyUser(st stages.Stage) error {
 	if err != nil {
 		return err
 	}
+	shell, shellMounts, err := sb.userShell(ctx)
+	if err != nil {
+		return withLocation(sb.b.cfg, err, st.Ranges[0])
+	}
 	for i, script := range scripts {
 		detail := oneLine(st.Commands)
 		if sb.img.AsLayers {
 			detail = oneLine(st.Commands[i : i+1])
 		}
-		opts := []bkllb.RunOption{bkllb.Args([]string{"/bin/sh", "-ec", script})}
+		opts := []bkllb.RunOption{bkllb.Args(append(slices.Clip(shell), script))}
+		opts = append(opts, shellMounts...)
 		if len(versions) > 0 {
 			opts = append(opts, bkllb.AddEnv(cacheVersionEnv, strings.Join(versions, "\x1f")))
 		}
@@ -69,8 +76,17 @@ func (sb *stageBuilder) stageMounts(st stages.Stage) ([]bkllb.RunOption, error) 
 		sb.b.warn(warnings)
 		sb.directives, sb.directivesRead = dirs, true
 	}
-	auto := cachemounts.Detect(st.Commands, opt)
+	auto := cachemounts.Detect(stageCommands(st), opt)
 	return cacheRunOptions(cachemounts.Merge(sb.directives, auto)), nil
+}
+
+// stageCommands are what cache detection reads: a shell stage's commands,
+// or what an ansible stage's tasks run.
+func stageCommands(st stages.Stage) []string {
+	if len(st.Tasks) > 0 {
+		return cachemounts.TaskCommands(st.Tasks)
+	}
+	return st.Commands
 }
 
 func (sb *stageBuilder) cacheOpt() cachemounts.Opt {
@@ -109,7 +125,7 @@ func CacheMounts(cfg *dappfile.Config, img *dappfile.Image, opt ConvertOpt) ([]c
 		if st.Kind != stages.KindUser {
 			continue
 		}
-		for _, m := range cachemounts.Merge(dirs, cachemounts.Detect(st.Commands, opt2)) {
+		for _, m := range cachemounts.Merge(dirs, cachemounts.Detect(stageCommands(st), opt2)) {
 			if key := m.Target + "\x00" + m.ID; !seen[key] {
 				seen[key] = true
 				out = append(out, m)

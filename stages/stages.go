@@ -47,7 +47,8 @@ type Kind int
 const (
 	// KindFrom is the base: an image reference or another image's result.
 	KindFrom Kind = iota
-	// KindUser runs the commands of a shell section.
+	// KindUser runs the commands of a shell section or the tasks of an
+	// ansible section.
 	KindUser
 	// KindImports copies files out of artifacts.
 	KindImports
@@ -66,8 +67,11 @@ type Stage struct {
 	// User is the user stage behind a KindUser stage, and the one a
 	// GitPatch stage precedes.
 	User dappfile.StageName
-	// Commands run in order in one build step (KindUser).
+	// Commands run in order in one build step (KindUser, shell).
 	Commands []string
+	// Tasks are the stage's ansible tasks, one playbook run in one build
+	// step (KindUser, ansible).
+	Tasks []*dappfile.AnsibleTask
 	// CacheVersions change the stage's cache key without reaching the
 	// image: fromCacheVersion for KindFrom; for KindUser the shell-wide
 	// cacheVersion and `<stage>CacheVersion`, in that order.
@@ -237,6 +241,9 @@ func fromStage(img *dappfile.Image) Stage {
 }
 
 func userStage(img *dappfile.Image, id ID, name dappfile.StageName) *Stage {
+	if img.Ansible != nil {
+		return ansibleStage(img.Ansible, id, name)
+	}
 	if img.Shell == nil {
 		return nil
 	}
@@ -246,6 +253,20 @@ func userStage(img *dappfile.Image, id ID, name dappfile.StageName) *Stage {
 	}
 	s := &Stage{ID: id, Kind: KindUser, User: name, Commands: sc.Commands, Ranges: []dappfile.Range{sc.Loc}}
 	for _, v := range []string{img.Shell.CacheVersion, sc.CacheVersion} {
+		if v != "" {
+			s.CacheVersions = append(s.CacheVersions, v)
+		}
+	}
+	return s
+}
+
+func ansibleStage(an *dappfile.Ansible, id ID, name dappfile.StageName) *Stage {
+	st := an.Stages[name]
+	if st == nil || len(st.Tasks) == 0 {
+		return nil
+	}
+	s := &Stage{ID: id, Kind: KindUser, User: name, Tasks: st.Tasks, Ranges: []dappfile.Range{st.Loc}}
+	for _, v := range []string{an.CacheVersion, st.CacheVersion} {
 		if v != "" {
 			s.CacheVersions = append(s.CacheVersions, v)
 		}

@@ -26,6 +26,21 @@ func parse(t *testing.T, doc string) *dappfile.Image {
 	return cfg.Images[len(cfg.Images)-1]
 }
 
+func TestAnsibleStage(t *testing.T) {
+	t.Parallel()
+	img := parse(t, "dimg: a\nfrom: alpine\nansible:\n  cacheVersion: v1\n  installCacheVersion: v2\n  install:\n  - name: curl\n    apk: name=curl\n  - shell: make\n")
+	chain := Chain(img)
+	require.Len(t, chain, 2)
+	st := chain[1]
+	require.Equal(t, Install, st.ID)
+	require.Equal(t, KindUser, st.Kind)
+	require.Empty(t, st.Commands)
+	require.Len(t, st.Tasks, 2)
+	require.Equal(t, "curl", st.Tasks[0].Label())
+	require.Equal(t, []string{"v1", "v2"}, st.CacheVersions)
+	require.Equal(t, 7, st.Ranges[0].Start.Line)
+}
+
 func TestChain(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -83,6 +98,29 @@ shell:
 			name: "artifact: mount points last",
 			doc:  "dimg: a\nfrom: alpine\n---\nartifact: b\nfrom: alpine\nmount:\n- from: build_dir\n  to: /cache\nshell:\n  buildArtifact: [make]\n",
 			want: []string{"from", "buildArtifact", "mountPoints"},
+		},
+		{
+			name: "ansible stages sit where shell stages do",
+			doc: `artifact: b
+from: alpine
+ansible:
+  buildArtifact: [{copy: {content: x, dest: /out}}]
+---
+dimg: a
+from: alpine
+git:
+- to: /app
+  stageDependencies:
+    setup: ['**/*']
+ansible:
+  beforeInstall: [{apk: name=curl}]
+  setup: [{shell: make}]
+import:
+- artifact: b
+  add: /out
+  after: install
+`,
+			want: []string{"from", "beforeInstall", "gitArchive", "importsAfterInstall", "gitPatch:setup", "setup", "gitCache", "gitLatestPatch"},
 		},
 	}
 	for _, tc := range tests {

@@ -63,7 +63,7 @@ func BenchmarkConversionDappfile(b *testing.B) {
 	ops := 0
 	b.ReportAllocs()
 	for b.Loop() {
-		def, err := convertLocal(ctx, "", dir, target, false, nil, io.Discard)
+		def, err := convertLocal(ctx, "", dir, target, false, nil, io.Discard, userStageOpt{})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -33,29 +33,43 @@ func dumpLLB(args []string, out, warnOut io.Writer) error {
 	dir := fl.String("context", ".", "the build context directory")
 	target := fl.String("target", "", "image or artifact to convert")
 	dev := fl.Bool("dev", false, "take local git mappings from the working tree, not the committed state")
+	toolchain := fl.String("toolchain-image", "", "the toolchain image mounted into user stages (default "+dappllb.DefaultToolchainImage+")")
+	shell := fl.String("shell", "toolchain", "what runs shell stages: toolchain (its bash) or image (the image's /bin/sh)")
 	var buildArgs multiFlag
 	fl.Var(&buildArgs, "build-arg", "NAME=VALUE for the template's env (repeatable)")
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
-	def, err := convertLocal(context.Background(), *file, *dir, *target, *dev, buildArgs.values(), warnOut)
+	if *shell != "toolchain" && *shell != "image" {
+		return fmt.Errorf("-shell: %q is neither toolchain nor image", *shell)
+	}
+	def, err := convertLocal(context.Background(), *file, *dir, *target, *dev, buildArgs.values(), warnOut,
+		userStageOpt{toolchainImage: *toolchain, imageShell: *shell == "image"})
 	if err != nil {
 		return err
 	}
 	return writeOps(out, def)
 }
 
+// userStageOpt is how user stages run: the toolchain image and the shell.
+type userStageOpt struct {
+	toolchainImage string
+	imageShell     bool
+}
+
 // convertLocal parses, converts and marshals a Dappfile from a local
 // directory: the whole offline path of dumpLLB but the printing, which the
 // conversion benchmark measures as it is.
-func convertLocal(ctx context.Context, file, dir, target string, dev bool, buildArgs map[string]string, warnOut io.Writer) (*bkllb.Definition, error) {
+func convertLocal(ctx context.Context, file, dir, target string, dev bool, buildArgs map[string]string, warnOut io.Writer, us userStageOpt) (*bkllb.Definition, error) {
 	cfg, err := parseLocal(file, dir, buildArgs, warnOut)
 	if err != nil {
 		return nil, err
 	}
 	res, err := dappllb.Convert(ctx, cfg, dappllb.ConvertOpt{
-		Target:        target,
-		ImageResolver: emptyResolver{},
+		Target:         target,
+		ImageResolver:  emptyResolver{},
+		ToolchainImage: us.toolchainImage,
+		ImageShell:     us.imageShell,
 		BuildContext: func(include, exclude []string) (bkllb.State, error) {
 			return bkllb.Local("context", bkllb.IncludePatterns(include), bkllb.ExcludePatterns(exclude)), nil
 		},

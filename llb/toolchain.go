@@ -1,0 +1,96 @@
+package llb
+
+import (
+	"context"
+
+	"github.com/containerd/platforms"
+	"github.com/distribution/reference"
+	bkllb "github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/client/llb/sourceresolver"
+	"github.com/pkg/errors"
+)
+
+// The toolchain (dapp's dappdeps) is an image built from toolchain/ in
+// this repository: bash, coreutils, python3 and ansible relocated under
+// ToolchainPrefix with their own loader and libraries. User-stage steps
+// mount it read-only there, so shell and ansible stages work on any base
+// image (another libc, no shell at all), and BuildKit removes the mount
+// point afterwards: nothing of it reaches a layer.
+const (
+	ToolchainPrefix = "/.dapp/deps/toolchain"
+	// DefaultToolchainImage is used when no toolchain-image option is given.
+	// Build and push it with `make toolchain-image`; pin it with REF@DIGEST.
+	DefaultToolchainImage = "docker.io/flant/dapp-frontend-toolchain:bookworm-1"
+
+	toolchainBash   = ToolchainPrefix + "/usr/bin/bash"
+	toolchainPython = ToolchainPrefix + "/usr/bin/python3"
+	toolchainBin    = ToolchainPrefix + "/usr/bin"
+)
+
+// toolchain is the toolchain image for the target platform, pinned to the
+// digest the resolver returns (a reference with a digest is used as is),
+// made once per build: its digest is part of the cache key of every step
+// that mounts it.
+func (b *builder) toolchain(ctx context.Context, sb *stageBuilder) (bkllb.State, error) {
+	p := sb.platform()
+	key := platforms.Format(p)
+	if st, ok := b.toolchains[key]; ok {
+		return st, nil
+	}
+	ref := b.opt.ToolchainImage
+	if ref == "" {
+		ref = DefaultToolchainImage
+	}
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return bkllb.State{}, errors.Wrapf(err, "invalid toolchain image %q", ref)
+	}
+	pinned := named
+	if _, ok := named.(reference.Digested); !ok {
+		named = reference.TagNameOnly(named)
+		_, dgst, _, err := b.opt.ImageResolver.ResolveImageConfig(ctx, named.String(), sourceresolver.Opt{
+			LogName:  "[dapp] load toolchain " + named.String(),
+			ImageOpt: &sourceresolver.ResolveImageOpt{Platform: &p, ResolveMode: b.opt.ImageResolveMode},
+		})
+		if err != nil {
+			return bkllb.State{}, errors.Wrapf(err, "failed to resolve the toolchain image %q (build it with `make toolchain-image` "+
+				"and name it with the toolchain-image option; shell stages can run the image's own /bin/sh with shell=image)", ref)
+		}
+		pinned = named
+		if dgst != "" {
+			if c, err := reference.WithDigest(named, dgst); err == nil {
+				pinned = c
+			}
+		}
+	}
+	st := bkllb.Image(pinned.String(), bkllb.Platform(p), bkllb.WithCustomName("[dapp] toolchain "+pinned.String()))
+	if b.toolchains == nil {
+		b.toolchains = map[string]bkllb.State{}
+	}
+	b.toolchains[key] = st
+	return st, nil
+}
+
+// toolchainMount mounts the toolchain read-only at its prefix.
+func (sb *stageBuilder) toolchainMount(ctx context.Context) (bkllb.RunOption, error) {
+	st, err := sb.b.toolchain(ctx, sb)
+	if err != nil {
+		return nil, err
+	}
+	return bkllb.AddMount(ToolchainPrefix, st, bkllb.SourcePath(ToolchainPrefix), bkllb.Readonly), nil
+}
+
+// userShell is how a shell stage's script runs: with the toolchain's bash
+// (dapp ran its own bash, and Dappfiles rely on bash syntax even where
+// /bin/sh is dash or busybox), or with the image's /bin/sh when the shell
+// option says so.
+func (sb *stageBuilder) userShell(ctx context.Context) ([]string, []bkllb.RunOption, error) {
+	if sb.b.opt.ImageShell {
+		return []string{"/bin/sh", "-ec"}, nil, nil
+	}
+	m, err := sb.toolchainMount(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return []string{toolchainBash, "-ec"}, []bkllb.RunOption{m}, nil
+}
