@@ -38,7 +38,7 @@ func TestFailingStepNamesImageStageCommands(t *testing.T) {
 	}
 	require.Contains(t, lines, int32(6), "the error points at the stage's commands: %v", err)
 
-	r := buildctl(t, "build", "--progress", "plain", "--frontend", "gateway.v0", "--opt", "source="+e.FrontendImage(),
+	r := buildctl(t, "build", "--progress", "plain", "--frontend", "gateway.v0", "--opt", "source="+e.FrontendImage(), "--opt", "toolchain-image="+e.ToolchainImage,
 		"--local", "context="+dir, "--local", "dockerfile="+dir, "--opt", "target=app",
 		"--opt", "context:busybox=docker-image://"+e.Image("busybox:latest"))
 	require.Error(t, r.Err)

@@ -34,7 +34,7 @@ func TestGitNotUTF8Names(t *testing.T) {
 	df := dappDir(t, appDappfile)
 	build := func(what string) (*OCIImage, string) {
 		start := time.Now()
-		layout, res := buildctlOCI(t, "--frontend", "gateway.v0", "--opt", "source="+e.FrontendImage(),
+		layout, res := buildctlOCI(t, "--frontend", "gateway.v0", "--opt", "source="+e.FrontendImage(), "--opt", "toolchain-image="+e.ToolchainImage,
 			"--local", "context="+r.dir, "--local", "dockerfile="+df,
 			"--opt", "context:busybox=docker-image://"+e.Image("busybox:latest"))
 		t.Logf("%s (buildctl, frontend image): %.1fs", what, time.Since(start).Seconds())

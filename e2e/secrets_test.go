@@ -117,7 +117,7 @@ func TestMissingSecretNamesIt(t *testing.T) {
 	e := env(t)
 	// A cached step needs no secret: this run's step is new.
 	dir := writeTree(t, map[string]string{"Dappfile": "dimg: app\nfrom: busybox:latest\nsecrets:\n- id: npm_token\nshell:\n  install: [test -s /run/secrets/npm_token, echo " + gitNonce() + "]\n"})
-	args := []string{"build", "--progress", "plain", "--frontend", "gateway.v0", "--opt", "source=" + e.FrontendImage(),
+	args := []string{"build", "--progress", "plain", "--frontend", "gateway.v0", "--opt", "source=" + e.FrontendImage(), "--opt", "toolchain-image=" + e.ToolchainImage,
 		"--local", "context=" + dir, "--local", "dockerfile=" + dir,
 		"--opt", "context:busybox=docker-image://" + e.Image("busybox:latest")}
 	r := buildctl(t, args...)
