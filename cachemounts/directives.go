@@ -33,12 +33,12 @@ func FromDirectives(ms []*dappfile.Mount, opt Opt) ([]Mount, []dappfile.Warning,
 	for _, d := range ms {
 		m, w, err := fromDirective(d, opt)
 		if err != nil {
-			errs = append(errs, &dappfile.LocationError{Filename: opt.Filename, Ranges: []dappfile.Range{d.Loc}, Err: err})
+			errs = append(errs, &dappfile.LocationError{Ranges: []dappfile.Range{d.Loc}, Err: err})
 			continue
 		}
 		out = append(out, m)
 		if w != "" {
-			warns = append(warns, dappfile.Warning{Filename: opt.Filename, Range: d.Loc, Message: w})
+			warns = append(warns, dappfile.Warning{Range: d.Loc, Message: w})
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -26,13 +26,13 @@ func TestFromDirectives(t *testing.T) {
 				{From: dappfile.MountBuildDir, To: "/var/cache/build/"},
 				{From: dappfile.MountFromPath, FromPath: "/host/data", To: "/data", Loc: loc},
 			},
-			opt: Opt{Project: "my shop", Namespace: "ci", Filename: "Dappfile"},
+			opt: Opt{Project: "my shop", Namespace: "ci"},
 			want: []string{
 				"/data cache ci/dapp/project/my_shop/fromPath/host/data shared",
 				"/tmp/build tmp",
 				"/var/cache/build cache ci/dapp/project/my_shop/build_dir/var/cache/build shared",
 			},
-			warns: []string{`Dappfile:7: fromPath "/host/data": BuildKit cannot bind host paths; /data is a persistent build cache (id "ci/dapp/project/my_shop/fromPath/host/data") instead, empty until a build writes to it`},
+			warns: []string{`7: fromPath "/host/data": BuildKit cannot bind host paths; /data is a persistent build cache (id "ci/dapp/project/my_shop/fromPath/host/data") instead, empty until a build writes to it`},
 		},
 		{
 			name: "default project, non-root user",
@@ -46,14 +46,12 @@ func TestFromDirectives(t *testing.T) {
 		{
 			name: "root target",
 			in:   []*dappfile.Mount{{From: dappfile.MountBuildDir, To: "/", Loc: loc}},
-			opt:  Opt{Filename: "Dappfile"},
-			err:  "Dappfile:7:3: mount target cannot be the root directory",
+			err:  "7:3: mount target cannot be the root directory",
 		},
 		{
 			name: "unknown from",
 			in:   []*dappfile.Mount{{From: "build", To: "/x", Loc: loc}},
-			opt:  Opt{Filename: "Dappfile"},
-			err:  `Dappfile:7:3: unknown mount source "build" (expected build_dir, tmp_dir or fromPath)`,
+			err:  `7:3: unknown mount source "build" (expected build_dir, tmp_dir or fromPath)`,
 		},
 	}
 	for _, tc := range tests {
@@ -69,7 +67,7 @@ func TestFromDirectives(t *testing.T) {
 			require.Equal(t, tc.want, summary(ms))
 			var got []string
 			for _, w := range warns {
-				got = append(got, w.Filename+":"+strconv.Itoa(w.Range.Start.Line)+": "+w.Message)
+				got = append(got, strconv.Itoa(w.Range.Start.Line)+": "+w.Message)
 			}
 			require.Equal(t, tc.warns, got)
 			for _, m := range ms {

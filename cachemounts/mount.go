@@ -121,8 +121,6 @@ type Opt struct {
 	Base string
 	// Auto turns on the automatic package-manager caches of Detect.
 	Auto bool
-	// Filename is the Dappfile's name, used in warnings and errors.
-	Filename string
 }
 
 // idPrefix is the first element of every cache ID this package makes, so

@@ -77,7 +77,8 @@ func TestCorpus(t *testing.T) {
 			t.Parallel()
 			data, err := os.ReadFile(file)
 			require.NoError(t, err)
-			cfg, _, err := Parse(data, ParseOpt{Filename: "dappfile.yaml"})
+			cfg, _, err := Parse(data, ParseOpt{})
+			err = WithFilename(err, "dappfile.yaml")
 			want, listed := corpusWant[name]
 			switch {
 			case listed:

@@ -11,14 +11,15 @@ import (
 // parser holds what all documents of one Dappfile share: the line map, the
 // problems found so far and the locations validation needs.
 type parser struct {
-	filename string
-	lines    *lineMap
-	errs     []error
-	warns    []Warning
+	lines *lineMap
+	errs  []error
+	warns []Warning
 	// importLocs is where each import names its artifact.
 	importLocs map[*Import]Range
 	// meta is werf's meta document, once read.
 	meta *Meta
+	// werf is ParseOpt.Werf.
+	werf bool
 }
 
 // docDecoder decodes one YAML document of the rendered file.
@@ -34,7 +35,7 @@ type docDecoder struct {
 }
 
 func (p *parser) errorAt(r Range, err error) {
-	p.errs = append(p.errs, &LocationError{Filename: p.filename, Ranges: []Range{r}, Err: err})
+	p.errs = append(p.errs, &LocationError{Ranges: []Range{r}, Err: err})
 }
 
 func (d *docDecoder) errorf(n *yaml.Node, format string, args ...any) {
@@ -45,7 +46,7 @@ func (d *docDecoder) errorf(n *yaml.Node, format string, args ...any) {
 
 func (d *docDecoder) warnf(n *yaml.Node, format string, args ...any) {
 	if !d.quiet {
-		d.warns = append(d.warns, Warning{Filename: d.filename, Range: d.rng(n), Message: fmt.Sprintf(format, args...)})
+		d.warns = append(d.warns, Warning{Range: d.rng(n), Message: fmt.Sprintf(format, args...)})
 	}
 }
 

@@ -61,7 +61,7 @@ func TestDecodeAnsibleTasks(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			cfg, _, err := Parse([]byte("dimg: a\nfrom: alpine\nansible:\n  install:\n"+tc.tasks), ParseOpt{Filename: "Dappfile"})
+			cfg, _, err := parseAsDappfile([]byte("dimg: a\nfrom: alpine\nansible:\n  install:\n"+tc.tasks), ParseOpt{})
 			require.NoError(t, err)
 			st := cfg.Images[0].Ansible.Stages[Install]
 			require.NotEmpty(t, st.Tasks)
@@ -92,6 +92,6 @@ func TestDecodeAnsibleAliasBomb(t *testing.T) {
 		}
 		b.WriteString("]\n")
 	}
-	_, _, err := Parse([]byte(b.String()), ParseOpt{Filename: "Dappfile"})
+	_, _, err := parseAsDappfile([]byte(b.String()), ParseOpt{})
 	require.ErrorContains(t, err, "Dappfile:5:5: `ansible.install[0]` expands to more than 20000 YAML nodes")
 }

@@ -69,8 +69,8 @@ func fuzzSeedContext(dir string) (tmpl, file []byte) {
 }
 
 // allLocated reports whether every error joined in err is a
-// LocationError (with a file name, and a range unless it is about the
-// whole file).
+// LocationError (with a range unless it is about the whole file; the file
+// is named where errors leave).
 func allLocated(err error) bool {
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		for _, e := range j.Unwrap() {
@@ -81,5 +81,5 @@ func allLocated(err error) bool {
 		return true
 	}
 	var le *LocationError
-	return errors.As(err, &le) && le.Filename != "" && !strings.Contains(le.Filename, "\n")
+	return errors.As(err, &le) && !strings.Contains(le.File, "\n")
 }

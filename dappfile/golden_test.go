@@ -3,10 +3,8 @@ package dappfile
 import (
 	"flag"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -30,7 +28,7 @@ func TestGoldenValid(t *testing.T) {
 			require.NoError(t, err)
 			got := Dump(cfg)
 			for _, w := range warns {
-				got += fmt.Sprintf("warning: %s:%s: %s\n", w.Filename, w.Range, w.Message)
+				got += fmt.Sprintf("warning: dappfile.yaml:%s: %s\n", w.Range, w.Message)
 			}
 			golden(t, filepath.Join(dir, "want.txt"), got)
 		})
@@ -49,7 +47,7 @@ func TestGoldenInvalid(t *testing.T) {
 			_, _, err = Parse(data, caseOpt(t, dir))
 			require.Error(t, err)
 			require.NotEmpty(t, Locations(err))
-			golden(t, filepath.Join(dir, "error.txt"), err.Error()+"\n")
+			golden(t, filepath.Join(dir, "error.txt"), WithFilename(err, "dappfile.yaml").Error()+"\n")
 		})
 	}
 }
@@ -61,28 +59,24 @@ func caseDirs(t *testing.T, kind string) []string {
 	return dirs
 }
 
+// caseOpt reads the case's templates from <case>/.dappfiles and
+// `.Files.Get` from <case>/context.
 func caseOpt(t *testing.T, dir string) ParseOpt {
-	opt := ParseOpt{
-		Filename:  "dappfile.yaml",
-		BuildArgs: map[string]string{"BUILD_ARG": "value"},
-		Templates: map[string][]byte{},
-		ReadFile: func(path string) ([]byte, error) {
-			return os.ReadFile(filepath.Join(dir, "context", filepath.FromSlash(path)))
-		},
+	templates, paths, err := ReadTemplates(DirFS(dir))
+	require.NoError(t, err)
+	return ParseOpt{
+		BuildArgs:     map[string]string{"BUILD_ARG": "value"},
+		Templates:     templates,
+		TemplatePaths: paths,
+		ReadFile:      DirFS(filepath.Join(dir, "context")).ReadFile,
 	}
-	root := filepath.Join(dir, ".dappfiles")
-	err := filepath.WalkDir(root, func(path string, e fs.DirEntry, err error) error {
-		if err != nil || e.IsDir() || !strings.HasSuffix(path, ".tmpl") {
-			return err
-		}
-		rel, _ := filepath.Rel(root, path)
-		opt.Templates[filepath.ToSlash(rel)], err = os.ReadFile(path)
-		return err
-	})
-	if !os.IsNotExist(err) {
-		require.NoError(t, err)
-	}
-	return opt
+}
+
+// parseAsDappfile is Parse with the file named "Dappfile" where errors
+// leave, as the frontend names it: the messages users read.
+func parseAsDappfile(data []byte, opt ParseOpt) (*Config, []Warning, error) {
+	cfg, warns, err := Parse(data, opt)
+	return cfg, warns, WithFilename(err, "Dappfile")
 }
 
 func golden(t *testing.T, path, got string) {

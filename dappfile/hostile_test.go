@@ -23,6 +23,8 @@ const (
 // hostileMaxTime of CPU (wall time on a shared CI machine says little) or
 // allocates more than hostileMaxAlloc in all. Callers must not run in
 // parallel with other tests.
+// Errors name the file "Dappfile", as the frontend names it where they
+// leave.
 func parseBounded(t testing.TB, data []byte, opt ParseOpt) (*Config, error) {
 	t.Helper()
 	var ms runtime.MemStats
@@ -39,7 +41,7 @@ func parseBounded(t testing.TB, data []byte, opt ParseOpt) (*Config, error) {
 	if alloc := ms.TotalAlloc - before; alloc > hostileMaxAlloc {
 		t.Errorf("parsing allocated %d MiB (limit %d MiB)", alloc>>20, hostileMaxAlloc>>20)
 	}
-	return cfg, err
+	return cfg, WithFilename(err, "Dappfile")
 }
 
 // cpuTime is the CPU time the process used so far.

@@ -64,11 +64,11 @@ func sizeString(n int64) string {
 func (p *parser) checkCounts(docs []document, images []*Image) error {
 	if len(docs) > MaxDocuments {
 		line := p.lines.line(docs[MaxDocuments].firstLine - 1) // its `---`
-		return &LocationError{Filename: p.filename, Ranges: []Range{pointRange(line, 1)},
+		return &LocationError{Ranges: []Range{pointRange(line, 1)},
 			Err: fmt.Errorf("more than %d YAML documents: split the build into several Dappfiles", MaxDocuments)}
 	}
 	if len(images) > MaxImages {
-		return &LocationError{Filename: p.filename, Ranges: []Range{images[MaxImages].NameLoc},
+		return &LocationError{Ranges: []Range{images[MaxImages].NameLoc},
 			Err: fmt.Errorf("more than %d images and artifacts: split the build into several Dappfiles", MaxImages)}
 	}
 	return nil

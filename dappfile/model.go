@@ -52,8 +52,6 @@ var UserStages = []StageName{BeforeInstall, Install, BeforeSetup, Setup}
 
 // Config is a whole Dappfile: every image and artifact, in document order.
 type Config struct {
-	// Filename is the name the Dappfile was read as; errors use it.
-	Filename string
 	// Images holds images and artifacts in document order. A document that
 	// names several images (`dimg: [a, b]`) yields one Image per name.
 	Images []*Image

@@ -8,27 +8,24 @@ import (
 // Parse reads a Dappfile: it renders the template, splits the documents,
 // decodes them strictly and validates the result. Every problem found is
 // returned at once, joined with errors.Join; each is a *LocationError
-// pointing at the original file, before template rendering. Warnings do not
+// pointing at the original file, before template rendering, without a
+// file name (see WithFilename). Warnings do not
 // stop the build and are returned even when err is not nil.
 func Parse(data []byte, opt ParseOpt) (*Config, []Warning, error) {
-	filename := opt.Filename
-	if filename == "" {
-		filename = "Dappfile"
-	}
-	if err := checkRubyDSL(data, filename); err != nil {
+	if err := checkRubyDSL(data); err != nil {
 		return nil, nil, err
 	}
-	rendered, warns, args, err := renderTemplate(data, filename, opt)
+	rendered, warns, args, err := renderTemplate(data, opt)
 	if err != nil {
 		return nil, warns, err
 	}
 	p := &parser{
-		filename:   filename,
 		lines:      newLineMap(string(data), rendered),
 		warns:      warns,
 		importLocs: map[*Import]Range{},
+		werf:       opt.Werf,
 	}
-	cfg := &Config{Filename: filename, BuildArgs: args}
+	cfg := &Config{BuildArgs: args}
 	docs := p.splitDocuments(rendered)
 	if err := p.checkCounts(docs, nil); err != nil {
 		return nil, warns, err

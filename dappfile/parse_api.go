@@ -3,8 +3,9 @@ package dappfile
 // ParseOpt carries what a Dappfile's template may read. Every field may be
 // left empty: Parse then works on the bytes alone.
 type ParseOpt struct {
-	// Filename is used in errors and warnings ("Dappfile" when empty).
-	Filename string
+	// Werf says the file is a werf.yaml (IsWerfFile of its name): werf's
+	// spellings are then its own and earn no warning.
+	Werf bool
 	// BuildArgs answer `env "NAME"`: a frontend has no user shell, so the
 	// values come from `--build-arg NAME=...`.
 	BuildArgs map[string]string
@@ -27,8 +28,9 @@ type ParseOpt struct {
 
 // Warning is a problem that does not stop the build (a deprecated spelling,
 // a stageDependencies glob matching nothing, a missing .Files.Get file).
+// Its Range is in the Dappfile, like a LocationError's. The one warning
+// type of the program: every package reports with it.
 type Warning struct {
-	Filename string
-	Range    Range
-	Message  string
+	Range   Range
+	Message string
 }

@@ -201,14 +201,13 @@ func TestParseAliasWarnings(t *testing.T) {
 		artifact: tools
 		from: alpine
 		`)
-	cfg, warns, err := Parse([]byte(src), ParseOpt{Filename: "dappfile.yaml"})
+	cfg, warns, err := Parse([]byte(src), ParseOpt{})
 	require.NoError(t, err)
 	require.Equal(t, "base", cfg.Images[0].FromDimg)
 	require.Equal(t, "tools", cfg.Images[0].Imports[0].Artifact)
 	require.Equal(t, "tools", cfg.Images[1].FromDimgArtifact)
 	var msgs []string
 	for _, w := range warns {
-		require.Equal(t, "dappfile.yaml", w.Filename)
 		msgs = append(msgs, w.Range.String()+" "+w.Message)
 	}
 	require.Equal(t, []string{
@@ -221,7 +220,7 @@ func TestParseAliasWarnings(t *testing.T) {
 
 func TestParseCollectsAllErrors(t *testing.T) {
 	t.Parallel()
-	_, _, err := Parse([]byte("dimg: a\nfrom: alpine\nshel: 1\n---\ndimg: b\nbar: 2\n"), ParseOpt{})
+	_, _, err := parseAsDappfile([]byte("dimg: a\nfrom: alpine\nshel: 1\n---\ndimg: b\nbar: 2\n"), ParseOpt{})
 	require.Error(t, err)
 	require.Len(t, Locations(err), 3)
 	require.True(t, IsLocationError(err))
@@ -264,7 +263,7 @@ func TestRubyDSL(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, _, err := Parse([]byte(tc.input), ParseOpt{})
+			_, _, err := parseAsDappfile([]byte(tc.input), ParseOpt{})
 			require.ErrorContains(t, err, tc.pos+"this Dappfile is written in dapp's Ruby DSL")
 			require.ErrorContains(t, err, "only the YAML Dappfile format")
 			require.ErrorContains(t, err, "Converting a Ruby DSL Dappfile")
@@ -286,14 +285,14 @@ func TestRubyDSL(t *testing.T) {
 func TestUnsetBuildArgHint(t *testing.T) {
 	t.Parallel()
 	src := "dimg: app\nfrom: {{ env \"BASE\" }}\ndocker:\n  WORKDIR: {{ env \"DIR\" }}\n  USER: [{{ env \"U\" }}]\n"
-	_, _, err := Parse([]byte(src), ParseOpt{})
+	_, _, err := parseAsDappfile([]byte(src), ParseOpt{})
 	require.EqualError(t, err, "Dappfile:2:6: `from` must not be empty (build arg BASE is not set, so env renders an empty string: "+
 		"pass it with --build-arg BASE=… (buildctl: --opt build-arg:BASE=…))\n"+
 		"Dappfile:5:9: `docker.USER` must be a string, got list (build arg U is not set, so env renders an empty string: "+
 		"pass it with --build-arg U=… (buildctl: --opt build-arg:U=…))")
 
 	// passed but empty: the plain message, no hint
-	_, _, err = Parse([]byte(src), ParseOpt{BuildArgs: map[string]string{"BASE": "", "U": "app"}})
+	_, _, err = parseAsDappfile([]byte(src), ParseOpt{BuildArgs: map[string]string{"BASE": "", "U": "app"}})
 	require.ErrorContains(t, err, "Dappfile:2:6: `from` must not be empty\n")
 	require.NotContains(t, err.Error(), "build arg")
 

@@ -24,7 +24,7 @@ func TestReferenceKeys(t *testing.T) {
 	require.True(t, ok)
 	_, example, _ = strings.Cut(example, "```yaml\n")
 	example, _, _ = strings.Cut(example, "```")
-	_, _, err = Parse([]byte(example), ParseOpt{})
+	_, _, err = parseAsDappfile([]byte(example), ParseOpt{})
 	require.Error(t, err)
 	require.NotContains(t, err.Error(), "unknown key")
 	require.NotContains(t, err.Error(), " must be ")

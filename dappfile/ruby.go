@@ -27,7 +27,7 @@ var rubyBlockRE = regexp.MustCompile(`(?m)^[ \t]*(dimg_group|dimg|artifact)\b[^:
 // checkRubyDSL fails with a *RubyDSLError at the first Ruby block line.
 // It runs before template rendering: Ruby code is no Go template, and
 // rendering it first would report a template error instead.
-func checkRubyDSL(data []byte, filename string) error {
+func checkRubyDSL(data []byte) error {
 	loc := rubyBlockRE.FindIndex(data)
 	if loc == nil {
 		return nil
@@ -41,7 +41,7 @@ func checkRubyDSL(data []byte, filename string) error {
 	for i := loc[0]; i < len(data) && (data[i] == ' ' || data[i] == '\t'); i++ {
 		col++
 	}
-	return &LocationError{Filename: filename, Ranges: []Range{pointRange(line, col)}, Err: RubyDSLError{}}
+	return &LocationError{Ranges: []Range{pointRange(line, col)}, Err: RubyDSLError{}}
 }
 
 // LooksLikeRubyDSL reports whether data is a Ruby DSL Dappfile. The

@@ -107,7 +107,7 @@ func TestParseSecretErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, _, err := Parse([]byte(withShell+tc.input), ParseOpt{})
+			_, _, err := parseAsDappfile([]byte(withShell+tc.input), ParseOpt{})
 			if tc.err == "" {
 				// `true` is a plain word to an id: it forwards `--ssh true`.
 				require.NoError(t, err)
@@ -139,7 +139,7 @@ func TestSecretsWithoutShellWarn(t *testing.T) {
 func TestParseWerfStapelSecrets(t *testing.T) {
 	t.Parallel()
 	src := "project: p\nconfigVersion: 1\n---\nimage: a\nfrom: alpine\nsecrets:\n- env: ENV_SECRET\n- src: ./file\nshell:\n  setup: [cat /run/secrets/file]\n"
-	cfg, warns, err := Parse([]byte(src), ParseOpt{Filename: "werf.yaml"})
+	cfg, warns, err := Parse([]byte(src), ParseOpt{Werf: true})
 	require.NoError(t, err)
 	require.Empty(t, warns)
 	var got []string

@@ -21,7 +21,7 @@ func TestAutoCacheSwitch(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			cfg, _, err := Parse([]byte(tc.doc), ParseOpt{})
+			cfg, _, err := parseAsDappfile([]byte(tc.doc), ParseOpt{})
 			if tc.err != "" {
 				require.ErrorContains(t, err, tc.err)
 				return

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	pathpkg "path"
 	"regexp"
 	"sort"
 	"strconv"
@@ -21,7 +22,6 @@ const maxIncludeDepth = 64
 // Go template before reading the YAML).
 type renderer struct {
 	opt      ParseOpt
-	filename string
 	original string
 	root     *template.Template
 	depth    int
@@ -67,8 +67,18 @@ func (f templateFiles) Get(path string) (string, error) {
 	return f.r.readFile(path)
 }
 
-func renderTemplate(data []byte, filename string, opt ParseOpt) (string, []Warning, []string, error) {
-	r := newRenderer(data, filename, opt)
+// rootTemplate names the file in text/template's messages ("executing
+// "Dappfile" at <...>"): its kind, as its name is not known below the
+// frontend.
+func (r *renderer) rootTemplate() string {
+	if r.opt.Werf {
+		return "werf.yaml"
+	}
+	return "Dappfile"
+}
+
+func renderTemplate(data []byte, opt ParseOpt) (string, []Warning, []string, error) {
+	r := newRenderer(data, opt)
 	out, err := r.render(missingKeyError)
 	if err != nil && r.missingKey {
 		// dapp and werf render with text/template's default for a key no
@@ -78,14 +88,14 @@ func renderTemplate(data []byte, filename string, opt ParseOpt) (string, []Warni
 		// build; one that prints an unset key keeps the strict render's
 		// error, which names the key and its line instead of writing
 		// "<no value>" into the YAML.
-		lenient := newRenderer(data, filename, opt)
+		lenient := newRenderer(data, opt)
 		lout, lerr := lenient.render(missingKeyDefault)
 		switch {
 		case lerr != nil:
 		case !strings.Contains(lout, noValue):
 			return lout, lenient.warns, lenient.buildArgNames(), nil
 		default:
-			err = printedUnsetKey(string(data), lout, filename, err)
+			err = printedUnsetKey(string(data), lout, err)
 		}
 	}
 	return out, r.warns, r.buildArgNames(), err
@@ -94,16 +104,15 @@ func renderTemplate(data []byte, filename string, opt ParseOpt) (string, []Warni
 // printedUnsetKey locates the first "<no value>" of a lenient render. The
 // strict render's error names the key, unless it stopped earlier in the
 // Dappfile, at a key that was only tested: then the printing line is told.
-func printedUnsetKey(original, rendered, filename string, strict error) error {
+func printedUnsetKey(original, rendered string, strict error) error {
 	n := strings.Count(rendered[:strings.Index(rendered, noValue)], "\n") + 1
 	line := newLineMap(original, rendered).line(n)
 	var le *LocationError
-	if !errors.As(strict, &le) || le.Filename != filename || len(le.Ranges) == 0 || le.Ranges[0].Start.Line >= line {
+	if !errors.As(strict, &le) || le.File != "" || len(le.Ranges) == 0 || le.Ranges[0].Start.Line >= line {
 		return strict
 	}
 	return &LocationError{
-		Filename: filename,
-		Ranges:   []Range{pointRange(line, 1)},
+		Ranges: []Range{pointRange(line, 1)},
 		Err: errors.New("template: this line prints a key no one set (text/template would write \"<no value>\" here): " +
 			"set it with `set . \"KEY\" VALUE` before this line, or print it only under `if` or `hasKey`"),
 	}
@@ -117,8 +126,8 @@ const (
 	noValue           = "<no value>"
 )
 
-func newRenderer(data []byte, filename string, opt ParseOpt) *renderer {
-	r := &renderer{opt: opt, filename: filename, original: string(data)}
+func newRenderer(data []byte, opt ParseOpt) *renderer {
+	r := &renderer{opt: opt, original: string(data)}
 	r.budget = &budget{r: r}
 	return r
 }
@@ -130,7 +139,7 @@ func (r *renderer) render(missingKey string) (string, error) {
 	funcs := r.funcs()
 	r.funcMap = funcs
 	r.missingKeyOpt = missingKey
-	r.root = template.New(r.filename).Option(missingKey).Funcs(funcs)
+	r.root = template.New(r.rootTemplate()).Option(missingKey).Funcs(funcs)
 	if _, err := r.root.Parse(r.original); err != nil {
 		return "", r.templateError(err)
 	}
@@ -138,7 +147,7 @@ func (r *renderer) render(missingKey string) (string, error) {
 		return "", err
 	}
 	if err := r.budget.instrument(r.root, funcs); err != nil {
-		return "", &LocationError{Filename: r.filename, Err: fmt.Errorf("template: %w", err)}
+		return "", &LocationError{Err: fmt.Errorf("template: %w", err)}
 	}
 	var out strings.Builder
 	w := &limitedWriter{b: r.budget, w: &out, limit: MaxRenderedSize, what: "the rendered Dappfile"}
@@ -159,14 +168,14 @@ func (r *renderer) render(missingKey string) (string, error) {
 // checkSizes refuses a Dappfile or templates too large to read.
 func (r *renderer) checkSizes() error {
 	if len(r.original) > MaxDappfileSize {
-		return &LocationError{Filename: r.filename, Err: fmt.Errorf("the Dappfile is %s, more than the limit of %s", sizeString(int64(len(r.original))), sizeString(MaxDappfileSize))}
+		return &LocationError{Err: fmt.Errorf("the Dappfile is %s, more than the limit of %s", sizeString(int64(len(r.original))), sizeString(MaxDappfileSize))}
 	}
 	total := 0
 	for _, t := range r.opt.Templates {
 		total += len(t)
 	}
 	if total > MaxTemplatesSize {
-		return &LocationError{Filename: r.filename, Err: fmt.Errorf("the %s templates add up to %s, more than the limit of %s", ".dappfiles", sizeString(int64(total)), sizeString(MaxTemplatesSize))}
+		return &LocationError{Err: fmt.Errorf("the %s templates add up to %s, more than the limit of %s", ".dappfiles", sizeString(int64(total)), sizeString(MaxTemplatesSize))}
 	}
 	return nil
 }
@@ -261,14 +270,18 @@ func (r *renderer) templateNames() []string {
 	return names
 }
 
-func (r *renderer) readFile(path string) (string, error) {
+func (r *renderer) readFile(name string) (string, error) {
+	path, err := contextPath(name)
+	if err != nil {
+		return "", err
+	}
 	if r.opt.ReadFile == nil {
-		r.warnMissing(path, "no build context files are available")
+		r.warnMissing(name, "no build context files are available")
 		return "", nil
 	}
 	data, err := r.opt.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		r.warnMissing(path, "file not found")
+		r.warnMissing(name, "file not found")
 		return "", nil
 	}
 	if err != nil {
@@ -280,11 +293,25 @@ func (r *renderer) readFile(path string) (string, error) {
 	return string(data), nil
 }
 
+// contextPath checks a `.Files.Get` path: relative to the build context
+// and inside it. The frontend could not read anything else (BuildKit
+// transfers only the context), so saying it beats a "not found".
+func contextPath(name string) (string, error) {
+	if pathpkg.IsAbs(name) {
+		return "", fmt.Errorf(".Files.Get %q: an absolute path; give the path relative to the build context root", name)
+	}
+	p := pathpkg.Clean(name)
+	if p == ".." || strings.HasPrefix(p, "../") {
+		return "", fmt.Errorf(".Files.Get %q: the path leads outside the build context; only its files can be read", name)
+	}
+	return p, nil
+}
+
 // warnMissing warns about a missing .Files.Get file at the first original
 // line that reads it (text/template does not tell functions where they
 // were called from).
 func (r *renderer) warnMissing(path, why string) {
-	w := Warning{Filename: r.filename, Message: fmt.Sprintf(".Files.Get %q: %s, using an empty string", path, why)}
+	w := Warning{Message: fmt.Sprintf(".Files.Get %q: %s, using an empty string", path, why)}
 	for i, line := range splitLines(r.original) {
 		if col := strings.Index(line, strconv.Quote(path)); col >= 0 && strings.Contains(line, "Files.Get") {
 			w.Range = pointRange(i+1, col+1)
@@ -304,27 +331,27 @@ func (r *renderer) templateError(err error) error {
 	msg := err.Error()
 	m := templateErrorRE.FindStringSubmatch(msg)
 	if m == nil {
-		return &LocationError{Filename: r.filename, Err: fmt.Errorf("template: %s", strings.TrimPrefix(msg, "template: "))}
+		return &LocationError{Err: fmt.Errorf("template: %s", strings.TrimPrefix(msg, "template: "))}
 	}
 	line, _ := strconv.Atoi(m[2])
 	col, _ := strconv.Atoi(m[3])
-	filename, text := r.filename, r.original
-	if m[1] != r.filename {
-		filename, text = r.templatePath(m[1]), string(r.opt.Templates[m[1]])
+	file, text := "", r.original
+	if m[1] != r.rootTemplate() {
+		file, text = r.templatePath(m[1]), string(r.opt.Templates[m[1]])
 	}
 	if m[3] == "" { // a parse error: text/template reads an unclosed action on
 		if open, ok := unclosedAction(text); ok && open.Line <= line {
 			return &LocationError{
-				Filename: filename,
-				Ranges:   []Range{{Start: open, End: open}},
-				Err:      fmt.Errorf("template: this `{{` has no matching `}}` (text/template read on and reports: %s)", msg[len(m[0]):]),
+				File:   file,
+				Ranges: []Range{{Start: open, End: open}},
+				Err:    fmt.Errorf("template: this `{{` has no matching `}}` (text/template read on and reports: %s)", msg[len(m[0]):]),
 			}
 		}
 	}
 	return &LocationError{
-		Filename: filename,
-		Ranges:   []Range{pointRange(line, col+1)}, // text/template columns are 0-based
-		Err:      errors.New("template: " + hideGoTypes(msg[len(m[0]):])),
+		File:   file,
+		Ranges: []Range{pointRange(line, col+1)}, // text/template columns are 0-based
+		Err:    errors.New("template: " + hideGoTypes(msg[len(m[0]):])),
 	}
 }
 

@@ -48,9 +48,9 @@ func (b *budget) fail(loc *LocationError, format string, args ...any) error {
 	err := fmt.Errorf(format, args...)
 	if b.err == nil {
 		if loc == nil {
-			loc = &LocationError{Filename: b.r.filename}
+			loc = &LocationError{}
 		}
-		b.err = &LocationError{Filename: loc.Filename, Ranges: loc.Ranges, Err: err}
+		b.err = &LocationError{File: loc.File, Ranges: loc.Ranges, Err: err}
 	}
 	return err
 }
@@ -137,12 +137,12 @@ func (r *renderer) nodeLoc(tree *tparse.Tree, n tparse.Node) *LocationError {
 			line, _ = strconv.Atoi(loc[j+1 : i])
 		}
 	}
-	filename, text := r.filename, r.original
-	if name != r.filename {
-		filename, text = r.templatePath(name), string(r.opt.Templates[name])
+	file, text := "", r.original
+	if name != r.rootTemplate() {
+		file, text = r.templatePath(name), string(r.opt.Templates[name])
 	}
 	if line == 0 {
-		return &LocationError{Filename: filename}
+		return &LocationError{File: file}
 	}
 	if lines := splitLines(text); line <= len(lines) {
 		l := lines[line-1]
@@ -150,7 +150,7 @@ func (r *renderer) nodeLoc(tree *tparse.Tree, n tparse.Node) *LocationError {
 			col = i
 		}
 	}
-	return &LocationError{Filename: filename, Ranges: []Range{pointRange(line, col+1)}}
+	return &LocationError{File: file, Ranges: []Range{pointRange(line, col+1)}}
 }
 
 func walkNodes(n tparse.Node, f func(tparse.Node)) {

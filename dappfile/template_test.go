@@ -46,9 +46,8 @@ func TestTemplateFunctions(t *testing.T) {
 	require.Equal(t, []string{"apt-get update", "apt-get install -y curl git"}, im.Shell.Stages[BeforeInstall].Commands)
 	require.Equal(t, 11, im.Shell.Stages[BeforeInstall].Loc.Start.Line, "generated lines map to the include line")
 	require.Equal(t, []Warning{{
-		Filename: "Dappfile",
-		Range:    Range{Start: Position{7, 45}, End: Position{7, 45}},
-		Message:  ".Files.Get \"nope.txt\": file not found, using an empty string",
+		Range:   Range{Start: Position{7, 45}, End: Position{7, 45}},
+		Message: ".Files.Get \"nope.txt\": file not found, using an empty string",
 	}}, warns)
 }
 
@@ -86,7 +85,7 @@ func TestTemplateErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, _, err := Parse([]byte(tc.input), ParseOpt{Templates: tc.templates})
+			_, _, err := parseAsDappfile([]byte(tc.input), ParseOpt{Templates: tc.templates})
 			require.ErrorContains(t, err, tc.err)
 			require.True(t, IsLocationError(err))
 		})
@@ -147,7 +146,7 @@ func TestTemplateLineMapping(t *testing.T) {
 		  setup: [make]
 		  instal: [typo]
 		`)
-	_, _, err := Parse([]byte(src), opt)
+	_, _, err := parseAsDappfile([]byte(src), opt)
 	require.EqualError(t, err, "Dappfile:7:3: unknown key \"instal\" in `shell` (did you mean \"install\"?)")
 
 	src = dedent(`
@@ -161,7 +160,7 @@ func TestTemplateLineMapping(t *testing.T) {
 		- from: tmp_dr
 		  to: /tmp
 		`)
-	_, _, err = Parse([]byte(src), ParseOpt{})
+	_, _, err = parseAsDappfile([]byte(src), ParseOpt{})
 	require.ErrorContains(t, err, "Dappfile:4:1: duplicate key \"git\" (first at line 4)")
 	require.ErrorContains(t, err, "Dappfile:8:9: `mount[0].from` must be \"build_dir\" or \"tmp_dir\", got \"tmp_dr\"")
 }
@@ -188,7 +187,7 @@ func TestTemplateUnsetKeyTested(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			cfg, _, err := Parse([]byte(tc.input), ParseOpt{Templates: tc.templates})
+			cfg, _, err := parseAsDappfile([]byte(tc.input), ParseOpt{Templates: tc.templates})
 			if tc.err != "" {
 				require.ErrorContains(t, err, tc.err)
 				require.True(t, IsLocationError(err))

@@ -36,7 +36,7 @@ func hasImage(cfg *Config) bool {
 }
 
 func (p *parser) noImageError(cfg *Config) error {
-	err := &LocationError{Filename: p.filename, Err: fmt.Errorf("no image: a Dappfile needs at least one `dimg` document")}
+	err := &LocationError{Err: fmt.Errorf("no image: a Dappfile needs at least one `dimg` document")}
 	if p.isWerf() {
 		err.Err = fmt.Errorf("no image: a werf.yaml needs at least one `image` document")
 	}

@@ -143,7 +143,7 @@ func TestParseErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, _, err := Parse([]byte(tc.input), ParseOpt{})
+			_, _, err := parseAsDappfile([]byte(tc.input), ParseOpt{})
 			require.ErrorContains(t, err, tc.err)
 			require.NotRegexp(t, `dappfile\.|\*yaml|map\[|\[\]string`, err.Error(), "no Go type names")
 		})

@@ -117,10 +117,24 @@ var werfRefusals = map[refusalKey]string{
 	{docMeta, "build", "sbom"}:                   "`build.sbom` is not supported in the file: ask BuildKit for an SBOM attestation instead (buildx: --sbom=true; buildctl: --opt attest:sbom=)",
 }
 
-// isWerf reports whether the file is a werf.yaml: by its name, or because
-// a meta document came before this one. werf's spellings are then the
-// file's own and earn no warning.
+// isWerf reports whether the file is a werf.yaml: by its name
+// (ParseOpt.Werf), or because a meta document came before this one.
+// werf's spellings are then the file's own and earn no warning.
 func (p *parser) isWerf() bool {
-	base := path.Base(p.filename)
-	return p.meta != nil || base == "werf.yaml" || base == "werf.yml"
+	return p.meta != nil || p.werf
+}
+
+// WerfNames are the file names of a werf.yaml, whatever folder holds it.
+var WerfNames = []string{"werf.yaml", "werf.yml"}
+
+// IsWerfFile reports whether a file's name says it is a werf.yaml, for
+// ParseOpt.Werf and LoadOpt.Werf.
+func IsWerfFile(name string) bool {
+	base := path.Base(name)
+	for _, n := range WerfNames {
+		if base == n {
+			return true
+		}
+	}
+	return false
 }

@@ -104,7 +104,7 @@ func (p *parser) applyMeta(cfg *Config) {
 	}
 	for _, im := range cfg.Images {
 		if im.Dockerfile != nil {
-			p.warns = append(p.warns, Warning{Filename: p.filename, Range: im.Dockerfile.Loc,
+			p.warns = append(p.warns, Warning{Range: im.Dockerfile.Loc,
 				Message: "`build.cacheVersion` does not change the cache of `dockerfile:` images: BuildKit keys the Dockerfile's steps by their content"})
 			continue
 		}

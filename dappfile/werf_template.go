@@ -168,5 +168,5 @@ func (r *renderer) templatePath(name string) string {
 	if p, ok := r.opt.TemplatePaths[name]; ok {
 		return p
 	}
-	return ".dappfiles/" + name
+	return TemplateDirs[0] + "/" + name
 }

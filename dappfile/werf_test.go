@@ -94,7 +94,8 @@ func TestWerfRefusals(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, _, err := Parse([]byte(tc.src), ParseOpt{Filename: "werf.yaml"})
+			_, _, err := Parse([]byte(tc.src), ParseOpt{Werf: true})
+			err = WithFilename(err, "werf.yaml")
 			require.ErrorContains(t, err, tc.err)
 			require.NotContains(t, err.Error(), "unknown key \""+strings.TrimSpace(strings.SplitN(tc.name, " ", 2)[0])+"\"")
 		})
@@ -106,13 +107,13 @@ func TestWerfRefusals(t *testing.T) {
 func TestWerfSpellingsNoWarning(t *testing.T) {
 	t.Parallel()
 	src := "image: a\nfrom: x\n---\nimage: b\nfromImage: a\n"
-	_, warns, err := Parse([]byte(src), ParseOpt{Filename: "werf.yaml"})
+	_, warns, err := Parse([]byte(src), ParseOpt{Werf: true})
 	require.NoError(t, err)
 	require.Empty(t, warns)
-	_, warns, err = Parse([]byte(src), ParseOpt{Filename: "Dappfile"})
+	_, warns, err = Parse([]byte(src), ParseOpt{})
 	require.NoError(t, err)
 	require.Len(t, warns, 3)
-	_, warns, err = Parse([]byte("project: p\nconfigVersion: 1\n---\n"+src), ParseOpt{Filename: "custom.yaml"})
+	_, warns, err = Parse([]byte("project: p\nconfigVersion: 1\n---\n"+src), ParseOpt{})
 	require.NoError(t, err)
 	require.Empty(t, warns)
 }
@@ -122,7 +123,7 @@ func TestWerfSpellingsNoWarning(t *testing.T) {
 func TestWerfDockerfileWarnings(t *testing.T) {
 	t.Parallel()
 	src := "image: a\ndockerfile: Dockerfile\nssh: default\nsecrets:\n- id: npmrc\n  src: ~/.npmrc\n- env: TOKEN\n"
-	_, warns, err := Parse([]byte(src), ParseOpt{Filename: "werf.yaml"})
+	_, warns, err := Parse([]byte(src), ParseOpt{Werf: true})
 	require.NoError(t, err)
 	var got []string
 	for _, w := range warns {
@@ -140,7 +141,7 @@ func TestWerfTemplate(t *testing.T) {
 	t.Parallel()
 	when := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	opt := ParseOpt{
-		Filename:  "werf.yaml",
+		Werf:      true,
 		BuildArgs: map[string]string{"WERF_ENV": "production", "SET": "v"},
 		Templates: map[string][]byte{"base.tmpl": []byte(`{{ define "base" }}from: {{ .from }}{{ end }}`)},
 		ReadFile: func(p string) ([]byte, error) {
@@ -178,8 +179,8 @@ func TestWerfTemplate(t *testing.T) {
 		{"commit without repository", "image: a\nfrom: x{{ .Commit.Hash }}\n", ".Commit needs the build context's git repository, and there is none"},
 		{"env with two defaults", "image: a\nfrom: {{ env \"A\" \"b\" \"c\" }}\n", "env \"A\": at most one default value, got 2"},
 	} {
-		_, _, err := Parse([]byte(tc.src), ParseOpt{Filename: "werf.yaml"})
-		require.ErrorContains(t, err, tc.err, tc.name)
+		_, _, err := Parse([]byte(tc.src), ParseOpt{Werf: true})
+		require.ErrorContains(t, WithFilename(err, "werf.yaml"), tc.err, tc.name)
 	}
 }
 
@@ -200,7 +201,7 @@ func TestWerfWrongTypes(t *testing.T) {
 		"image: a\nfrom: x\n---\nimage: b\nfrom: x\nimport: [{image: a, stage: [x], add: /x, after: install}, {from: ~, add: /y, after: setup}]\n",
 		"image: a\nfrom: x\ngit: [{add: /, to: /app, herebyIAdmitThatBranchMightBreakReproducibility: yes-please}]\ndocker: {exactValues: sometimes}\n",
 	} {
-		_, _, err := Parse([]byte(src), ParseOpt{Filename: "werf.yaml"})
+		_, _, err := Parse([]byte(src), ParseOpt{Werf: true})
 		require.Error(t, err, src)
 		require.Equal(t, len(splitLines(err.Error())), len(Locations(err)), "every error has a location: %s", err)
 	}

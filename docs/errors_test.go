@@ -152,7 +152,6 @@ func addBlock(t *testing.T, e *entry, info []string, body string, start, end int
 // without a daemon, and returns the error message ("" when none).
 func run(e *entry) string {
 	cfg, _, err := dappfile.Parse([]byte(e.dappfile), dappfile.ParseOpt{
-		Filename:  "Dappfile",
 		BuildArgs: e.buildArgs,
 		Templates: e.templates,
 		ReadFile: func(path string) ([]byte, error) {
@@ -163,7 +162,8 @@ func run(e *entry) string {
 		},
 	})
 	if err != nil {
-		return err.Error()
+		// errors leave here: named as the frontend and the llb command name them
+		return dappfile.WithFilename(err, "Dappfile").Error()
 	}
 	opt := dappllb.ConvertOpt{
 		Target:        e.target,
@@ -177,7 +177,7 @@ func run(e *entry) string {
 	}
 	_, err = dappllb.Convert(context.Background(), cfg, opt)
 	if err != nil {
-		return err.Error()
+		return dappfile.WithFilename(err, "Dappfile").Error()
 	}
 	return ""
 }

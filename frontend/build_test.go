@@ -178,11 +178,42 @@ func TestBuildErrorCarriesSource(t *testing.T) {
 	t.Parallel()
 	c := newStub(map[string]string{"Dappfile": "dimg: app\nfrom: alpine\ndoker:\n  CMD: [x]\n"}, nil)
 	_, err := Build(context.Background(), c)
-	require.ErrorContains(t, err, `unknown key "doker" (did you mean "docker"?)`)
+	require.ErrorContains(t, err, `Dappfile:3:1: unknown key "doker" (did you mean "docker"?)`)
 	srcs := errdefs.Sources(err)
 	require.Len(t, srcs, 1)
 	require.Equal(t, "Dappfile", srcs[0].Info.Filename)
 	require.Equal(t, int32(3), srcs[0].Ranges[0].Start.Line)
+}
+
+// TestBuildErrorsNameTheFile: the file name is attached where errors
+// leave, whatever the file is called, and only Dappfile lines become
+// source ranges.
+func TestBuildErrorsNameTheFile(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		err   string
+		lines []int32 // source ranges' start lines; nil: no source attached
+	}{
+		{name: "default name", files: map[string]string{"dappfile.yml": "dimg: a\nfrom: alpine\nshel: {}\n"}, err: `dappfile.yml:3:1: unknown key "shel"`, lines: []int32{3}},
+		{name: "whole file", files: map[string]string{"Dappfile": "dimg: a\nfrom: x\n---\ndimg: b\nfrom: x\n"}, err: "Dappfile: defines 2 images (a, b)"},
+		{name: "files get outside", files: map[string]string{"Dappfile": "dimg: a\nfrom: x{{ .Files.Get \"/etc/passwd\" }}\n"}, err: `Dappfile:2:`, lines: []int32{2}},
+		{name: "template file", files: map[string]string{"Dappfile": "dimg: a\nfrom: x\n", ".dappfiles/t.tmpl": "{{ end }}"}, err: ".dappfiles/t.tmpl:1:1: template: unexpected {{end}}"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Build(context.Background(), newStub(tc.files, nil))
+			require.ErrorContains(t, err, tc.err)
+			var lines []int32
+			for _, src := range errdefs.Sources(err) {
+				for _, r := range src.Ranges {
+					lines = append(lines, r.Start.Line)
+				}
+			}
+			require.Equal(t, tc.lines, lines)
+		})
+	}
 }
 
 func TestBuildSeveralImagesNeedTarget(t *testing.T) {

@@ -27,7 +27,7 @@ func (busyboxResolver) ResolveImageConfig(ctx context.Context, ref string, opt s
 
 func werfImage(t *testing.T, src, name string) *dappfile.Image {
 	t.Helper()
-	cfg, _, err := dappfile.Parse([]byte(src), dappfile.ParseOpt{Filename: "werf.yaml"})
+	cfg, _, err := dappfile.Parse([]byte(src), dappfile.ParseOpt{Werf: true})
 	require.NoError(t, err)
 	for _, im := range cfg.Images {
 		if im.Name == name {

@@ -2,15 +2,15 @@ package frontend
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
-	"path"
 	"strings"
 
 	"github.com/flant/dapp-frontend/dappfile"
 	bkllb "github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerui"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
-	"github.com/pkg/errors"
+	"github.com/tonistiigi/fsutil"
 )
 
 const (
@@ -19,17 +19,8 @@ const (
 	localSessionPrefix = "local-sessionid:"
 )
 
-// defaultFilenames are tried in order when the client names no file:
-// dapp's names first, so a Dappfile user's lookup never changes, then
-// werf's.
-var defaultFilenames = []string{"Dappfile", "dappfile.yaml", "dappfile.yml", "werf.yaml", "werf.yml"}
-
-// templateDirs hold the templates `include` reads: dapp's `.dappfiles` and
-// werf's `.werf`, `**/*.tmpl` in each, named by the path inside the folder.
-var templateDirs = []string{".dappfiles", ".werf"}
-
-// withDefaultFilename makes dockerui read the first of defaultFilenames that
-// exists when the client did not pass `filename` (buildctl without
+// withDefaultFilename makes dockerui read the first of dappfile.DefaultNames
+// that exists when the client did not pass `filename` (buildctl without
 // --opt filename=...). buildx always passes one.
 func withDefaultFilename(ctx context.Context, c gwclient.Client) (gwclient.Client, error) {
 	opts := c.BuildOpts().Opts
@@ -44,34 +35,22 @@ func withDefaultFilename(ctx context.Context, c gwclient.Client) (gwclient.Clien
 	if v := opts[localSessionPrefix+name]; v != "" {
 		sessionID = v
 	}
-	st := bkllb.Local(name, bkllb.SessionID(sessionID), bkllb.FollowPaths(defaultFilenames),
+	st := bkllb.Local(name, bkllb.SessionID(sessionID), bkllb.FollowPaths(dappfile.DefaultNames),
 		bkllb.SharedKeyHint(name), dockerui.WithInternalName("find Dappfile"))
 	ref, err := solveRef(ctx, c, st)
 	if err != nil {
 		return nil, err
 	}
-	var found []string
-	for _, fn := range defaultFilenames {
-		if _, err := ref.StatFile(ctx, gwclient.StatRequest{Path: fn}); err == nil {
-			found = append(found, fn)
-		}
+	fn, err := dappfile.FindFile(refFS{ctx: ctx, ref: ref})
+	if err != nil {
+		return nil, fmt.Errorf("%w; name one with --opt filename=NAME (buildx: -f NAME)", err)
 	}
-	if len(found) > 1 && found[0] == "Dappfile" {
-		// dapp 0.27 and later read only the YAML file: a repository that
-		// kept its old Ruby DSL Dappfile beside it builds the YAML one
-		if dt, err := ref.ReadFile(ctx, gwclient.ReadRequest{Filename: "Dappfile"}); err == nil && dappfile.LooksLikeRubyDSL(dt) {
-			found = found[1:]
-		}
+	out := make(map[string]string, len(opts)+1)
+	for k, v := range opts {
+		out[k] = v
 	}
-	if len(found) > 0 {
-		out := make(map[string]string, len(opts)+1)
-		for k, v := range opts {
-			out[k] = v
-		}
-		out[keyFilename] = found[0]
-		return &clientWithOpts{Client: c, opts: out}, nil
-	}
-	return nil, errors.Errorf("no Dappfile or werf.yaml found: looked for %s; name one with --opt filename=NAME (buildx: -f NAME)", strings.Join(defaultFilenames, ", "))
+	out[keyFilename] = fn
+	return &clientWithOpts{Client: c, opts: out}, nil
 }
 
 // clientWithOpts is the gateway client with frontend options replaced.
@@ -107,67 +86,19 @@ func solveRef(ctx context.Context, c gwclient.Client, st bkllb.State) (gwclient.
 	return res.SingleRef()
 }
 
-// readDappfile parses the Dappfile with what its template may read from the
+// readDappfile loads the Dappfile with what its template may read from the
 // build context, and forwards warnings to the client with their location.
 func readDappfile(ctx context.Context, bc *dockerui.Client, src *dockerui.Source) (*dappfile.Config, error) {
-	templates, paths, err := readTemplates(ctx, bc)
-	if err != nil {
-		return nil, err
-	}
-	cfg, warnings, err := dappfile.Parse(src.Data, dappfile.ParseOpt{
-		Filename:      src.Filename,
-		BuildArgs:     bc.BuildArgs,
-		Templates:     templates,
-		TemplatePaths: paths,
-		ReadFile:      func(p string) ([]byte, error) { return readContextFile(ctx, bc, p) },
-		Commit:        func() (dappfile.Commit, error) { return headCommit(ctx, bc) },
+	cfg, warnings, err := dappfile.Load(src.Data, dappfile.LoadOpt{
+		Werf:      dappfile.IsWerfFile(src.Filename),
+		BuildArgs: bc.BuildArgs,
+		Context:   &contextFS{ctx: ctx, bc: bc},
+		Commit:    func() (dappfile.Commit, error) { return headCommit(ctx, bc) },
 	})
 	for _, w := range warnings {
 		src.Warn(ctx, w.Message, warnOpts(w.Range))
 	}
 	return cfg, err
-}
-
-// readTemplates loads `**/*.tmpl` of templateDirs from the build context,
-// keyed by the path inside their folder, with the path of each in the
-// context. One name in two folders is refused: include could not tell
-// them apart.
-func readTemplates(ctx context.Context, bc *dockerui.Client) (map[string][]byte, map[string]string, error) {
-	var patterns []string
-	for _, dir := range templateDirs {
-		patterns = append(patterns, dir+"/**/*.tmpl")
-	}
-	st, err := bc.MainContext(ctx, bkllb.IncludePatterns(patterns),
-		dockerui.WithInternalName("load "+strings.Join(templateDirs, " and ")+" templates"))
-	if err != nil {
-		return nil, nil, err
-	}
-	ref, err := solveRef(ctx, bc.GatewayClient(), *st)
-	if err != nil {
-		return nil, nil, err
-	}
-	out, paths := map[string][]byte{}, map[string]string{}
-	for _, dir := range templateDirs {
-		err = walkRef(ctx, ref, dir, func(p string) error {
-			if !strings.HasSuffix(p, ".tmpl") {
-				return nil
-			}
-			name := strings.TrimPrefix(p, dir+"/")
-			if prev, dup := paths[name]; dup {
-				return errors.Errorf("template %q is both %s and %s: rename one, include names a template by its path inside the folder", name, prev, p)
-			}
-			dt, err := dockerui.ReadFile(ctx, ref, p)
-			if err != nil {
-				return err
-			}
-			out[name], paths[name] = dt, p
-			return nil
-		})
-		if err != nil {
-			return nil, nil, err
-		}
-	}
-	return out, paths, nil
 }
 
 // headCommit is the context repository's HEAD, for werf's `.Commit`.
@@ -180,42 +111,99 @@ func headCommit(ctx context.Context, bc *dockerui.Client) (dappfile.Commit, erro
 	return dappfile.Commit{Hash: h, Time: t}, err
 }
 
-// walkRef calls fn for every regular file below dir of a solved state; a
-// missing dir is no error.
-func walkRef(ctx context.Context, ref gwclient.Reference, dir string, fn func(string) error) error {
-	entries, err := ref.ReadDir(ctx, gwclient.ReadDirRequest{Path: dir})
-	if err != nil {
-		return nil
-	}
-	for _, e := range entries {
-		p := path.Join(dir, e.Path)
-		switch {
-		case fs.FileMode(e.Mode).IsDir():
-			if err := walkRef(ctx, ref, p, fn); err != nil {
-				return err
-			}
-		case fs.FileMode(e.Mode).IsRegular():
-			if err := fn(p); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+// contextFS is the build context for dappfile.Load. BuildKit transfers
+// only what a solve asks for: the templates come in one transfer of
+// dappfile.TemplatePatterns, any other file (`.Files.Get`) in a transfer of
+// its own.
+type contextFS struct {
+	ctx       context.Context
+	bc        *dockerui.Client
+	templates *refFS
 }
 
-// readContextFile serves `.Files.Get`: one small transfer per file.
-func readContextFile(ctx context.Context, bc *dockerui.Client, p string) ([]byte, error) {
-	p = strings.TrimPrefix(path.Clean("/"+p), "/")
-	st, err := bc.MainContext(ctx, bkllb.FollowPaths([]string{p}), dockerui.WithInternalName("load "+p))
+func (c *contextFS) fsFor(name string) (refFS, error) {
+	if !dappfile.IsTemplatePath(name) {
+		return c.solve(bkllb.FollowPaths([]string{name}), dockerui.WithInternalName("load "+name))
+	}
+	if c.templates == nil {
+		r, err := c.solve(bkllb.IncludePatterns(dappfile.TemplatePatterns()),
+			dockerui.WithInternalName("load "+strings.Join(dappfile.TemplateDirs, ", ")+" templates"))
+		if err != nil {
+			return refFS{}, err
+		}
+		c.templates = &r
+	}
+	return *c.templates, nil
+}
+
+func (c *contextFS) solve(opts ...bkllb.LocalOption) (refFS, error) {
+	st, err := c.bc.MainContext(c.ctx, opts...)
+	if err != nil {
+		return refFS{}, err
+	}
+	ref, err := solveRef(c.ctx, c.bc.GatewayClient(), *st)
+	if err != nil {
+		return refFS{}, err
+	}
+	return refFS{ctx: c.ctx, ref: ref}, nil
+}
+
+func (c *contextFS) ReadFile(name string) ([]byte, error) {
+	r, err := c.fsFor(name)
 	if err != nil {
 		return nil, err
 	}
-	ref, err := solveRef(ctx, bc.GatewayClient(), *st)
+	return r.ReadFile(name)
+}
+
+func (c *contextFS) Stat(name string) (fs.FileInfo, error) {
+	r, err := c.fsFor(name)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := ref.StatFile(ctx, gwclient.StatRequest{Path: p}); err != nil {
-		return nil, errors.Wrapf(fs.ErrNotExist, "%s", p)
+	return r.Stat(name)
+}
+
+func (c *contextFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	r, err := c.fsFor(name)
+	if err != nil {
+		return nil, err
 	}
-	return dockerui.ReadFile(ctx, ref, p)
+	return r.ReadDir(name)
+}
+
+// refFS reads one solved state. The gateway resolves symlinks inside the
+// state's root, so nothing outside the context is ever read.
+type refFS struct {
+	ctx context.Context
+	ref gwclient.Reference
+}
+
+func (r refFS) Stat(name string) (fs.FileInfo, error) {
+	st, err := r.ref.StatFile(r.ctx, gwclient.StatRequest{Path: name})
+	if err != nil {
+		// The gateway reports a missing file as a gRPC error carrying the
+		// lstat message, which errors.Is cannot see through.
+		return nil, &fs.PathError{Op: "stat", Path: name, Err: fs.ErrNotExist}
+	}
+	return &fsutil.StatInfo{Stat: st}, nil
+}
+
+func (r refFS) ReadFile(name string) ([]byte, error) {
+	if _, err := r.Stat(name); err != nil {
+		return nil, err
+	}
+	return dockerui.ReadFile(r.ctx, r.ref, name)
+}
+
+func (r refFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	sts, err := r.ref.ReadDir(r.ctx, gwclient.ReadDirRequest{Path: name})
+	if err != nil {
+		return nil, &fs.PathError{Op: "readdir", Path: name, Err: fs.ErrNotExist}
+	}
+	out := make([]fs.DirEntry, 0, len(sts))
+	for _, st := range sts {
+		out = append(out, fs.FileInfoToDirEntry(&fsutil.StatInfo{Stat: st}))
+	}
+	return out, nil
 }

@@ -52,12 +52,12 @@ func explainMissingSecret(err error, cfg *dappfile.Config, img *dappfile.Image, 
 	if msg == "" {
 		return err
 	}
-	le := &dappfile.LocationError{Filename: cfg.Filename, Ranges: []dappfile.Range{loc}, Err: fmt.Errorf("%s: %w", msg, err)}
-	out := explain(le.Error(), le)
+	le := &dappfile.LocationError{Ranges: []dappfile.Range{loc}, Err: fmt.Errorf("%s: %w", msg, err)}
+	out := explain("", le)
 	if sm != nil {
 		out = errdefs.WithSource(out, &errdefs.Source{
 			Info:   &pb.SourceInfo{Data: sm.Data, Filename: sm.Filename, Language: sm.Language, Definition: sm.Definition.ToPB()},
-			Ranges: []*pb.Range{pbRange(loc)},
+			Ranges: dappllb.PBRanges(loc),
 		})
 	}
 	return out

@@ -44,7 +44,7 @@ func TestSubrequestOutlineSecrets(t *testing.T) {
 
 func TestExplainMissingSecret(t *testing.T) {
 	t.Parallel()
-	cfg, _, err := dappfile.Parse([]byte(withSecrets), dappfile.ParseOpt{Filename: "Dappfile"})
+	cfg, _, err := dappfile.Parse([]byte(withSecrets), dappfile.ParseOpt{})
 	require.NoError(t, err)
 	img := cfg.Images[0]
 	for _, tc := range []struct {
@@ -60,7 +60,7 @@ func TestExplainMissingSecret(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			err := explainMissingSecret(errors.New(tc.solveErr), cfg, img, nil)
+			err := dappfile.WithFilename(explainMissingSecret(errors.New(tc.solveErr), cfg, img, nil), "Dappfile")
 			require.ErrorContains(t, err, tc.want)
 			require.ErrorContains(t, err, tc.solveErr, "BuildKit's own words stay")
 			require.Equal(t, tc.line, dappfile.Locations(err)[0].Start.Line)

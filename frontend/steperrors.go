@@ -35,7 +35,9 @@ func explainStep(err error, def *bkllb.Definition) error {
 
 // explain gives err, an error BuildKit reported, the message msg while
 // everything BuildKit attached to it (vertex, source ranges, the failed
-// op for debuggers) stays reachable through Unwrap.
+// op for debuggers) stays reachable through Unwrap. An empty msg is err's
+// own message, read when asked: a Dappfile location in err gets its file
+// name only where errors leave the frontend (dappfile.WithFilename).
 func explain(msg string, err error) error {
 	return &explained{msg: msg, err: err}
 }
@@ -45,14 +47,19 @@ type explained struct {
 	err error
 }
 
-func (e *explained) Error() string { return e.msg }
+func (e *explained) Error() string {
+	if e.msg == "" {
+		return e.err.Error()
+	}
+	return e.msg
+}
 func (e *explained) Unwrap() error { return e.err }
 
 // GRPCStatus carries msg across the gateway: BuildKit sends the status of
 // the first error in the chain that has one, which would otherwise be
 // the daemon's own and its shorter message.
 func (e *explained) GRPCStatus() *status.Status {
-	return status.New(grpcerrors.Code(e.err), e.msg)
+	return status.New(grpcerrors.Code(e.err), e.Error())
 }
 
 // keepMessage makes the whole of err's message reach the client. When err

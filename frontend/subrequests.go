@@ -54,8 +54,9 @@ func describeOutline(ctx context.Context, cfg *dappfile.Config, bc *dockerui.Cli
 }
 
 func location(r dappfile.Range) *pb.Location {
-	if r.Start.Line == 0 {
+	ranges := dappllb.PBRanges(r)
+	if len(ranges) == 0 {
 		return nil
 	}
-	return &pb.Location{SourceIndex: 0, Ranges: []*pb.Range{pbRange(r)}}
+	return &pb.Location{SourceIndex: 0, Ranges: ranges}
 }

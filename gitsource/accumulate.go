@@ -1,6 +1,10 @@
 package gitsource
 
-import "sort"
+import (
+	"sort"
+
+	"github.com/flant/dapp-frontend/dappfile"
+)
 
 // tarHeaderSize is what a changed path costs in a layer besides its data.
 const tarHeaderSize = 512
@@ -58,6 +62,6 @@ func sameEntry(a, b *entry) bool {
 	return a.Mode == b.Mode && a.Hash == b.Hash
 }
 
-func sortWarnings(ws []Warning) {
+func sortWarnings(ws []dappfile.Warning) {
 	sort.SliceStable(ws, func(i, j int) bool { return ws[i].Message < ws[j].Message })
 }

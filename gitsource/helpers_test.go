@@ -24,7 +24,7 @@ func (r *testRepo) open() *Repo {
 	return repo
 }
 
-func (r *testRepo) plan(m *dappfile.GitMapping, opt PlanOpt) (*MappingPlan, []Warning) {
+func (r *testRepo) plan(m *dappfile.GitMapping, opt PlanOpt) (*MappingPlan, []dappfile.Warning) {
 	r.T.Helper()
 	repo := r.open()
 	head, err := repo.Head()

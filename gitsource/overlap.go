@@ -12,9 +12,8 @@ import (
 // outer mapping excludes the paths that inner mappings own: for `to: /app`
 // and `to: /app/vendor/lib`, the first one gets `vendor/lib` excluded, as
 // dapp does. Two mappings with the same `to` cannot be separated that way;
-// that is a LocationError pointing at both. filename names the Dappfile in
-// errors. The input is not modified.
-func WithAutoExcludes(filename string, ms []*dappfile.GitMapping) ([]*dappfile.GitMapping, error) {
+// that is a LocationError pointing at both. The input is not modified.
+func WithAutoExcludes(ms []*dappfile.GitMapping) ([]*dappfile.GitMapping, error) {
 	out := make([]*dappfile.GitMapping, len(ms))
 	for i, m := range ms {
 		c := *m
@@ -29,9 +28,8 @@ func WithAutoExcludes(filename string, ms []*dappfile.GitMapping) ([]*dappfile.G
 			rel, ok, err := innerPath(outer.To, inner.To)
 			if err != nil {
 				return nil, &dappfile.LocationError{
-					Filename: filename,
-					Ranges:   []dappfile.Range{inner.Loc, ms[i].Loc},
-					Err:      err,
+					Ranges: []dappfile.Range{inner.Loc, ms[i].Loc},
+					Err:    err,
 				}
 			}
 			if ok {

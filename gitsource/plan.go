@@ -96,13 +96,6 @@ type PlanStep struct {
 	To   plumbing.Hash
 }
 
-// Warning is a problem worth telling the user that does not stop the build.
-type Warning struct {
-	Message string
-	// Loc is the git mapping the warning is about.
-	Loc dappfile.Range
-}
-
 // MappingPlan is where one git mapping's layers are cut. Steps holds them
 // in chain order; the accessors pick the one for a given point of the chain.
 type MappingPlan struct {
@@ -189,7 +182,7 @@ func (p *MappingPlan) find(fn func(PlanStep) bool) (PlanStep, bool) {
 // bytes adds a layer of K bytes plus what accumulated since that cut
 // (under PatchThreshold). The walk costs one tree diff per commit of the
 // period, with unchanged subtrees skipped by hash.
-func Plan(repo *Repo, head plumbing.Hash, m *dappfile.GitMapping, opt PlanOpt) (*MappingPlan, []Warning, error) {
+func Plan(repo *Repo, head plumbing.Hash, m *dappfile.GitMapping, opt PlanOpt) (*MappingPlan, []dappfile.Warning, error) {
 	opt = opt.withDefaults()
 	kind, near, err := repo.addKindAt(head, m.Add)
 	if err != nil {
@@ -224,14 +217,14 @@ type planner struct {
 	chain    []*object.Commit // chain[0] is the anchor, the last is HEAD
 	trees    []node
 	diffs    [][]change // diffs[i]: chain[i-1] → chain[i]; diffs[0] is empty
-	warnings []Warning
+	warnings []dappfile.Warning
 }
 
 func (pl *planner) warnf(format string, args ...any) {
-	pl.warnings = append(pl.warnings, Warning{Message: fmt.Sprintf(format, args...), Loc: pl.m.Loc})
+	pl.warnings = append(pl.warnings, dappfile.Warning{Range: pl.m.Loc, Message: fmt.Sprintf(format, args...)})
 }
 
-func (pl *planner) plan(head plumbing.Hash) (*MappingPlan, []Warning, error) {
+func (pl *planner) plan(head plumbing.Hash) (*MappingPlan, []dappfile.Warning, error) {
 	if err := pl.walk(head); err != nil {
 		return nil, nil, err
 	}

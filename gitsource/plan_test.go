@@ -220,7 +220,7 @@ func TestPlanOnlyMappingFilesCount(t *testing.T) {
 	require.Equal(t, "archive@c0", stepsString(p, h.names))
 	require.Len(t, ws, 1)
 	require.Equal(t, `stageDependencies.install: "vendor" matches no file of the mapping`, ws[0].Message)
-	require.Equal(t, m.Loc, ws[0].Loc)
+	require.Equal(t, m.Loc, ws[0].Range)
 }
 
 func TestPlanAddMissing(t *testing.T) {

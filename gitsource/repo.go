@@ -64,6 +64,19 @@ func OpenDir(dir string) (*Repo, error) {
 	return OpenFS(osfs.New(dotgit))
 }
 
+// OpenContext opens the repository of a local build context as the
+// frontend finds it in the context BuildKit transfers: only a `.git`
+// directory at the top counts (a symlink named .git is transferred as a
+// link and never followed), and symlinks inside it resolve within it.
+// The `llb` debug command uses it, so it reads what a build would.
+func OpenContext(dir string) (*Repo, error) {
+	dotgit := filepath.Join(dir, ".git")
+	if fi, err := os.Lstat(dotgit); err != nil || !fi.IsDir() {
+		return nil, errors.Wrap(ErrNotRepository, notRepoHint)
+	}
+	return OpenFS(osfs.New(dotgit, osfs.WithBoundOS()))
+}
+
 // shallow returns the commits whose parents a shallow clone does not have.
 func (r *Repo) shallow() (map[plumbing.Hash]bool, error) {
 	hs, err := r.r.Storer.Shallow()

@@ -255,12 +255,11 @@ func (sb *stageBuilder) where(st stages.Stage) string {
 	return fmt.Sprintf("stage %s of %s %q", st.ID, sb.img.Kind, displayName(sb.img))
 }
 
-// lines is "Dappfile:12-14" for a range.
+// lines is "Dappfile:12-14" for a range. It goes into the build step
+// itself, which runs after errors have left the frontend, so the file is
+// named by its kind: below the frontend ranges carry no file name.
 func (sb *stageBuilder) lines(r dappfile.Range) string {
-	name := sb.b.cfg.Filename
-	if name == "" {
-		name = "Dappfile"
-	}
+	const name = "Dappfile"
 	if r.End.Line > r.Start.Line {
 		return fmt.Sprintf("%s:%d-%d", name, r.Start.Line, r.End.Line)
 	}

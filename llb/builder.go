@@ -10,7 +10,6 @@ import (
 	"github.com/flant/dapp-frontend/stages"
 	"github.com/go-git/go-git/v5/plumbing"
 	bkllb "github.com/moby/buildkit/client/llb"
-	"github.com/moby/buildkit/solver/pb"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/pkg/errors"
 )
@@ -249,19 +248,10 @@ func (sb *stageBuilder) constraints(st stages.Stage, name string) []bkllb.Constr
 
 // location maps Dappfile ranges onto the source map.
 func (b *builder) location(ranges []dappfile.Range) bkllb.ConstraintsOpt {
-	if b.opt.SourceMap == nil || len(ranges) == 0 {
+	if b.opt.SourceMap == nil {
 		return nil
 	}
-	var pbr []*pb.Range
-	for _, r := range ranges {
-		if r.Start.Line == 0 {
-			continue
-		}
-		pbr = append(pbr, &pb.Range{
-			Start: &pb.Position{Line: int32(r.Start.Line), Character: int32(r.Start.Column)},
-			End:   &pb.Position{Line: int32(r.End.Line), Character: int32(r.End.Column)},
-		})
-	}
+	pbr := PBRanges(ranges...)
 	if len(pbr) == 0 {
 		return nil
 	}

@@ -374,7 +374,7 @@ func TestTargetSelection(t *testing.T) {
 		{name: "named target", file: two, target: "b", want: "b"},
 		{name: "artifact target with spaces", file: two, target: "my tools", want: "my tools"},
 		{name: "several images need a target", file: two, err: "defines 2 images (a, b): pick one with --target NAME"},
-		{name: "unknown target suggests", file: two, target: "bb", err: `target "bb" could not be found in Dappfile; available: a, b, my tools`},
+		{name: "unknown target suggests", file: two, target: "bb", err: `target "bb" could not be found; available: a, b, my tools`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -395,11 +395,11 @@ func TestTargetSelection(t *testing.T) {
 
 func TestUnknownBaseIsLocated(t *testing.T) {
 	t.Parallel()
-	cfg := &dappfile.Config{Filename: "Dappfile", Images: []*dappfile.Image{{
+	cfg := &dappfile.Config{Images: []*dappfile.Image{{
 		Name: "app", FromDimg: "missing", FromLoc: dappfile.Range{Start: dappfile.Position{Line: 2, Column: 11}},
 	}}}
 	_, err := Convert(context.Background(), cfg, testOpt())
-	require.ErrorContains(t, err, `Dappfile:2:11: unknown dimg or artifact "missing"`)
+	require.ErrorContains(t, err, `2:11: unknown dimg or artifact "missing"`)
 	require.Equal(t, 2, dappfile.Locations(err)[0].Start.Line)
 }
 
@@ -455,11 +455,7 @@ func TestExamplesConvert(t *testing.T) {
 		dir := filepath.Dir(p)
 		data, err := os.ReadFile(p)
 		require.NoError(t, err)
-		cfg, _, err := dappfile.Parse(data, dappfile.ParseOpt{
-			Filename:  "Dappfile",
-			Templates: readTemplates(t, dir),
-			ReadFile:  func(name string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, name)) },
-		})
+		cfg, _, err := dappfile.Load(data, dappfile.LoadOpt{Context: dappfile.DirFS(dir)})
 		require.NoError(t, err, example)
 		for _, name := range imageNames(cfg) {
 			want, ok := exampleChains[example+"/"+name]
@@ -484,20 +480,5 @@ func imageNames(cfg *dappfile.Config) []string {
 	for _, img := range cfg.Images {
 		out = append(out, img.Name)
 	}
-	return out
-}
-
-func readTemplates(t *testing.T, dir string) map[string][]byte {
-	out := map[string][]byte{}
-	root := filepath.Join(dir, ".dappfiles")
-	_ = filepath.Walk(root, func(p string, info os.FileInfo, err error) error {
-		if err == nil && !info.IsDir() {
-			rel, _ := filepath.Rel(root, p)
-			dt, rerr := os.ReadFile(p)
-			require.NoError(t, rerr)
-			out[filepath.ToSlash(rel)] = dt
-		}
-		return nil
-	})
 	return out
 }

@@ -155,5 +155,5 @@ func withLocation(cfg *dappfile.Config, err error, r dappfile.Range) error {
 	if err == nil || dappfile.IsLocationError(err) {
 		return err
 	}
-	return &dappfile.LocationError{Filename: cfg.Filename, Ranges: []dappfile.Range{r}, Err: err}
+	return &dappfile.LocationError{Ranges: []dappfile.Range{r}, Err: err}
 }

@@ -133,7 +133,7 @@ func (sb *stageBuilder) wholeSource(ctx context.Context, m *dappfile.GitMapping)
 		return sb.b.opt.BuildContext(include, exclude)
 	}
 	if len(m.StageDependencies) > 0 {
-		sb.b.warn([]dappfile.Warning{{Filename: sb.b.cfg.Filename, Range: m.Loc, Message: fmt.Sprintf(
+		sb.b.warn([]dappfile.Warning{{Range: m.Loc, Message: fmt.Sprintf(
 			"stageDependencies of remote git mapping %s are not tracked: the checkout is copied whole at gitArchive, so a new commit of its ref reruns install and every later stage", m.URL)}})
 	}
 	var commit string
@@ -151,7 +151,7 @@ func (sb *stageBuilder) gitState(ctx context.Context) (*gitState, error) {
 	if sb.git != nil {
 		return sb.git, nil
 	}
-	ms, err := gitsource.WithAutoExcludes(sb.b.cfg.Filename, sb.img.Git)
+	ms, err := gitsource.WithAutoExcludes(sb.img.Git)
 	if err != nil {
 		return nil, err
 	}
@@ -180,9 +180,7 @@ func (b *builder) planMapping(ctx context.Context, img *dappfile.Image, m *dappf
 	opt := b.opt.Git.Plan
 	opt.Artifact = img.Kind == dappfile.KindArtifact
 	p, warnings, err := gitsource.Plan(repo, head, m, opt)
-	for _, w := range warnings {
-		b.warn([]dappfile.Warning{{Filename: b.cfg.Filename, Range: w.Loc, Message: w.Message}})
-	}
+	b.warn(warnings)
 	return p, err
 }
 
@@ -224,7 +222,7 @@ func (b *builder) warnUncommitted(ctx context.Context, m *dappfile.GitMapping) {
 	default:
 		return
 	}
-	b.warn([]dappfile.Warning{{Filename: b.cfg.Filename, Range: m.Loc, Message: msg}})
+	b.warn([]dappfile.Warning{{Range: m.Loc, Message: msg}})
 }
 
 // repo opens the context's repository once per conversion.

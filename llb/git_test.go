@@ -160,7 +160,7 @@ func TestGitNotARepository(t *testing.T) {
 	opt.Git.Repo = func(context.Context) (*gitsource.Repo, error) { return gitsource.OpenDir(dir) }
 	_, err := Convert(context.Background(), parse(t, gitDappfile), opt)
 	require.ErrorIs(t, err, gitsource.ErrNotRepository)
-	require.ErrorContains(t, err, "Dappfile:4:3:")
+	require.ErrorContains(t, err, "4:3:")
 }
 
 func TestGitUncommittedChangesWarn(t *testing.T) {

@@ -61,7 +61,7 @@ func TestChainedImagesConvertInLinearTime(t *testing.T) {
 			i, i-1, i%(n/10), i, i)
 	}
 	start := time.Now()
-	cfg, _, err := dappfile.Parse([]byte(sb.String()), dappfile.ParseOpt{Filename: "Dappfile"})
+	cfg, _, err := dappfile.Parse([]byte(sb.String()), dappfile.ParseOpt{})
 	require.NoError(t, err)
 	parsed := time.Now()
 	res := &fakeResolver{}

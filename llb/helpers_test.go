@@ -35,7 +35,7 @@ func (r *fakeResolver) ResolveImageConfig(ctx context.Context, ref string, opt s
 // parse reads a Dappfile given as text.
 func parse(t *testing.T, text string) *dappfile.Config {
 	t.Helper()
-	cfg, _, err := dappfile.Parse([]byte(strings.TrimLeft(text, "\n")), dappfile.ParseOpt{Filename: "Dappfile"})
+	cfg, _, err := dappfile.Parse([]byte(strings.TrimLeft(text, "\n")), dappfile.ParseOpt{})
 	require.NoError(t, err)
 	return cfg
 }

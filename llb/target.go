@@ -13,6 +13,8 @@ import (
 
 // SelectTarget finds the image or artifact named target. With no target,
 // the only image of the file is chosen; several images need a target.
+// Errors are about the whole file: LocationErrors without a range, so the
+// file's name comes first where errors leave.
 func SelectTarget(cfg *dappfile.Config, target string) (*dappfile.Image, error) {
 	if target != "" {
 		for _, img := range cfg.Images {
@@ -20,8 +22,8 @@ func SelectTarget(cfg *dappfile.Config, target string) (*dappfile.Image, error) 
 				return img, nil
 			}
 		}
-		err := errors.Errorf("target %q could not be found in %s; available: %s", target, cfg.Filename, strings.Join(TargetNames(cfg), ", "))
-		return nil, suggest.WrapError(err, target, TargetNames(cfg), true)
+		err := errors.Errorf("target %q could not be found; available: %s", target, strings.Join(TargetNames(cfg), ", "))
+		return nil, &dappfile.LocationError{Err: suggest.WrapError(err, target, TargetNames(cfg), true)}
 	}
 	var images []*dappfile.Image
 	for _, img := range cfg.Images {
@@ -31,7 +33,7 @@ func SelectTarget(cfg *dappfile.Config, target string) (*dappfile.Image, error) 
 	}
 	switch len(images) {
 	case 0:
-		return nil, errors.Errorf("%s has no final images to build (only artifacts and `final: false` images): pick one with --target", cfg.Filename)
+		return nil, &dappfile.LocationError{Err: errors.New("no final images to build (only artifacts and `final: false` images): pick one with --target")}
 	case 1:
 		return images[0], nil
 	}
@@ -39,7 +41,7 @@ func SelectTarget(cfg *dappfile.Config, target string) (*dappfile.Image, error) 
 	for _, img := range images {
 		names = append(names, img.Name)
 	}
-	return nil, errors.Errorf("%s defines %d images (%s): pick one with --target NAME (buildx/buildctl: --target, --opt target=NAME)", cfg.Filename, len(images), strings.Join(names, ", "))
+	return nil, &dappfile.LocationError{Err: errors.Errorf("defines %d images (%s): pick one with --target NAME (buildx/buildctl: --target, --opt target=NAME)", len(images), strings.Join(names, ", "))}
 }
 
 // TargetNames lists the names that --target accepts, sorted.

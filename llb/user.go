@@ -105,7 +105,6 @@ func (b *builder) cacheOpt(img *dappfile.Image, env []string) cachemounts.Opt {
 		Env:       env,
 		Base:      b.rootBase(img),
 		Auto:      b.opt.AutoCache && !img.NoAutoCache(),
-		Filename:  b.cfg.Filename,
 	}
 }
 

@@ -45,7 +45,7 @@ args: {GREETING: hi}
 
 func parseWerf(t *testing.T, text string) *dappfile.Config {
 	t.Helper()
-	cfg, _, err := dappfile.Parse([]byte(strings.TrimLeft(text, "\n")), dappfile.ParseOpt{Filename: "werf.yaml"})
+	cfg, _, err := dappfile.Parse([]byte(strings.TrimLeft(text, "\n")), dappfile.ParseOpt{Werf: true})
 	require.NoError(t, err)
 	return cfg
 }
@@ -95,7 +95,7 @@ func TestDockerfileImageInGraph(t *testing.T) {
 	require.Equal(t, []string{"image docker.io/library/busybox:latest", "exec echo from dockerfile", "run echo on web"}, g.steps())
 
 	_, err = Convert(context.Background(), parseWerf(t, werfFile), withTarget(testOpt(), "web"))
-	require.ErrorContains(t, err, "werf.yaml:25:13: dockerfile images cannot be built here")
+	require.ErrorContains(t, err, "25:13: dockerfile images cannot be built here")
 }
 
 func withTarget(opt ConvertOpt, target string) ConvertOpt {

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,7 +25,9 @@ import (
 // dumpLLB converts a Dappfile offline and prints one JSON object per op,
 // like `buildctl debug dump-llb`. Base images are not resolved: they get an
 // empty config. Every warning, of the Dappfile and of the conversion (git
-// mappings, mounts, submodules), goes to warnOut.
+// mappings, mounts, submodules), goes to warnOut. It reads the context
+// through dappfile.DirFS and gitsource.OpenContext: what the frontend
+// would read through BuildKit, never a file outside the context.
 func dumpLLB(args []string, out, warnOut io.Writer) error {
 	fl := flag.NewFlagSet("llb", flag.ContinueOnError)
 	file := fl.String("f", "", "the Dappfile (default: Dappfile, dappfile.yaml or dappfile.yml in --context)")
@@ -57,11 +58,21 @@ type userStageOpt struct {
 	imageShell     bool
 }
 
-// convertLocal parses, converts and marshals a Dappfile from a local
+// convertLocal reads, converts and marshals a Dappfile from a local
 // directory: the whole offline path of dumpLLB but the printing, which the
-// conversion benchmark measures as it is.
+// conversion benchmark measures as it is. Errors leave here, so the
+// Dappfile is named in their locations.
 func convertLocal(ctx context.Context, file, dir, target string, dev bool, buildArgs map[string]string, warnOut io.Writer, us userStageOpt) (*bkllb.Definition, error) {
-	cfg, err := parseLocal(file, dir, buildArgs, warnOut)
+	name, data, err := readLocal(file, dir)
+	if err != nil {
+		return nil, err
+	}
+	def, err := convertData(ctx, name, data, dir, target, dev, buildArgs, warnOut, us)
+	return def, dappfile.WithFilename(err, name)
+}
+
+func convertData(ctx context.Context, name string, data []byte, dir, target string, dev bool, buildArgs map[string]string, warnOut io.Writer, us userStageOpt) (*bkllb.Definition, error) {
+	cfg, err := loadLocal(name, data, dir, buildArgs, warnOut)
 	if err != nil {
 		return nil, err
 	}
@@ -74,13 +85,11 @@ func convertLocal(ctx context.Context, file, dir, target string, dev bool, build
 			return bkllb.Local("context", bkllb.IncludePatterns(include), bkllb.ExcludePatterns(exclude)), nil
 		},
 		Git: dappllb.GitOpt{
-			Repo: func(context.Context) (*gitsource.Repo, error) { return gitsource.OpenDir(dir) },
+			Repo: func(context.Context) (*gitsource.Repo, error) { return gitsource.OpenContext(dir) },
 			Dev:  dev,
 		},
-		Warn: func(w dappfile.Warning) { printWarning(warnOut, w) },
-		ConvertDockerfile: frontend.LocalDockerfiles(func(name string) ([]byte, error) {
-			return os.ReadFile(filepath.Join(dir, filepath.FromSlash(name)))
-		}, emptyResolver{}),
+		Warn:              func(w dappfile.Warning) { printWarning(warnOut, name, w) },
+		ConvertDockerfile: frontend.LocalDockerfiles(dappfile.DirFS(dir).ReadFile, emptyResolver{}),
 	})
 	if err != nil {
 		return nil, err
@@ -88,89 +97,57 @@ func convertLocal(ctx context.Context, file, dir, target string, dev bool, build
 	return res.State.Marshal(ctx)
 }
 
+// parseLocal reads and loads a Dappfile as the llb command does, with the
+// file named in errors.
 func parseLocal(file, dir string, buildArgs map[string]string, warnOut io.Writer) (*dappfile.Config, error) {
-	if file == "" {
-		var found []string
-		for _, n := range []string{"Dappfile", "dappfile.yaml", "dappfile.yml", "werf.yaml", "werf.yml"} {
-			if _, err := os.Stat(filepath.Join(dir, n)); err == nil {
-				found = append(found, filepath.Join(dir, n))
-			}
-		}
-		if len(found) > 1 && filepath.Base(found[0]) == "Dappfile" {
-			// a Ruby DSL Dappfile beside a YAML one: the YAML one, as
-			// dapp 0.27 and later (and the frontend) read it
-			if dt, err := os.ReadFile(found[0]); err == nil && dappfile.LooksLikeRubyDSL(dt) {
-				found = found[1:]
-			}
-		}
-		if len(found) > 0 {
-			file = found[0]
-		}
-		if file == "" {
-			return nil, fmt.Errorf("no Dappfile or werf.yaml in %s; name one with -f", dir)
-		}
-	}
-	data, err := os.ReadFile(file)
+	name, data, err := readLocal(file, dir)
 	if err != nil {
 		return nil, err
 	}
-	templates, err := localTemplates(filepath.Join(dir, ".dappfiles"))
-	if err != nil {
-		return nil, err
-	}
-	werfTemplates, err := localTemplates(filepath.Join(dir, ".werf"))
-	if err != nil {
-		return nil, err
-	}
-	paths := map[string]string{}
-	for name, dt := range werfTemplates {
-		if _, dup := templates[name]; dup {
-			return nil, fmt.Errorf("template %q is both .dappfiles/%s and .werf/%s: rename one", name, name, name)
-		}
-		templates[name], paths[name] = dt, ".werf/"+name
-	}
-	cfg, warnings, err := dappfile.Parse(data, dappfile.ParseOpt{
-		Filename:      filepath.Base(file),
-		BuildArgs:     buildArgs,
-		Templates:     templates,
-		TemplatePaths: paths,
-		Commit:        func() (dappfile.Commit, error) { return localCommit(dir) },
-		ReadFile:      func(p string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, filepath.FromSlash(p))) },
+	cfg, err := loadLocal(name, data, dir, buildArgs, warnOut)
+	return cfg, dappfile.WithFilename(err, name)
+}
+
+// loadLocal is dappfile.Load over the context directory, with the
+// repository of the context for werf's `.Commit`.
+func loadLocal(name string, data []byte, dir string, buildArgs map[string]string, warnOut io.Writer) (*dappfile.Config, error) {
+	cfg, warnings, err := dappfile.Load(data, dappfile.LoadOpt{
+		Werf:      dappfile.IsWerfFile(name),
+		BuildArgs: buildArgs,
+		Context:   dappfile.DirFS(dir),
+		Commit:    func() (dappfile.Commit, error) { return localCommit(dir) },
 	})
 	for _, w := range warnings {
-		printWarning(warnOut, w)
+		printWarning(warnOut, name, w)
 	}
 	return cfg, err
 }
 
-// printWarning writes "warning: file:line: message", or without the line
-// when the warning has none.
-func printWarning(w io.Writer, warn dappfile.Warning) {
-	if warn.Range.Start.Line > 0 {
-		fmt.Fprintf(w, "warning: %s:%d: %s\n", warn.Filename, warn.Range.Start.Line, warn.Message)
-		return
+// readLocal returns the Dappfile's name and content: -f, or the first
+// default name in the context. -f may name a file outside the context, as
+// buildctl's dockerfile local may be another directory.
+func readLocal(file, dir string) (string, []byte, error) {
+	if file != "" {
+		data, err := os.ReadFile(file)
+		return filepath.Base(file), data, err
 	}
-	fmt.Fprintf(w, "warning: %s: %s\n", warn.Filename, warn.Message)
+	ctxFS := dappfile.DirFS(dir)
+	name, err := dappfile.FindFile(ctxFS)
+	if err != nil {
+		return "", nil, fmt.Errorf("%w in %s; name one with -f", err, dir)
+	}
+	data, err := ctxFS.ReadFile(name)
+	return name, data, err
 }
 
-func localTemplates(root string) (map[string][]byte, error) {
-	out := map[string][]byte{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".tmpl") {
-			return err
-		}
-		dt, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		out[filepath.ToSlash(rel)] = dt
-		return nil
-	})
-	if os.IsNotExist(err) {
-		return out, nil
+// printWarning writes "warning: file:line: message", or without the line
+// when the warning has none.
+func printWarning(w io.Writer, filename string, warn dappfile.Warning) {
+	if warn.Range.Start.Line > 0 {
+		fmt.Fprintf(w, "warning: %s:%d: %s\n", filename, warn.Range.Start.Line, warn.Message)
+		return
 	}
-	return out, err
+	fmt.Fprintf(w, "warning: %s: %s\n", filename, warn.Message)
 }
 
 type dumpedOp struct {
@@ -233,7 +210,7 @@ func (m multiFlag) values() map[string]string {
 
 // localCommit is HEAD of the repository at dir, for werf's `.Commit`.
 func localCommit(dir string) (dappfile.Commit, error) {
-	repo, err := gitsource.OpenDir(dir)
+	repo, err := gitsource.OpenContext(dir)
 	if err != nil {
 		return dappfile.Commit{}, err
 	}

@@ -47,7 +47,57 @@ func TestDumpLLBErrors(t *testing.T) {
 	err := dumpLLB([]string{"--context", "../../examples/multi-image"}, &out, io.Discard)
 	require.ErrorContains(t, err, "pick one with --target NAME")
 	err = dumpLLB([]string{"--context", t.TempDir()}, &out, io.Discard)
-	require.ErrorContains(t, err, "no Dappfile or werf.yaml in")
+	require.ErrorContains(t, err, "no Dappfile or werf.yaml found: looked for Dappfile, dappfile.yaml, dappfile.yml, werf.yaml, werf.yml in ")
+}
+
+// TestDumpLLBReadsOnlyTheContext: the debug command reads what the
+// frontend reads through BuildKit, never host files (issue 11's
+// reproducers: .Files.Get of an absolute or ../ path, a symlink out of the
+// context, a .git symlink).
+func TestDumpLLBReadsOnlyTheContext(t *testing.T) {
+	t.Parallel()
+	secretDir := t.TempDir()
+	secret := filepath.Join(secretDir, "secret")
+	require.NoError(t, os.WriteFile(secret, []byte("TOPSECRET"), 0o644))
+	r := gittest.New(t)
+	r.Commit("init")
+	repo := r.Dir
+	const gitDappfile = "dimg: a\nfrom: alpine\ngit:\n- add: /\n  to: /app\n"
+	for _, tc := range []struct {
+		name     string
+		dappfile string
+		files    map[string]string // "->" makes a symlink
+		err      string
+	}{
+		{name: "absolute path", dappfile: "dimg: a\nfrom: alpine\nfromCacheVersion: x{{ .Files.Get \"" + secret + "\" }}\n", err: "an absolute path"},
+		{name: "dot dot", dappfile: "dimg: a\nfrom: alpine\nfromCacheVersion: x{{ .Files.Get \"../../../../../../../../.." + secret + "\" }}\n", err: "leads outside the build context"},
+		{name: "symlink out", dappfile: "dimg: a\nfrom: alpine\nfromCacheVersion: x{{ .Files.Get \"link\" }}\n", files: map[string]string{"link": "->" + secret}},
+		{name: "template symlink out", dappfile: "dimg: a\nfrom: alpine\nfromCacheVersion: x{{ include \"s.tmpl\" . }}\n", files: map[string]string{".dappfiles/s.tmpl": "->" + secret}, err: `no template "s.tmpl"`},
+		{name: "git symlink", dappfile: gitDappfile, files: map[string]string{".git": "->" + filepath.Join(repo, ".git")}, err: "the build context is not a git repository"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "Dappfile"), []byte(tc.dappfile), 0o644))
+			for name, content := range tc.files {
+				p := filepath.Join(dir, name)
+				require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+				require.NoError(t, os.Symlink(strings.TrimPrefix(content, "->"), p))
+			}
+			var out bytes.Buffer
+			err := dumpLLB([]string{"--context", dir}, &out, io.Discard)
+			require.NotContains(t, out.String(), "TOPSECRET")
+			if tc.err != "" {
+				require.ErrorContains(t, err, tc.err)
+				return
+			}
+			require.NoError(t, err)
+		})
+	}
+	// Control: the repository itself as the context converts.
+	require.NoError(t, os.WriteFile(filepath.Join(repo, "Dappfile"), []byte(gitDappfile), 0o644))
+	var out bytes.Buffer
+	require.NoError(t, dumpLLB([]string{"--context", repo}, &out, io.Discard))
 }
 
 // TestDumpLLBWarnings checks that the debug command prints the warnings of

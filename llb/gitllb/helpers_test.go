@@ -25,7 +25,7 @@ func (r *testRepo) open() *gitsource.Repo {
 	return repo
 }
 
-func (r *testRepo) plan(m *dappfile.GitMapping, opt gitsource.PlanOpt) (*gitsource.MappingPlan, []gitsource.Warning) {
+func (r *testRepo) plan(m *dappfile.GitMapping, opt gitsource.PlanOpt) (*gitsource.MappingPlan, []dappfile.Warning) {
 	r.T.Helper()
 	return mustPlanOpt(r.T, r.Dir, m, opt)
 }
@@ -36,7 +36,7 @@ func mustPlan(t testing.TB, dir string, m *dappfile.GitMapping) *gitsource.Mappi
 	return p
 }
 
-func mustPlanOpt(t testing.TB, dir string, m *dappfile.GitMapping, opt gitsource.PlanOpt) (*gitsource.MappingPlan, []gitsource.Warning) {
+func mustPlanOpt(t testing.TB, dir string, m *dappfile.GitMapping, opt gitsource.PlanOpt) (*gitsource.MappingPlan, []dappfile.Warning) {
 	t.Helper()
 	repo, err := gitsource.OpenDir(dir)
 	require.NoError(t, err)

@@ -1,0 +1,53 @@
+package gitsource
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestOpenContext: the debug command finds the context's repository as
+// the frontend does in BuildKit's transfer: a .git symlink is not followed
+// (issue 11: it read a repository outside the context).
+func TestOpenContext(t *testing.T) {
+	t.Parallel()
+	r := newTestRepo(t)
+	r.Write("a", "a")
+	r.Commit("init")
+	repo, err := OpenContext(r.Dir)
+	require.NoError(t, err)
+	_, err = repo.Head()
+	require.NoError(t, err)
+
+	linked := t.TempDir()
+	require.NoError(t, os.Symlink(filepath.Join(r.Dir, ".git"), filepath.Join(linked, ".git")))
+	_, err = OpenContext(linked)
+	require.ErrorIs(t, err, ErrNotRepository)
+
+	require.NoError(t, os.WriteFile(filepath.Join(linked, "x"), nil, 0o644))
+	worktree := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(worktree, ".git"), []byte("gitdir: "+filepath.Join(r.Dir, ".git")), 0o644))
+	_, err = OpenContext(worktree)
+	require.ErrorIs(t, err, ErrNotRepository, "a .git file points elsewhere: not in the context")
+}
+
+// TestOpenContextSymlinkInsideGit: a symlink inside .git pointing out of
+// it resolves inside, so the objects of a repository outside are not read.
+func TestOpenContextSymlinkInsideGit(t *testing.T) {
+	t.Parallel()
+	outside := newTestRepo(t)
+	outside.Write("a", "a")
+	head := outside.Commit("init")
+	r := newTestRepo(t)
+	r.Remove(".git/objects")
+	r.Symlink(filepath.Join(outside.Dir, ".git", "objects"), ".git/objects")
+	r.Write(".git/HEAD", head.String()+"\n")
+
+	repo, err := OpenContext(r.Dir)
+	if err == nil {
+		_, err = repo.commit(head)
+	}
+	require.Error(t, err)
+}
