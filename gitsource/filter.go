@@ -4,6 +4,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/bmatcuk/doublestar/v4"
 	"github.com/pkg/errors"
 )
 
@@ -20,9 +21,20 @@ type Filter struct {
 }
 
 type pattern struct {
-	raw  string
+	raw string
+	// glob is the cleaned pattern in doublestar's syntax.
+	glob string
+	// segs are glob's elements, for MayContain.
 	segs []string
 }
+
+// Bounds of one pattern: matching costs grow with the number of `**`
+// elements times the path's length, and patterns come from anyone who can
+// change the Dappfile.
+const (
+	maxPatternLen  = 1024
+	maxDoubleStars = 16
+)
 
 // NewFilter compiles include and exclude patterns. An empty include list
 // selects every file.
@@ -50,35 +62,60 @@ func compilePatterns(list []string) ([]pattern, error) {
 	return out, nil
 }
 
+// compilePattern checks a pattern and brings it to doublestar's syntax:
+// github.com/bmatcuk/doublestar matches without the exponential
+// backtracking of a recursive `**` matcher. Braces stay literal, as they
+// were for dapp's path.Match-based patterns.
 func compilePattern(raw string) (pattern, error) {
-	clean := strings.Trim(path.Clean("/"+raw), "/")
-	if clean == "" {
-		// "/" or "." selects the whole add directory.
-		return pattern{raw: raw, segs: []string{"**"}}, nil
+	if len(raw) > maxPatternLen {
+		return pattern{}, errors.Errorf("pattern %.40q... is %d bytes long; at most %d are allowed", raw, len(raw), maxPatternLen)
 	}
-	segs := strings.Split(clean, "/")
-	for _, s := range segs {
-		if _, err := path.Match(s, ""); err != nil {
-			return pattern{}, errors.Errorf("invalid pattern %q", raw)
+	var segs []string
+	stars := 0
+	for _, s := range strings.Split(strings.Trim(path.Clean("/"+raw), "/"), "/") {
+		if s == "**" {
+			// `**/**` means what `**` means
+			if len(segs) > 0 && segs[len(segs)-1] == "**" {
+				continue
+			}
+			stars++
+		}
+		if s != "" {
+			segs = append(segs, escapeBraces(s))
 		}
 	}
-	return pattern{raw: raw, segs: segs}, nil
+	if stars > maxDoubleStars {
+		return pattern{}, errors.Errorf("pattern %.40q has %d `**` elements; at most %d are allowed", raw, stars, maxDoubleStars)
+	}
+	if len(segs) == 0 {
+		// "/" or "." selects the whole add directory.
+		segs = []string{"**"}
+	}
+	glob := strings.Join(segs, "/")
+	if !doublestar.ValidatePattern(glob) {
+		return pattern{}, errors.Errorf("invalid pattern %q", raw)
+	}
+	return pattern{raw: raw, glob: glob, segs: segs}, nil
+}
+
+// escapeBraces quotes `{` and `}`, which doublestar reads as alternatives.
+func escapeBraces(s string) string {
+	return strings.NewReplacer("{", `\{`, "}", `\}`).Replace(s)
 }
 
 // Match reports whether the file at rel belongs to the mapping.
 func (f *Filter) Match(rel string) bool {
-	segs := strings.Split(rel, "/")
-	if len(f.include) > 0 && !matchAny(f.include, segs) {
+	if len(f.include) > 0 && !matchAny(f.include, rel) {
 		return false
 	}
-	return !matchAny(f.exclude, segs)
+	return !matchAny(f.exclude, rel)
 }
 
 // MayContain reports whether files below the directory rel can match, so a
 // tree walk can skip directories that are excluded as a whole.
 func (f *Filter) MayContain(dir string) bool {
 	segs := strings.Split(dir, "/")
-	if matchAny(f.exclude, segs) {
+	if matchAny(f.exclude, dir) {
 		return false
 	}
 	if len(f.include) == 0 {
@@ -92,9 +129,9 @@ func (f *Filter) MayContain(dir string) bool {
 	return false
 }
 
-func matchAny(ps []pattern, segs []string) bool {
+func matchAny(ps []pattern, rel string) bool {
 	for _, p := range ps {
-		if p.match(segs) {
+		if p.match(rel) {
 			return true
 		}
 	}
@@ -102,36 +139,9 @@ func matchAny(ps []pattern, segs []string) bool {
 }
 
 // match reports whether the pattern matches the path or one of its parent
-// directories.
-func (p pattern) match(segs []string) bool {
-	for n := len(segs); n >= 1; n-- {
-		if matchSegs(p.segs, segs[:n]) {
-			return true
-		}
-	}
-	return false
-}
-
-// matchSegs matches whole paths: every element consumed on both sides.
-func matchSegs(pat, segs []string) bool {
-	for len(pat) > 0 {
-		if pat[0] == "**" {
-			for i := 0; i <= len(segs); i++ {
-				if matchSegs(pat[1:], segs[i:]) {
-					return true
-				}
-			}
-			return false
-		}
-		if len(segs) == 0 {
-			return false
-		}
-		if ok, _ := path.Match(pat[0], segs[0]); !ok {
-			return false
-		}
-		pat, segs = pat[1:], segs[1:]
-	}
-	return len(segs) == 0
+// directories: doublestar's trailing `/**` matches both.
+func (p pattern) match(rel string) bool {
+	return doublestar.MatchUnvalidated(p.glob+"/**", rel)
 }
 
 // matchDirPrefix reports whether some path below the directory segs could
@@ -147,7 +157,7 @@ func matchDirPrefix(pat, segs []string) bool {
 	if pat[0] == "**" {
 		return true
 	}
-	if ok, _ := path.Match(pat[0], segs[0]); !ok {
+	if !doublestar.MatchUnvalidated(pat[0], segs[0]) {
 		return false
 	}
 	return matchDirPrefix(pat[1:], segs[1:])

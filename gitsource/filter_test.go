@@ -1,7 +1,9 @@
 package gitsource
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -54,4 +56,58 @@ func TestFilterInvalidPattern(t *testing.T) {
 	t.Parallel()
 	_, err := NewFilter([]string{"a["}, nil)
 	require.ErrorContains(t, err, `includePaths: invalid pattern "a["`)
+}
+
+func TestFilterLibrarySemantics(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		pattern, path string
+		want          bool
+	}{
+		{"src/{a,b}", "src/a", false},
+		{"src/{a,b}", "src/{a,b}/x", true},
+		{"src/**/**/test", "src/test/x", true},
+		{"**/**", "x/y", true},
+		{"[ab].txt", "b.txt", true},
+		{"[^ab].txt", "c.txt", true},
+		{`a\*b`, "a*b", true},
+		{`a\*b`, "axb", false},
+		{"*.js", "dir.js/inner/a.txt", true},
+	} {
+		f, err := NewFilter([]string{tc.pattern}, nil)
+		require.NoError(t, err, tc.pattern)
+		require.Equal(t, tc.want, f.Match(tc.path), "%s ~ %s", tc.pattern, tc.path)
+	}
+}
+
+// TestFilterManyDoubleStarsFast is issue 11's reproducer: `**` repeated
+// against a long path took exponential time with a recursive matcher.
+func TestFilterManyDoubleStarsFast(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("a/", 2000) + "b"
+	for _, pat := range []string{
+		strings.Repeat("**/", 300) + "x",                      // consecutive: one `**`
+		strings.Repeat("**/a/", maxDoubleStars-1) + "**/x",    // the most `**` allowed
+		strings.Repeat("*a", 200) + "x",                       // stars within an element
+		strings.Repeat("**/", 100) + strings.Repeat("a/", 50), // matches
+	} {
+		f, err := NewFilter([]string{pat}, []string{pat})
+		require.NoError(t, err)
+		start := time.Now()
+		for i := 0; i < 10; i++ {
+			f.Match(long)
+			f.MayContain(long)
+		}
+		require.Less(t, time.Since(start), time.Second, "%.30s...", pat)
+	}
+}
+
+func TestFilterPatternBounds(t *testing.T) {
+	t.Parallel()
+	_, err := NewFilter([]string{strings.Repeat("a", maxPatternLen+1)}, nil)
+	require.ErrorContains(t, err, "includePaths: pattern \"aaaa")
+	require.ErrorContains(t, err, "is 1025 bytes long; at most 1024 are allowed")
+	_, err = NewFilter(nil, []string{strings.Repeat("**/a/", maxDoubleStars+1)})
+	require.ErrorContains(t, err, "excludePaths: pattern")
+	require.ErrorContains(t, err, "has 17 `**` elements; at most 16 are allowed")
 }

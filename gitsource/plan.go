@@ -377,7 +377,7 @@ func (pl *planner) checkHead() error {
 
 func anyFileMatches(p pattern, files []entry) bool {
 	for _, f := range files {
-		if p.match(strings.Split(f.Rel, "/")) {
+		if p.match(f.Rel) {
 			return true
 		}
 	}
@@ -419,7 +419,7 @@ func (pl *planner) stagePatches(p *MappingPlan) (int, error) {
 func (pl *planner) lastTouch(pats []pattern) int {
 	for i := len(pl.chain) - 1; i > 0; i-- {
 		for _, c := range pl.diffs[i] {
-			if matchAny(pats, strings.Split(c.Rel, "/")) {
+			if matchAny(pats, c.Rel) {
 				return i
 			}
 		}

@@ -168,3 +168,17 @@ func TestParseLocalWerfCommit(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, fmt.Sprintf("%s-%d", h, when.Unix()), cfg.Images[0].FromCacheVersion)
 }
+
+// TestDumpLLBPatternBound: a glob over the bound is refused at the git
+// mapping's line.
+func TestDumpLLBPatternBound(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("**/a/", 20)
+	r := gittest.New(t)
+	r.Write("Dappfile", "dimg: a\nfrom: alpine\ngit:\n- add: /\n  to: /app\n  includePaths: ['"+long+"']\n")
+	r.Write("a", "a\n")
+	r.Commit("init")
+	err := dumpLLB([]string{"--context", r.Dir}, io.Discard, io.Discard)
+	require.ErrorContains(t, err, "Dappfile:4:3: includePaths: pattern \"**/a/")
+	require.ErrorContains(t, err, "has 20 `**` elements; at most 16 are allowed")
+}
