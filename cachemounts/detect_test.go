@@ -128,6 +128,19 @@ func TestDetect(t *testing.T) {
 		}},
 		{name: "comment", commands: []string{"true # npm install"}, opt: root, want: nil},
 		{name: "if block", commands: []string{"if [ -f package.json ]; then npm ci; fi"}, opt: root, want: []string{"/root/.npm cache dapp/auto/npm shared"}},
+		// bash syntax, parsed by mvdan.cc/sh
+		{name: "heredoc body is not a command", commands: []string{"cat <<EOF > /etc/notes\nnpm install\nEOF"}, opt: root, want: nil},
+		{name: "case arm", commands: []string{`case "$MODE" in prod) pip install -r r.txt;; *) true;; esac`}, opt: root, want: []string{"/root/.cache/pip cache dapp/auto/pip/project-shop shared"}},
+		{name: "function body", commands: []string{"fetch() { cargo fetch; }; fetch"}, opt: Opt{Auto: true, Env: []string{"CARGO_HOME=/c"}}, want: []string{
+			"/c/git cache dapp/auto/cargo/git locked",
+			"/c/registry cache dapp/auto/cargo/registry locked",
+		}},
+		{name: "test clause and arithmetic for", commands: []string{"[[ -f package.json ]] && for ((i=0; i<2; i++)); do npm ci; done"}, opt: root, want: []string{"/root/.npm cache dapp/auto/npm shared"}},
+		{name: "ansi-c quoting", commands: []string{"$'npm' ci"}, opt: root, want: []string{"/root/.npm cache dapp/auto/npm shared"}},
+		{name: "default value expansion", commands: []string{"export npm_config_cache=${NPM_CACHE:-/cache/npm}", "npm ci"}, opt: root, want: []string{"/cache/npm cache dapp/auto/npm shared"}},
+		{name: "double quotes expand", commands: []string{`npm_config_cache="$HOME/x y" npm ci`}, opt: root, want: []string{"/root/x y cache dapp/auto/npm shared"}},
+		{name: "pipeline and background", commands: []string{"yes | apk add git & wait"}, opt: root, want: []string{"/etc/apk/cache cache dapp/auto/apk locked"}},
+		{name: "not bash detects nothing", commands: []string{"npm ci; if"}, opt: root, want: nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -3,15 +3,18 @@ package cachemounts
 import (
 	"path"
 	"strings"
+
+	shexpand "mvdan.cc/sh/v3/expand"
+	"mvdan.cc/sh/v3/syntax"
 )
 
 // This file finds the simple commands of a stage's shell script well enough
-// to see which tools run and as whom. It is not a shell: it splits on
-// operators (&& || ; | & newline, subshells and command substitutions),
-// honours quotes and backslashes, drops redirections and comments, looks
-// through wrappers (sudo, env, nice, timeout, xargs, sh -c '...', ...) and
-// follows variable assignments and exports well enough to know where tools
-// keep their caches. Anything it cannot read simply detects nothing.
+// to see which tools run and as whom. mvdan.cc/sh parses the script as bash
+// does (operators, quotes, subshells, command substitutions, redirections,
+// heredocs, comments, compound commands); this file looks through wrappers
+// (sudo, env, nice, timeout, xargs, sh -c '...', ...) and follows variable
+// assignments and exports well enough to know where tools keep their
+// caches. A script bash cannot parse detects nothing.
 
 // userCtx is who runs a command and with which environment.
 type userCtx struct {
@@ -55,178 +58,113 @@ type command struct {
 	ctx  userCtx
 }
 
-// token is a word, or an operator that ends a simple command.
-type token struct {
-	text string
-	op   bool
-}
-
-// lex splits a script into words and command separators.
-func lex(s string) []token {
-	var (
-		out    []token
-		cur    strings.Builder
-		inWord bool
-	)
-	flush := func() {
-		if inWord {
-			out = append(out, token{text: cur.String()})
-			cur.Reset()
-			inWord = false
-		}
-	}
-	sep := func() { flush(); out = append(out, token{op: true}) }
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '\\' && i+1 < len(s):
-			i++
-			if s[i] != '\n' {
-				cur.WriteByte(s[i])
-				inWord = true
-			}
-		case c == '\'':
-			inWord = true
-			j := strings.IndexByte(s[i+1:], '\'')
-			if j < 0 {
-				j = len(s) - i - 1
-			}
-			cur.WriteString(s[i+1 : i+1+j])
-			i += j + 1
-		case c == '"':
-			inWord = true
-			i = lexDouble(s, i+1, &cur)
-		case c == '#' && !inWord:
-			for i < len(s) && s[i] != '\n' {
-				i++
-			}
-			sep()
-		case c == ' ' || c == '\t':
-			flush()
-		case c == '$' && i+1 < len(s) && s[i+1] == '(':
-			i++
-			sep()
-		case strings.IndexByte("\n;&|()`", c) >= 0:
-			if c == '&' && i+1 < len(s) && s[i+1] == '>' {
-				i = skipRedirect(s, i+1)
-				flush()
-				continue
-			}
-			sep()
-		case c == '<' || c == '>':
-			if isDigits(cur.String()) {
-				cur.Reset()
-				inWord = false
-			}
-			flush()
-			i = skipRedirect(s, i)
-		default:
-			cur.WriteByte(c)
-			inWord = true
-		}
-	}
-	flush()
-	return out
-}
-
-// lexDouble reads a double-quoted string from s[i:] into cur and returns
-// the index of the closing quote.
-func lexDouble(s string, i int, cur *strings.Builder) int {
-	for ; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '"':
-			return i
-		case c == '\\' && i+1 < len(s) && strings.IndexByte("\"\\$`\n", s[i+1]) >= 0:
-			i++
-			if s[i] != '\n' {
-				cur.WriteByte(s[i])
-			}
-		default:
-			cur.WriteByte(c)
-		}
-	}
-	return i
-}
-
-// skipRedirect skips a redirection operator at s[i] and its target word,
-// returning the index of the last byte consumed.
-func skipRedirect(s string, i int) int {
-	for i+1 < len(s) && strings.IndexByte("<>&|", s[i+1]) >= 0 {
-		i++
-	}
-	for i+1 < len(s) && (s[i+1] == ' ' || s[i+1] == '\t') {
-		i++
-	}
-	for i+1 < len(s) && strings.IndexByte(" \t\n;&|()<>", s[i+1]) < 0 {
-		i++
-	}
-	return i
-}
-
-func isDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}
-
 // parseScript returns the simple commands of the stage's commands, which
 // run one after another in one shell, so exports carry over.
 func parseScript(commands []string, ctx userCtx) []command {
 	var out []command
 	for _, c := range commands {
-		out = append(out, parseWords(lex(c), &ctx)...)
+		out = append(out, parseShell(c, &ctx)...)
 	}
 	return out
 }
 
-func parseWords(toks []token, ctx *userCtx) []command {
-	var (
-		out   []command
-		words []string
-	)
-	end := func() {
-		out = append(out, resolve(words, ctx)...)
-		words = nil
+// parseShell returns the simple commands of one script in the order they
+// appear, and applies its assignments and exports to script.
+func parseShell(src string, script *userCtx) []command {
+	f, err := syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(strings.NewReader(src), "")
+	if err != nil {
+		return nil
 	}
-	for _, t := range toks {
-		if t.op {
-			end()
-			continue
+	var out []command
+	syntax.Walk(f, func(n syntax.Node) bool {
+		switch n := n.(type) {
+		case *syntax.CallExpr:
+			out = append(out, callCommands(n, script)...)
+		case *syntax.DeclClause:
+			if n.Variant.Value == "export" {
+				for _, a := range n.Args {
+					assign(a, script)
+				}
+			}
 		}
-		words = append(words, t.text)
-	}
-	end()
+		return true
+	})
 	return out
+}
+
+// callCommands reads one simple command: leading assignments (which,
+// alone, change the script's environment) and the words that run.
+func callCommands(call *syntax.CallExpr, script *userCtx) []command {
+	ctx := script.clone()
+	for _, a := range call.Assigns {
+		assign(a, &ctx)
+	}
+	if len(call.Args) == 0 {
+		*script = ctx // `A=b` alone sets a shell variable
+		return nil
+	}
+	words := make([]string, len(call.Args))
+	for i, w := range call.Args {
+		words[i] = wordString(w, ctx)
+	}
+	return unwrap(words, ctx, script)
+}
+
+// assign applies NAME=value to ctx; arrays and `+=` are not followed.
+func assign(a *syntax.Assign, ctx *userCtx) {
+	if a.Name == nil || a.Array != nil || a.Index != nil || a.Naked && a.Value == nil {
+		return
+	}
+	v := ""
+	if a.Value != nil {
+		v = wordString(a.Value, *ctx)
+	}
+	ctx.env[a.Name.Value] = v
+}
+
+// wordString expands a word as the shell would, with the variables ctx
+// knows; a word the expansion cannot do alone (a command substitution) is
+// taken as written.
+func wordString(w *syntax.Word, ctx userCtx) string {
+	s, err := shexpand.Literal(&shexpand.Config{Env: ctxEnviron(ctx)}, w)
+	if err != nil {
+		var b strings.Builder
+		_ = syntax.NewPrinter().Print(&b, w)
+		return b.String()
+	}
+	return s
+}
+
+// ctxEnviron is ctx's environment for mvdan.cc/sh's expansion.
+type ctxEnviron userCtx
+
+func (e ctxEnviron) Get(name string) shexpand.Variable {
+	if user, ok := strings.CutPrefix(name, "HOME "); ok {
+		// ~user: never the build host's user database
+		return shexpand.Variable{Set: true, Kind: shexpand.String, Str: "~" + user}
+	}
+	v, ok := e.env[name]
+	if !ok && name == "HOME" && e.home != "" {
+		v, ok = e.home, true
+	}
+	if !ok {
+		return shexpand.Variable{}
+	}
+	return shexpand.Variable{Set: true, Exported: true, Kind: shexpand.String, Str: v}
+}
+
+func (e ctxEnviron) Each(f func(name string, vr shexpand.Variable) bool) {
+	for k := range e.env {
+		if !f(k, e.Get(k)) {
+			return
+		}
+	}
 }
 
 // shellKeywords may start a simple command without being one.
 var shellKeywords = map[string]bool{
 	"!": true, "{": true, "}": true, "if": true, "then": true, "else": true, "elif": true,
 	"fi": true, "while": true, "until": true, "do": true, "done": true, "time": true,
-}
-
-// resolve reads the words of one simple command: leading assignments
-// (which, alone, change the script's environment), keywords and wrappers;
-// it returns the command that really runs, or the commands of an `sh -c`
-// script.
-func resolve(words []string, script *userCtx) []command {
-	ctx := script.clone()
-	i := 0
-	for i < len(words) && shellKeywords[words[i]] {
-		i++
-	}
-	i = assignments(words, i, &ctx)
-	if i == len(words) {
-		*script = ctx // `A=b` alone sets a shell variable
-		return nil
-	}
-	return unwrap(words[i:], ctx, script)
 }
 
 // assignments applies NAME=value words from words[i:] to ctx and returns
@@ -434,7 +372,7 @@ func unwrapShell(args []string, ctx userCtx) []command {
 		}
 		if a != "--" && !strings.HasPrefix(a, "--") && strings.Contains(a, "c") && i+1 < len(args) {
 			script := ctx
-			return parseWords(lex(args[i+1]), &script)
+			return parseShell(args[i+1], &script)
 		}
 	}
 	return nil
