@@ -57,11 +57,15 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 		c, err := headCommit(ctx, bc)
 		return c.Time, err
 	})
+	var headErr *headTimeError
+	if errors.As(err, &headErr) {
+		err = nil
+	}
 	if err != nil {
 		return nil, err
 	}
 	rb, err := bc.Build(ctx, func(ctx context.Context, platform *ocispecs.Platform, idx int) (*dockerui.BuildResult, error) {
-		return buildPlatform(ctx, bc, cfg, opt, src, platform, epoch)
+		return buildPlatform(ctx, bc, cfg, opt, src, platform, epoch, headErr)
 	})
 	if err != nil {
 		return nil, err
@@ -69,10 +73,13 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 	return rb.Finalize()
 }
 
-func buildPlatform(ctx context.Context, bc *dockerui.Client, cfg *dappfile.Config, opt options, src *dockerui.Source, platform *ocispecs.Platform, epoch *time.Time) (*dockerui.BuildResult, error) {
+func buildPlatform(ctx context.Context, bc *dockerui.Client, cfg *dappfile.Config, opt options, src *dockerui.Source, platform *ocispecs.Platform, epoch *time.Time, headErr *headTimeError) (*dockerui.BuildResult, error) {
 	res, err := dappllb.Convert(ctx, cfg, convertOpt(ctx, bc, opt, src, platform))
 	if err != nil {
 		return nil, err
+	}
+	if headErr != nil {
+		return nil, headErr
 	}
 	def, err := res.State.Marshal(ctx)
 	if err != nil {

@@ -37,7 +37,7 @@ func sourceDateEpoch(buildArgs map[string]string, cfg *dappfile.Config, head fun
 	}
 	t, err := head()
 	if err != nil {
-		return nil, errors.Wrap(err, "failed to read the time of the context repository's HEAD for SOURCE_DATE_EPOCH (pass --build-arg SOURCE_DATE_EPOCH= to build without)")
+		return nil, &headTimeError{errors.Wrap(err, "failed to read the time of the context repository's HEAD for SOURCE_DATE_EPOCH (pass --build-arg SOURCE_DATE_EPOCH= to build without)")}
 	}
 	t = t.UTC().Truncate(time.Second)
 	return &t, nil
@@ -55,3 +55,11 @@ func mapsContextRepo(cfg *dappfile.Config) bool {
 	}
 	return false
 }
+
+// headTimeError is sourceDateEpoch's failure to read HEAD. The conversion
+// reads the same .git for the local git mappings and reports a missing or
+// broken one at the mapping's Dappfile line, so Build returns this error
+// only when the conversion did not.
+type headTimeError struct{ error }
+
+func (e *headTimeError) Unwrap() error { return e.error }

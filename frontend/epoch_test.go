@@ -43,6 +43,10 @@ func TestSourceDateEpoch(t *testing.T) {
 			})
 			if tc.err != "" {
 				require.ErrorContains(t, err, tc.err)
+				// Build defers a HEAD failure until the conversion, which
+				// locates a missing .git at the git mapping's line.
+				var headErr *headTimeError
+				require.Equal(t, tc.headErr != nil, errors.As(err, &headErr))
 				return
 			}
 			require.NoError(t, err)
