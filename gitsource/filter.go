@@ -81,7 +81,11 @@ func compilePattern(raw string) (pattern, error) {
 			stars++
 		}
 		if s != "" {
-			segs = append(segs, escapeBraces(s))
+			seg, err := elementClasses(s)
+			if err != nil {
+				return pattern{}, errors.Wrapf(err, "invalid pattern %q", raw)
+			}
+			segs = append(segs, escapeBraces(seg))
 		}
 	}
 	if stars > maxDoubleStars {
@@ -96,6 +100,61 @@ func compilePattern(raw string) (pattern, error) {
 		return pattern{}, errors.Errorf("invalid pattern %q", raw)
 	}
 	return pattern{raw: raw, glob: glob, segs: segs}, nil
+}
+
+// elementClasses keeps `[...]` and `\` inside one path element, as dapp's
+// patterns have them: doublestar lets a negated class such as `[!x]`
+// match `/`, which would make Match select a file below a directory the
+// tree walk (MayContain, element by element) prunes. A negated class gets
+// `/` added to what it refuses; a class or escape cut by a `/` is refused.
+func elementClasses(seg string) (string, error) {
+	var b strings.Builder
+	for i := 0; i < len(seg); i++ {
+		switch seg[i] {
+		case '\\':
+			if i+1 == len(seg) {
+				return "", errors.Errorf("element %q ends in `\\`: an escape cannot hold `/`", seg)
+			}
+			b.WriteString(seg[i : i+2])
+			i++
+		case '[':
+			end := classEnd(seg, i)
+			if end < 0 {
+				return "", errors.Errorf("element %q has a `[` with no `]` in the same path element: a class matches one character other than `/`", seg)
+			}
+			class := seg[i:end]
+			if len(class) > 1 && (class[1] == '!' || class[1] == '^') {
+				class += "/"
+			}
+			b.WriteString(class)
+			b.WriteByte(']')
+			i = end
+		default:
+			b.WriteByte(seg[i])
+		}
+	}
+	return b.String(), nil
+}
+
+// classEnd returns the index of the `]` that closes the class opening at
+// seg[open], or -1. A `]` right after `[`, `[!` or `[^` is a member.
+func classEnd(seg string, open int) int {
+	i := open + 1
+	if i < len(seg) && (seg[i] == '!' || seg[i] == '^') {
+		i++
+	}
+	if i < len(seg) && seg[i] == ']' {
+		i++
+	}
+	for ; i < len(seg); i++ {
+		switch seg[i] {
+		case '\\':
+			i++
+		case ']':
+			return i
+		}
+	}
+	return -1
 }
 
 // escapeBraces quotes `{` and `}`, which doublestar reads as alternatives.

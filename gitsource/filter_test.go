@@ -111,3 +111,33 @@ func TestFilterPatternBounds(t *testing.T) {
 	require.ErrorContains(t, err, "excludePaths: pattern")
 	require.ErrorContains(t, err, "has 17 `**` elements; at most 16 are allowed")
 }
+
+// TestFilterClassesStayInOneElement: a class or an escape matches one
+// character of one path element, as in dapp; doublestar alone would let a
+// negated class match `/`, so Match and the tree walk would disagree.
+func TestFilterClassesStayInOneElement(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		pattern, rel string
+		match        bool
+		err          string
+	}{
+		{pattern: "a[!x]b", rel: "a/b", match: false},
+		{pattern: "a[!x]b", rel: "ayb", match: true},
+		{pattern: "a[^x]b", rel: "a/b", match: false},
+		{pattern: "[a-c]x", rel: "bx", match: true},
+		{pattern: "a[/]b", err: "invalid pattern \"a[/]b\": element \"a[\" has a `[` with no `]` in the same path element"},
+		{pattern: `a\/b`, err: "invalid pattern \"a\\\\/b\": element \"a\\\\\" ends in `\\`"},
+	} {
+		t.Run(tc.pattern+" "+tc.rel, func(t *testing.T) {
+			t.Parallel()
+			f, err := NewFilter([]string{tc.pattern}, nil)
+			if tc.err != "" {
+				require.ErrorContains(t, err, tc.err)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.match, f.Match(tc.rel))
+		})
+	}
+}

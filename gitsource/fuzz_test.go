@@ -216,3 +216,49 @@ func FuzzNameProblem(f *testing.F) {
 		})
 	})
 }
+
+// FuzzFilter matches fuzzed includePaths/excludePaths-style patterns
+// against fuzzed paths: every pattern NewFilter accepts matches in bounded
+// time (a linear-time matcher, whatever the `**` and `*` it holds), keeps
+// dapp's rule that a directory's content matches with it, and never prunes
+// a directory that holds a matching file.
+func FuzzFilter(f *testing.F) {
+	for _, seed := range [][2]string{
+		{"**/*.js", "src/app/main.js"},
+		{"src", "src/a/b.go"},
+		{"*.go", "a.go"},
+		{"[!a]*", "b/c"},
+		{"{a,b}", "{a,b}/x"},
+		{strings.Repeat("**/", 16) + "x", strings.Repeat("a/", 200) + "y"},
+		{strings.Repeat("*a", 60), strings.Repeat("a", 300) + "b"},
+	} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, pattern, rel string) {
+		if len(rel) > 4096 {
+			return
+		}
+		fuzzbound.Check(t, time.Second, 64<<20, func() {
+			flt, err := NewFilter([]string{pattern}, nil)
+			if err != nil {
+				return
+			}
+			rel = strings.Trim(path.Clean("/"+rel), "/")
+			if rel == "" {
+				return
+			}
+			if flt.Match(rel) {
+				if !flt.Match(rel + "/x") {
+					t.Fatalf("pattern %q matches %q but not its content", pattern, rel)
+				}
+				if dir := path.Dir(rel); dir != "." && !flt.MayContain(dir) {
+					t.Fatalf("pattern %q matches %q but prunes its directory %q", pattern, rel, dir)
+				}
+			}
+			exc, err := NewFilter(nil, []string{pattern})
+			if err == nil && exc.Match(rel) == flt.Match(rel) {
+				t.Fatalf("pattern %q: include and exclude agree on %q", pattern, rel)
+			}
+		})
+	})
+}
