@@ -136,6 +136,40 @@ func elementClasses(seg string) (string, error) {
 	return b.String(), nil
 }
 
+// CopyPattern rewrites a dapp pattern (relative, cleaned) into BuildKit's
+// copy and context-transfer pattern syntax (moby/patternmatcher), so dev
+// mode and remote mappings select what Filter selects from a commit. Two
+// things differ there: a leading `!` makes a pattern an exclusion, and a
+// class is a regexp class, negated by `^` (not `!`) and able to match `/`.
+func CopyPattern(p string) string {
+	var b strings.Builder
+	if strings.HasPrefix(p, "!") {
+		b.WriteByte('\\')
+	}
+	for i := 0; i < len(p); i++ {
+		switch p[i] {
+		case '\\':
+			b.WriteString(p[i:min(i+2, len(p))])
+			i++
+		case '[':
+			end := classEnd(p, i)
+			if end < 0 {
+				b.WriteString(p[i:])
+				return b.String()
+			}
+			class := p[i+1 : end]
+			if strings.HasPrefix(class, "!") || strings.HasPrefix(class, "^") {
+				class = "^" + class[1:] + "/"
+			}
+			b.WriteString("[" + class + "]")
+			i = end
+		default:
+			b.WriteByte(p[i])
+		}
+	}
+	return b.String()
+}
+
 // classEnd returns the index of the `]` that closes the class opening at
 // seg[open], or -1. A `]` right after `[`, `[!` or `[^` is a member.
 func classEnd(seg string, open int) int {

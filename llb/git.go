@@ -245,16 +245,21 @@ func contextPatterns(m *dappfile.GitMapping) (include, exclude []string) {
 	switch {
 	case len(m.IncludePaths) > 0:
 		for _, p := range m.IncludePaths {
-			include = append(include, path.Join(base, p))
+			include = append(include, path.Join(base, gitsource.CopyPattern(cleanRel(p))))
 		}
 	case base != "":
 		include = []string{base}
 	}
 	for _, p := range m.ExcludePaths {
-		exclude = append(exclude, path.Join(base, p))
+		exclude = append(exclude, path.Join(base, gitsource.CopyPattern(cleanRel(p))))
 	}
 	exclude = append(exclude, ".git")
 	return include, exclude
+}
+
+// cleanRel is a pattern relative to add: dapp allows a leading slash.
+func cleanRel(p string) string {
+	return strings.TrimLeft(path.Clean("/"+p), "/")
 }
 
 func mappingLabel(m *dappfile.GitMapping) string {

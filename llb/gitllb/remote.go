@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/flant/dapp-frontend/dappfile"
+	"github.com/flant/dapp-frontend/gitsource"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
 	"github.com/moby/buildkit/solver/pb"
@@ -155,7 +156,7 @@ func cleanPatterns(ps []string) []string {
 		if p == "" {
 			p = "**"
 		}
-		out = append(out, p)
+		out = append(out, gitsource.CopyPattern(p))
 	}
 	return out
 }
