@@ -347,6 +347,19 @@ func (r *renderer) templateError(err error) error {
 				Err:    fmt.Errorf("template: this `{{` has no matching `}}` (text/template read on and reports: %s)", msg[len(m[0]):]),
 			}
 		}
+		if msg[len(m[0]):] == "unexpected EOF" {
+			if keyword, open, n, ok := unclosedBlock(text); ok {
+				more := ""
+				if n > 1 {
+					more = fmt.Sprintf(" (%d blocks are open at the end; this is the outermost)", n)
+				}
+				return &LocationError{
+					File:   file,
+					Ranges: []Range{{Start: open, End: open}},
+					Err:    fmt.Errorf("template: this `{{ %s }}` has no `{{ end }}` before the end of the file%s", keyword, more),
+				}
+			}
+		}
 	}
 	return &LocationError{
 		File:   file,

@@ -69,7 +69,16 @@ func TestTemplateErrors(t *testing.T) {
 		err         string
 	}{
 		{"unknown function", "dimg: a\n\nfrom: {{ nope }}\n", nil, "Dappfile:3:1: template: function \"nope\" not defined"},
-		{"unclosed action", "dimg: a\nfrom: {{ if true }}x\n", nil, "Dappfile:3:1: template: unexpected EOF"},
+		{"unclosed block", "dimg: a\nfrom: {{ if true }}x\n", nil, "Dappfile:2:7: template: this `{{ if }}` has no `{{ end }}` before the end of the file"},
+		{"unclosed block over lines", "dimg: a\n{{ if .A }}\nfrom: x\n{{ range list 1 }}\n{{ end }}\n\n\nshell: {}\n", nil,
+			"Dappfile:2:1: template: this `{{ if }}` has no `{{ end }}` before the end of the file"},
+		{"two unclosed blocks", "dimg: a\n  {{- with .A }}\n{{- if .B }}\nfrom: x\n", nil,
+			"Dappfile:2:3: template: this `{{ with }}` has no `{{ end }}` before the end of the file (2 blocks are open at the end; this is the outermost)"},
+		{"unclosed else if chain", "{{ if .A }}\ndimg: a\n{{ else if .B }}\ndimg: b\n{{ else }}\nfrom: x\n", nil,
+			"Dappfile:1:1: template: this `{{ if }}` has no `{{ end }}` before the end of the file"},
+		{"unclosed define", "{{ define \"x\" }}\ndimg: a\n", nil, "Dappfile:3:1: template: unexpected EOF"},
+		{"unclosed block in template file", "{{ include \"a.tmpl\" . }}", map[string][]byte{"a.tmpl": []byte("x\n{{ range .L }}\ny\n")},
+			".dappfiles/a.tmpl:2:1: template: this `{{ range }}` has no `{{ end }}` before the end of the file"},
 		{"exec error", "dimg: a\nfrom: x\nfromCacheVersion: {{ index 1 2 }}\n", nil, "Dappfile:3:22: template: executing \"Dappfile\" at <index 1 2>: error calling index:"},
 		{"unknown include", "dimg: a\nfrom: {{ include \"ap\" . }}\n", map[string][]byte{"apt": nil},
 			"Dappfile:2:10: template: executing \"Dappfile\" at <include \"ap\" .>: error calling include: no template \"ap\" (did you mean \"apt\"?)"},

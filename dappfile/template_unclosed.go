@@ -1,6 +1,9 @@
 package dappfile
 
-import "strings"
+import (
+	"strings"
+	tparse "text/template/parse"
+)
 
 // unclosedAction finds the first `{{` whose action another `{{` or the
 // end of the text interrupts before a `}}` closes it. text/template reports
@@ -70,4 +73,51 @@ func advance(line, col int, s string) (int, int) {
 		return line + n, len(s) - strings.LastIndex(s, "\n")
 	}
 	return line, col + len(s)
+}
+
+// maxUnclosedBlocks bounds how many `{{ end }}`s unclosedBlock tries to
+// add: each try is one parse of the whole text.
+const maxUnclosedBlocks = 8
+
+// unclosedBlock finds the block action ({{ if }}, {{ range }}, {{ with }})
+// that is still open where the text ends. text/template reports a missing
+// `{{ end }}` as "unexpected EOF" at the last line, which says nothing of
+// where the block began. Adding `{{ end }}`s until the text parses tells how
+// many blocks are open; since an `{{ end }}` closes the innermost open block,
+// the outermost open one is the last node of the top level. It returns the
+// block's keyword, the position of its `{{` and the number of open blocks.
+// A `{{ define }}` or `{{ block }}` left open is not found (ok is false).
+func unclosedBlock(text string) (keyword string, at Position, open int, ok bool) {
+	for k := 1; k <= maxUnclosedBlocks; k++ {
+		t := tparse.New("t")
+		t.Mode = tparse.SkipFuncCheck
+		if _, err := t.Parse(text+strings.Repeat("{{end}}", k), "", "", map[string]*tparse.Tree{}); err != nil {
+			if strings.Contains(err.Error(), "unexpected EOF") {
+				continue
+			}
+			return "", Position{}, 0, false
+		}
+		if t.Root == nil || len(t.Root.Nodes) == 0 {
+			return "", Position{}, 0, false
+		}
+		var pos tparse.Pos
+		switch n := t.Root.Nodes[len(t.Root.Nodes)-1].(type) {
+		case *tparse.IfNode:
+			keyword, pos = "if", n.Pos
+		case *tparse.RangeNode:
+			keyword, pos = "range", n.Pos
+		case *tparse.WithNode:
+			keyword, pos = "with", n.Pos
+		default:
+			return "", Position{}, 0, false
+		}
+		// the node's position is inside the action; point at its `{{`
+		start := strings.LastIndex(text[:min(int(pos), len(text))], "{{")
+		if start < 0 {
+			return "", Position{}, 0, false
+		}
+		line, col := advance(1, 1, text[:start])
+		return keyword, Position{Line: line, Column: col}, k, true
+	}
+	return "", Position{}, 0, false
 }
