@@ -4,6 +4,8 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -92,7 +94,8 @@ const (
 
 // addKindAt looks add up in commit h's tree; "" (the root) is a directory.
 // In the same directory, names close to a missing one are returned too,
-// for a "did you mean".
+// for a "did you mean"; only names that pass the tree check and print as
+// they are (UTF-8, no control characters).
 func (r *Repo) addKindAt(h plumbing.Hash, add string) (addKind, []string, error) {
 	add = cleanAdd(add)
 	if add == "" {
@@ -122,7 +125,11 @@ func (r *Repo) addKindAt(h plumbing.Hash, add string) (addKind, []string, error)
 		if e == nil || (i < len(names)-1 && e.Mode != filemode.Dir) {
 			var near []string
 			for _, te := range t.Entries {
-				near = append(near, path.Join(dir, te.Name))
+				// a suggestion is printed: offer only names a mapping
+				// could take, never a crafted one
+				if nameProblem(te.Name) == "" && utf8.ValidString(te.Name) && !hasControl(te.Name) {
+					near = append(near, path.Join(dir, te.Name))
+				}
 			}
 			return addMissing, near, nil
 		}
@@ -347,4 +354,10 @@ func fileEntry(rel string, e *object.TreeEntry, sc *scope) *entry {
 		return nil
 	}
 	return &entry{Rel: rel, Mode: e.Mode, Hash: e.Hash, repo: sc.repo}
+}
+
+// hasControl reports a control character, which would rewrite the
+// terminal line a message is printed on.
+func hasControl(s string) bool {
+	return strings.IndexFunc(s, unicode.IsControl) >= 0
 }

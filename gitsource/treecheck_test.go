@@ -200,3 +200,27 @@ func TestCraftedSubmoduleTreeIsRefused(t *testing.T) {
 	require.Equal(t, TreeError{Commit: bad, Submodule: "vendor/lib", Path: "..", Reason: `".." is the parent directory`}, *te)
 	require.ErrorContains(t, err, "commit "+bad.String()+` of submodule "vendor/lib" has a tree entry ".."`)
 }
+
+// A "did you mean" for a missing add offers only names a mapping could take:
+// crafted entries (control characters, "..", not UTF-8) are never printed.
+func TestMissingAddSuggestsOnlyCheckedNames(t *testing.T) {
+	t.Parallel()
+	repo := craftedRepo(t)
+	st := repo.r.Storer
+	for _, tc := range []struct {
+		name  string
+		entry string
+		want  string
+	}{
+		{"plain name", "confs", " (did you mean confs?)"},
+		{"escape sequence", "conf\x1b[2K", ""},
+		{"not UTF-8", "conf\xff", ""},
+		{"parent", "..", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := writeCommit(t, st, writeTree(t, st, []crafted{file(tc.entry, "x")}), tuesday)
+			_, _, err := Plan(repo, c, &dappfile.GitMapping{Add: "/conf", To: "/app"}, PlanOpt{})
+			require.EqualError(t, err, `git mapping add "/conf" does not exist at commit `+c.String()+tc.want)
+		})
+	}
+}
