@@ -298,4 +298,22 @@ func TestUnsetBuildArgHint(t *testing.T) {
 
 	_, _, err = Parse([]byte("dimg: app\nfrom: {{ expandenv \"${REG}/$IMG\" }}x:\n"), ParseOpt{})
 	require.ErrorContains(t, err, "build args IMG, REG are not set")
+	// through what the line prints: a variable or a data key assigned
+	// earlier (dapp's `set .` idiom), followed back over assignments
+	for _, tc := range []struct{ name, src, want string }{
+		{"variable", "{{ $base := env \"BASE\" }}\ndimg: app\nfrom: {{ $base }}\n", "build arg BASE is not set"},
+		{"data key", "{{ $_ := set . \"Base\" (env \"BASE\") }}\ndimg: app\nfrom: {{ .Base }}\n", "build arg BASE is not set"},
+		{"two hops", "{{ $reg := env \"REG\" }}\n{{ $img := printf \"%s%s\" $reg (env \"IMG\") }}\ndimg: app\nfrom: {{ $img }}\n", "build args IMG, REG are not set"},
+	} {
+		_, _, err := Parse([]byte(tc.src), ParseOpt{})
+		require.ErrorContains(t, err, tc.want, tc.name)
+	}
+	// an unset arg read for another variable is not named
+	_, _, err = Parse([]byte("{{ $tag := env \"TAG\" }}{{ $base := \"\" }}\ndimg: app\nfrom: {{ $base }}\n"), ParseOpt{})
+	require.ErrorContains(t, err, "`from` must not be empty")
+	require.NotContains(t, err.Error(), "TAG")
+	// the nearest assignment above the line is the one printed
+	_, _, err = Parse([]byte("{{ $b := env \"OLD\" }}\n{{ $b = \"\" }}\ndimg: app\nfrom: {{ $b }}\n"), ParseOpt{})
+	require.ErrorContains(t, err, "`from` must not be empty")
+	require.NotContains(t, err.Error(), "OLD")
 }
