@@ -7,6 +7,7 @@ package frontend
 
 import (
 	"context"
+	"os"
 	"time"
 
 	"github.com/flant/dapp-frontend/dappfile"
@@ -21,6 +22,9 @@ import (
 
 // Build is the frontend's entry point (a gateway BuildFunc).
 func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err error) {
+	tr := traceOption(c.BuildOpts().Opts)
+	ctx = withTracer(ctx, tr)
+	endOptions := tr.span(phaseOptions)
 	c, err = withDefaultFilename(ctx, c)
 	if err != nil {
 		return nil, err
@@ -33,6 +37,8 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 	if err != nil {
 		return nil, err
 	}
+	endOptions(0, 0)
+	endDappfile := tr.span(phaseDappfile)
 	src, err := bc.ReadEntrypoint(ctx, "YAML")
 	if err != nil {
 		return nil, err
@@ -43,6 +49,7 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 	if err != nil {
 		return nil, err
 	}
+	endDappfile(int64(len(src.Data)), 0)
 	opt = opt.withMeta(cfg)
 	if res, ok, err := bc.HandleSubrequest(ctx, dockerui.RequestHandler{
 		ListTargets: func(ctx context.Context) (*targets.List, error) { return listTargets(cfg, bc.Target, src.Data) },
@@ -70,10 +77,15 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 	if err != nil {
 		return nil, err
 	}
+	if err := printTrace(ctx, tr, c, os.Stderr); err != nil {
+		return nil, errors.Wrap(err, "failed to print the trace")
+	}
 	return rb.Finalize()
 }
 
 func buildPlatform(ctx context.Context, bc *dockerui.Client, cfg *dappfile.Config, opt options, src *dockerui.Source, platform *ocispecs.Platform, epoch *time.Time, headErr *headTimeError) (*dockerui.BuildResult, error) {
+	tr := tracerFrom(ctx)
+	endPlan := tr.span(phasePlan)
 	res, err := dappllb.Convert(ctx, cfg, convertOpt(ctx, bc, opt, src, platform))
 	if err != nil {
 		return nil, err
@@ -81,18 +93,24 @@ func buildPlatform(ctx context.Context, bc *dockerui.Client, cfg *dappfile.Confi
 	if headErr != nil {
 		return nil, headErr
 	}
+	endPlan(0, 0)
+	endMarshal := tr.span(phaseMarshal)
 	def, err := res.State.Marshal(ctx)
 	if err != nil {
 		return nil, errors.Wrap(err, "failed to marshal LLB definition")
 	}
+	pbDef := def.ToPB()
+	endMarshal(int64(pbDef.SizeVT()), 0)
 	// Evaluate: the build runs here rather than later in the exporter, so
 	// a failing step's error comes back through the frontend, which names
 	// the step and a missing secret's Dappfile entry.
+	endSolve := tr.span(phaseSolve)
 	r, err := bc.GatewayClient().Solve(ctx, gwclient.SolveRequest{
-		Definition:   def.ToPB(),
+		Definition:   pbDef,
 		CacheImports: bc.CacheImports,
 		Evaluate:     true,
 	})
+	endSolve(0, 1)
 	if err != nil {
 		img, _ := dappllb.SelectTarget(cfg, bc.Target)
 		return nil, explainMissingSecret(explainStep(err, def), cfg, img, src.SourceMap)

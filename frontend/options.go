@@ -41,6 +41,8 @@ const (
 	// keyShell says what runs shell stages: "toolchain" (its bash, the
 	// default, as dapp did) or "image" (the image's own /bin/sh).
 	keyShell = "shell"
+	// keyTrace (trace.go) prints where the build's time goes.
+
 	// keyVCSSource is set by buildx to the git remote of the context.
 	keyVCSSource = "vcs:source"
 )
@@ -65,6 +67,8 @@ type options struct {
 	toolchainImage string
 	// imageShell runs shell stages with the image's /bin/sh.
 	imageShell bool
+	// trace prints the phase trace (see tracer).
+	trace bool
 }
 
 func parseOptions(opts map[string]string) (options, error) {
@@ -75,6 +79,9 @@ func parseOptions(opts map[string]string) (options, error) {
 		return o, err
 	}
 	if o.autoCache, err = parseBool(opts, keyAutoCache, true); err != nil {
+		return o, err
+	}
+	if o.trace, err = parseBool(opts, keyTrace, false); err != nil {
 		return o, err
 	}
 	o.projectSet = o.project != ""
@@ -100,7 +107,7 @@ func parseOptions(opts map[string]string) (options, error) {
 }
 
 // ownOptions lists this frontend's options for withBuildArgOptions.
-var ownOptions = []string{keyDev, keyProject, keyAutoCache, keyGitPatchThreshold, keyGitHelperImage, keyToolchainImage, keyShell}
+var ownOptions = []string{keyDev, keyProject, keyAutoCache, keyGitPatchThreshold, keyGitHelperImage, keyToolchainImage, keyShell, keyTrace}
 
 // withBuildArgOptions fills an option from its DAPP_* build arg when the
 // option itself is not set.
@@ -206,6 +213,9 @@ func buildContext(ctx context.Context, bc *dockerui.Client, include, exclude []s
 // ignores .dockerignore, which often lists .git: only the files that git
 // mappings select ever reach an image.
 func openContextRepo(ctx context.Context, bc *dockerui.Client) (*gitsource.Repo, error) {
+	tr := tracerFrom(ctx)
+	end := tr.span(phaseGit)
+	defer end(0, 0)
 	st, err := dotGit(ctx, bc)
 	if err != nil {
 		return nil, err
@@ -214,7 +224,7 @@ func openContextRepo(ctx context.Context, bc *dockerui.Client) (*gitsource.Repo,
 	if err != nil {
 		return nil, err
 	}
-	return gitsource.OpenFS(newReaderFS(ctx, ref, ".git"))
+	return gitsource.OpenFS(newReaderFS(ctx, traceReader(tr, phaseGit, ref), ".git"))
 }
 
 // dotGit is the context limited to .git. The git-export helper mounts the
@@ -282,6 +292,9 @@ func gitOpt(bc *dockerui.Client, opt options) dappllb.GitOpt {
 			return &p
 		}(),
 		Worktree: func(ctx context.Context, include, exclude []string) (billy.Filesystem, error) {
+			tr := tracerFrom(ctx)
+			end := tr.span(phaseWorktree)
+			defer end(0, 0)
 			st, err := buildContext(ctx, bc, include, exclude)
 			if err != nil {
 				return nil, err
@@ -290,7 +303,7 @@ func gitOpt(bc *dockerui.Client, opt options) dappllb.GitOpt {
 			if err != nil {
 				return nil, err
 			}
-			return newReaderFS(ctx, ref, "/"), nil
+			return newReaderFS(ctx, traceReader(tr, phaseWorktree, ref), "/"), nil
 		},
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"time"
 
 	"github.com/flant/dapp-frontend/dappfile"
 	bkllb "github.com/moby/buildkit/client/llb"
@@ -75,6 +76,8 @@ func (c *clientWithOpts) BuildOpts() gwclient.BuildOpts {
 }
 
 func solveRef(ctx context.Context, c gwclient.Client, st bkllb.State) (gwclient.Reference, error) {
+	start := time.Now()
+	defer func() { tracerFrom(ctx).add(ioProbe, true, time.Since(start), 0, 1) }()
 	def, err := st.Marshal(ctx)
 	if err != nil {
 		return nil, err
