@@ -45,7 +45,8 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 	}
 	defer func() { err = keepMessage(wrapSource(err, src.SourceMap)) }()
 
-	cfg, err := readDappfile(ctx, bc, src)
+	git := newContextGit(bc)
+	cfg, err := readDappfile(ctx, bc, src, git)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +62,7 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 	}
 
 	epoch, err := sourceDateEpoch(bc.BuildArgs, cfg, func() (time.Time, error) {
-		c, err := headCommit(ctx, bc)
+		c, err := headCommit(ctx, git)
 		return c.Time, err
 	})
 	var headErr *headTimeError
@@ -72,7 +73,7 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 		return nil, err
 	}
 	rb, err := bc.Build(ctx, func(ctx context.Context, platform *ocispecs.Platform, idx int) (*dockerui.BuildResult, error) {
-		return buildPlatform(ctx, bc, cfg, opt, src, platform, epoch, headErr)
+		return buildPlatform(ctx, bc, cfg, opt, src, platform, epoch, headErr, git)
 	})
 	if err != nil {
 		return nil, err
@@ -83,10 +84,10 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 	return rb.Finalize()
 }
 
-func buildPlatform(ctx context.Context, bc *dockerui.Client, cfg *dappfile.Config, opt options, src *dockerui.Source, platform *ocispecs.Platform, epoch *time.Time, headErr *headTimeError) (*dockerui.BuildResult, error) {
+func buildPlatform(ctx context.Context, bc *dockerui.Client, cfg *dappfile.Config, opt options, src *dockerui.Source, platform *ocispecs.Platform, epoch *time.Time, headErr *headTimeError, git *contextGit) (*dockerui.BuildResult, error) {
 	tr := tracerFrom(ctx)
 	endPlan := tr.span(phasePlan)
-	res, err := dappllb.Convert(ctx, cfg, convertOpt(ctx, bc, opt, src, platform))
+	res, err := dappllb.Convert(ctx, cfg, convertOpt(ctx, bc, opt, src, platform, git))
 	if err != nil {
 		return nil, err
 	}

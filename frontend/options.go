@@ -159,7 +159,7 @@ func defaultProject(vcsSource string) string {
 	return name
 }
 
-func convertOpt(ctx context.Context, bc *dockerui.Client, opt options, src *dockerui.Source, platform *ocispecs.Platform) dappllb.ConvertOpt {
+func convertOpt(ctx context.Context, bc *dockerui.Client, opt options, src *dockerui.Source, platform *ocispecs.Platform, git *contextGit) dappllb.ConvertOpt {
 	return dappllb.ConvertOpt{
 		Target:           bc.Target,
 		TargetPlatform:   platform,
@@ -183,7 +183,7 @@ func convertOpt(ctx context.Context, bc *dockerui.Client, opt options, src *dock
 		AutoCache:         opt.autoCache,
 		ToolchainImage:    opt.toolchainImage,
 		ImageShell:        opt.imageShell,
-		Git:               gitOpt(bc, opt),
+		Git:               gitOpt(bc, opt, git),
 		ConvertDockerfile: convertDockerfileFunc(bc),
 		Warn: func(w dappfile.Warning) {
 			src.Warn(ctx, w.Message, warnOpts(w.Range))
@@ -209,26 +209,8 @@ func buildContext(ctx context.Context, bc *dockerui.Client, include, exclude []s
 	return *st, nil
 }
 
-// openContextRepo reads the build context's .git through the gateway. It
-// ignores .dockerignore, which often lists .git: only the files that git
-// mappings select ever reach an image.
-func openContextRepo(ctx context.Context, bc *dockerui.Client) (*gitsource.Repo, error) {
-	tr := tracerFrom(ctx)
-	end := tr.span(phaseGit)
-	defer end(0, 0)
-	st, err := dotGit(ctx, bc)
-	if err != nil {
-		return nil, err
-	}
-	ref, err := solveRef(ctx, bc.GatewayClient(), st)
-	if err != nil {
-		return nil, err
-	}
-	return gitsource.OpenFS(newReaderFS(ctx, traceReader(tr, phaseGit, ref), ".git"))
-}
-
 // dotGit is the context limited to .git. The git-export helper mounts the
-// same state, so its vertex is the one openContextRepo already solved.
+// same state, so its vertex is the one contextGit already solved.
 func dotGit(ctx context.Context, bc *dockerui.Client) (bkllb.State, error) {
 	st, err := bc.MainContext(ctx, bkllb.IncludePatterns([]string{".git"}), bkllb.ExcludePatterns(nil),
 		dockerui.WithInternalName("load .git"))
@@ -277,16 +259,23 @@ func workerPlatform(bc *dockerui.Client) ocispecs.Platform {
 	return platforms.DefaultSpec()
 }
 
+// exportAbove is the size above which a git layer is written inside the
+// build by the git-export helper when there is one (the frontend runs as
+// an image, or git-helper-image names one): the build definition carries
+// only small patches, never a tree's unchanged content.
+const exportAbove = 64 << 10
+
 // gitOpt gives the conversion the context's repository, its work tree and
 // the resolver that pins remote refs, all through the gateway.
-func gitOpt(bc *dockerui.Client, opt options) dappllb.GitOpt {
+func gitOpt(bc *dockerui.Client, opt options, git *contextGit) dappllb.GitOpt {
 	return dappllb.GitOpt{
-		Repo:     func(ctx context.Context) (*gitsource.Repo, error) { return openContextRepo(ctx, bc) },
-		Resolver: bc.GatewayClient(),
-		Dev:      opt.dev,
-		Plan:     gitsource.PlanOpt{PatchThreshold: opt.gitPatchThreshold},
-		DotGit:   func(ctx context.Context) (bkllb.State, error) { return dotGit(ctx, bc) },
-		Helper:   gitHelper(bc, opt),
+		Repo:        git.forConversion,
+		ExportAbove: exportAbove,
+		Resolver:    bc.GatewayClient(),
+		Dev:         opt.dev,
+		Plan:        gitsource.PlanOpt{PatchThreshold: opt.gitPatchThreshold},
+		DotGit:      func(ctx context.Context) (bkllb.State, error) { return dotGit(ctx, bc) },
+		Helper:      gitHelper(bc, opt),
 		HelperPlatform: func() *ocispecs.Platform {
 			p := workerPlatform(bc)
 			return &p

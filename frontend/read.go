@@ -91,12 +91,12 @@ func solveRef(ctx context.Context, c gwclient.Client, st bkllb.State) (gwclient.
 
 // readDappfile loads the Dappfile with what its template may read from the
 // build context, and forwards warnings to the client with their location.
-func readDappfile(ctx context.Context, bc *dockerui.Client, src *dockerui.Source) (*dappfile.Config, error) {
+func readDappfile(ctx context.Context, bc *dockerui.Client, src *dockerui.Source, git *contextGit) (*dappfile.Config, error) {
 	cfg, warnings, err := dappfile.Load(src.Data, dappfile.LoadOpt{
 		Werf:      dappfile.IsWerfFile(src.Filename),
 		BuildArgs: bc.BuildArgs,
 		Context:   &contextFS{ctx: ctx, bc: bc},
-		Commit:    func() (dappfile.Commit, error) { return headCommit(ctx, bc) },
+		Commit:    func() (dappfile.Commit, error) { return headCommit(ctx, git) },
 	})
 	for _, w := range warnings {
 		src.Warn(ctx, w.Message, warnOpts(w.Range))
@@ -105,8 +105,8 @@ func readDappfile(ctx context.Context, bc *dockerui.Client, src *dockerui.Source
 }
 
 // headCommit is the context repository's HEAD, for werf's `.Commit`.
-func headCommit(ctx context.Context, bc *dockerui.Client) (dappfile.Commit, error) {
-	repo, err := openContextRepo(ctx, bc)
+func headCommit(ctx context.Context, git *contextGit) (dappfile.Commit, error) {
+	repo, err := git.repo(ctx)
 	if err != nil {
 		return dappfile.Commit{}, err
 	}

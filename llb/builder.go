@@ -7,6 +7,7 @@ import (
 	"github.com/flant/dapp-frontend/cachemounts"
 	"github.com/flant/dapp-frontend/dappfile"
 	"github.com/flant/dapp-frontend/gitsource"
+	"github.com/flant/dapp-frontend/llb/gitllb"
 	"github.com/flant/dapp-frontend/stages"
 	"github.com/go-git/go-git/v5/plumbing"
 	bkllb "github.com/moby/buildkit/client/llb"
@@ -50,6 +51,10 @@ type builder struct {
 	// inlineBudget is the git file data the definition may still carry
 	// inline; the rest goes through the git-export helper.
 	inlineBudget int64
+	// export is the git-export helper's environment, asked for once.
+	export     *gitllb.ExportEnv
+	exportErr  error
+	exportDone bool
 	// toolchains holds the toolchain image state per platform.
 	toolchains map[string]bkllb.State
 }

@@ -48,6 +48,10 @@ type GitOpt struct {
 	Helper func(ctx context.Context) (bkllb.State, error)
 	// HelperPlatform is the platform the helper runs on.
 	HelperPlatform *ocispecs.Platform
+	// ExportAbove is gitllb.ApplyOpt.ExportAbove: with a helper, points
+	// bigger than it are written inside the build, not inlined. Zero
+	// inlines up to gitllb.DefaultMaxInlineBytes.
+	ExportAbove int64
 }
 
 // gitState is what an image's git stages share: the mappings with
@@ -72,7 +76,8 @@ func (sb *stageBuilder) applyGit(ctx context.Context, st stages.Stage) error {
 	if st.ID == stages.GitPatch {
 		name = sb.vertexName(st.ID, "before "+string(st.User))
 	}
-	next, err := gitllb.ApplySteps(sb.state, steps, gitllb.ApplyOpt{Constraints: sb.constraints(st, name), Export: sb.b.exportEnv(ctx), Budget: &sb.b.inlineBudget})
+	next, err := gitllb.ApplySteps(sb.state, steps, gitllb.ApplyOpt{Constraints: sb.constraints(st, name), Export: sb.b.exportEnv(ctx), Budget: &sb.b.inlineBudget,
+		ExportAbove: sb.b.opt.Git.ExportAbove})
 	if err != nil {
 		return withLocation(sb.b.cfg, err, st.Ranges[0])
 	}
@@ -85,26 +90,36 @@ func (sb *stageBuilder) applyGit(ctx context.Context, st stages.Stage) error {
 
 // exportEnv gives gitsource the exec-based path when the conversion can
 // mount the context's .git; the helper is asked for only when a step
-// needs it, so small repositories never depend on one.
+// needs it (once per conversion), so small repositories never depend on
+// one.
 func (b *builder) exportEnv(ctx context.Context) func() (gitllb.ExportEnv, error) {
 	g := b.opt.Git
 	if g.DotGit == nil {
 		return nil
 	}
 	return func() (gitllb.ExportEnv, error) {
-		if g.Helper == nil {
-			return gitllb.ExportEnv{}, errors.New("this conversion has no git-export helper")
+		if !b.exportDone {
+			b.exportDone = true
+			env, err := newExportEnv(ctx, g)
+			b.export, b.exportErr = &env, err
 		}
-		helper, err := g.Helper(ctx)
-		if err != nil {
-			return gitllb.ExportEnv{}, err
-		}
-		dotgit, err := g.DotGit(ctx)
-		if err != nil {
-			return gitllb.ExportEnv{}, err
-		}
-		return gitllb.ExportEnv{DotGit: dotgit, Helper: helper, Platform: g.HelperPlatform}, nil
+		return *b.export, b.exportErr
 	}
+}
+
+func newExportEnv(ctx context.Context, g GitOpt) (gitllb.ExportEnv, error) {
+	if g.Helper == nil {
+		return gitllb.ExportEnv{}, errors.New("this conversion has no git-export helper")
+	}
+	helper, err := g.Helper(ctx)
+	if err != nil {
+		return gitllb.ExportEnv{}, err
+	}
+	dotgit, err := g.DotGit(ctx)
+	if err != nil {
+		return gitllb.ExportEnv{}, err
+	}
+	return gitllb.ExportEnv{DotGit: dotgit, Helper: helper, Platform: g.HelperPlatform}, nil
 }
 
 // copyWholeMappings copies the mappings that have no history plan: remote

@@ -32,11 +32,25 @@ type ApplyOpt struct {
 	// takes what it inlines off it, so all points of a build together stay
 	// under the definition's message size.
 	Budget *int64
-	// Export gives the exec-based path what it needs. It is called only
-	// for a point with more than MaxInlineBytes of sources; nil (or an
-	// error from it) fails such a point with an *InlineLimitError.
+	// Export gives the exec-based path what it needs. It is called for a
+	// point with more than MaxInlineBytes of sources, whose point fails
+	// with an *InlineLimitError when it is nil or errs, and, with
+	// ExportAbove, to learn whether the helper is there at all.
 	Export func() (ExportEnv, error)
+	// ExportAbove, when positive, sends every point that writes more than
+	// ExportAbove bytes or more than ExportAboveFiles files through the
+	// exec-based path whenever Export gives a helper; only small points
+	// (a commit's patch) travel inline. The build definition then carries
+	// no unchanged file content, only commits and patterns, and deciding
+	// reads no blob of a point with many files: their sizes are read only
+	// when the count leaves the question open. Without a helper (Export
+	// errs) points are inlined up to MaxInlineBytes as without it.
+	ExportAbove int64
 }
+
+// ExportAboveFiles is the file count above which ApplyOpt.ExportAbove
+// exports a point without reading the sizes of its files.
+const ExportAboveFiles = 64
 
 // InlineLimitError says a step has more file data than can travel inline
 // in the LLB definition, and the exec-based path is not available.
@@ -106,6 +120,18 @@ func ApplySteps(base llb.State, steps []gitsource.MappingStep, opt ApplyOpt) (ll
 	}
 	var fa *llb.FileAction
 	var why exportReason
+	if env, ok, err := exportAbove(prepared, opt); err != nil {
+		return llb.State{}, err
+	} else if ok {
+		fa, err = exportWith(prepared, env, opt.Constraints)
+		if err != nil {
+			return llb.State{}, err
+		}
+		return base.File(fa, stepsConstraints(prepared, opt)...), nil
+	}
+	if err := sizeSteps(prepared); err != nil {
+		return llb.State{}, err
+	}
 	if over := overLimit(prepared, limit); over != nil {
 		why = over
 	} else if bad, err := notUTF8(prepared); err != nil {
@@ -126,22 +152,64 @@ func ApplySteps(base llb.State, steps []gitsource.MappingStep, opt ApplyOpt) (ll
 	if err != nil {
 		return llb.State{}, err
 	}
+	return base.File(fa, stepsConstraints(prepared, opt)...), nil
+}
+
+// stepsConstraints names the point's FileOp after its steps; the caller's
+// constraints come after, so a name given there wins.
+func stepsConstraints(prepared []preparedStep, opt ApplyOpt) []llb.ConstraintsOpt {
 	var names []string
 	for _, ps := range prepared {
 		names = append(names, stepName(ps.plan, ps.step))
 	}
-	cos := append([]llb.ConstraintsOpt{llb.WithCustomName(strings.Join(names, ", "))}, opt.Constraints...)
-	return base.File(fa, cos...), nil
+	return append([]llb.ConstraintsOpt{llb.WithCustomName(strings.Join(names, ", "))}, opt.Constraints...)
 }
 
-// preparedStep is a mapping step that changes something, with its actions
-// and the size of the file data they write.
+// exportAbove decides ApplyOpt.ExportAbove: ok when the helper is there
+// and the point is big, by file count first (no blob is read) and by size
+// only for a point with few files.
+func exportAbove(steps []preparedStep, opt ApplyOpt) (ExportEnv, bool, error) {
+	if opt.ExportAbove <= 0 || opt.Export == nil {
+		return ExportEnv{}, false, nil
+	}
+	files := 0
+	for _, ps := range steps {
+		files += ps.files
+	}
+	if files == 0 {
+		return ExportEnv{}, false, nil // removals and directories only
+	}
+	if files <= ExportAboveFiles {
+		if err := sizeSteps(steps); err != nil {
+			return ExportEnv{}, false, err
+		}
+		var total int64
+		for _, ps := range steps {
+			total += ps.bytes
+		}
+		if total <= opt.ExportAbove {
+			return ExportEnv{}, false, nil
+		}
+	}
+	env, err := opt.Export()
+	if err != nil {
+		// no helper (an in-process run): the inline path decides
+		return ExportEnv{}, false, nil
+	}
+	return env, true, nil
+}
+
+// preparedStep is a mapping step that changes something, with its actions,
+// how many files and symlinks they write and, once sizeSteps ran, the
+// size of their data.
 type preparedStep struct {
 	plan  *gitsource.MappingPlan
 	step  gitsource.PlanStep
 	acts  []gitsource.Action
 	e     *emitter
+	files int
 	bytes int64
+	sized bool
 }
 
 func prepareSteps(steps []gitsource.MappingStep) ([]preparedStep, error) {
@@ -161,13 +229,31 @@ func prepareSteps(steps []gitsource.MappingStep) ([]preparedStep, error) {
 		}
 		ps := preparedStep{plan: p, step: step, acts: acts,
 			e: &emitter{dest: p.Dest, file: p.File(), chown: ChownOpt(p.Mapping.Owner, p.Mapping.Group), mtime: mtime}}
-		// sizes come from object headers: no blob is loaded to decide
-		if ps.bytes, err = ps.e.dataSize(acts); err != nil {
-			return nil, err
+		for _, a := range acts {
+			if a.Kind == gitsource.ActMkfile || a.Kind == gitsource.ActSymlink {
+				ps.files++
+			}
 		}
 		out = append(out, ps)
 	}
 	return out, nil
+}
+
+// sizeSteps fills in the data size of every step. Sizes come from object
+// headers: no blob is inflated, but each header is a read of the pack.
+func sizeSteps(steps []preparedStep) error {
+	for i := range steps {
+		ps := &steps[i]
+		if ps.sized {
+			continue
+		}
+		n, err := ps.e.dataSize(ps.acts)
+		if err != nil {
+			return err
+		}
+		ps.bytes, ps.sized = n, true
+	}
+	return nil
 }
 
 // overLimit returns nil when the steps fit inline, else the error naming

@@ -51,9 +51,14 @@ func exportActions(steps []preparedStep, why exportReason, opt ApplyOpt) (*llb.F
 		why.setReason(err)
 		return nil, why
 	}
+	return exportWith(steps, env, opt.Constraints)
+}
+
+func exportWith(steps []preparedStep, env ExportEnv, cos []llb.ConstraintsOpt) (*llb.FileAction, error) {
 	var fa *llb.FileAction
+	var err error
 	for _, ps := range steps {
-		if fa, err = ps.exportChain(fa, env, opt.Constraints); err != nil {
+		if fa, err = ps.exportChain(fa, env, cos); err != nil {
 			return nil, err
 		}
 	}

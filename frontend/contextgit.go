@@ -1,0 +1,104 @@
+package frontend
+
+import (
+	"context"
+	"sync"
+
+	"github.com/flant/dapp-frontend/gitsource"
+	"github.com/go-git/go-billy/v5"
+	"github.com/moby/buildkit/frontend/dockerui"
+)
+
+// contextGit is the build context's .git for one build: solved once and
+// read through one gateway reader, whose chunk cache keeps every byte read
+// once, for werf's `.Commit`, SOURCE_DATE_EPOCH and the conversion of
+// every platform.
+//
+// go-git's repositories are not safe for concurrent use (a pack file is
+// one open file with one offset), and platforms convert at the same time:
+// the readers before the conversions (.Commit, the epoch; one after the
+// other) and the first conversion share one *gitsource.Repo, and any
+// further conversion opens its own over the same reader, so it reads
+// nothing the first one read already.
+type contextGit struct {
+	bc *dockerui.Client
+
+	fsOnce sync.Once
+	fs     billy.Filesystem
+	fsErr  error
+
+	mu        sync.Mutex
+	shared    *gitsource.Repo
+	sharedErr error
+	opened    bool
+	// handedOut is true once a conversion owns shared.
+	handedOut bool
+}
+
+func newContextGit(bc *dockerui.Client) *contextGit { return &contextGit{bc: bc} }
+
+// dotGitFS solves the context narrowed to .git once (it ignores
+// .dockerignore, which often lists .git: only the files that git mappings
+// select ever reach an image) and returns the reader over it.
+func (g *contextGit) dotGitFS(ctx context.Context) (billy.Filesystem, error) {
+	g.fsOnce.Do(func() {
+		tr := tracerFrom(ctx)
+		end := tr.span(phaseGit)
+		defer end(0, 0)
+		st, err := dotGit(ctx, g.bc)
+		if err != nil {
+			g.fsErr = err
+			return
+		}
+		ref, err := solveRef(ctx, g.bc.GatewayClient(), st)
+		if err != nil {
+			g.fsErr = err
+			return
+		}
+		g.fs = newReaderFS(ctx, traceReader(tr, phaseGit, ref), ".git")
+	})
+	return g.fs, g.fsErr
+}
+
+func (g *contextGit) open(ctx context.Context) (*gitsource.Repo, error) {
+	fs, err := g.dotGitFS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	end := tracerFrom(ctx).span(phaseGit)
+	defer end(0, 0)
+	return gitsource.OpenFS(fs)
+}
+
+// repo is the shared repository for the readers that run one after the
+// other before the conversions.
+func (g *contextGit) repo(ctx context.Context) (*gitsource.Repo, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.handedOut {
+		// only the build's sequential readers come here, all before the
+		// conversions; should one come later it must not share
+		return g.open(ctx)
+	}
+	if !g.opened {
+		g.opened = true
+		g.shared, g.sharedErr = g.open(ctx)
+	}
+	return g.shared, g.sharedErr
+}
+
+// forConversion is a repository one conversion owns: the shared one for
+// the first, a new one over the same reader for every other.
+func (g *contextGit) forConversion(ctx context.Context) (*gitsource.Repo, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.handedOut {
+		g.handedOut = true
+		if !g.opened {
+			g.opened = true
+			g.shared, g.sharedErr = g.open(ctx)
+		}
+		return g.shared, g.sharedErr
+	}
+	return g.open(ctx)
+}
