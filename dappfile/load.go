@@ -64,16 +64,6 @@ func FindFile(fsys FS) (string, error) {
 	return "", fmt.Errorf("%w: looked for %s", ErrNoFile, strings.Join(DefaultNames, ", "))
 }
 
-// TemplatePatterns are the include patterns that select every template of
-// the build context, for a caller that transfers only what it reads.
-func TemplatePatterns() []string {
-	out := make([]string, 0, len(TemplateDirs))
-	for _, d := range TemplateDirs {
-		out = append(out, d+"/**/*"+templateExt)
-	}
-	return out
-}
-
 // IsTemplatePath reports whether name lies inside one of TemplateDirs.
 func IsTemplatePath(name string) bool {
 	for _, d := range TemplateDirs {

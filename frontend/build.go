@@ -72,9 +72,14 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 	if err != nil {
 		return nil, err
 	}
+	// the uncommitted-change checks run beside the solves; their
+	// warnings must be sent before Build returns
+	bg := newBackground(ctx, git)
+	defer bg.wait()
 	rb, err := bc.Build(ctx, func(ctx context.Context, platform *ocispecs.Platform, idx int) (*dockerui.BuildResult, error) {
-		return buildPlatform(ctx, bc, cfg, opt, src, platform, epoch, headErr, git)
+		return buildPlatform(ctx, bc, cfg, opt, src, platform, epoch, headErr, git, bg)
 	})
+	bg.wait()
 	if err != nil {
 		return nil, err
 	}
@@ -84,10 +89,10 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 	return rb.Finalize()
 }
 
-func buildPlatform(ctx context.Context, bc *dockerui.Client, cfg *dappfile.Config, opt options, src *dockerui.Source, platform *ocispecs.Platform, epoch *time.Time, headErr *headTimeError, git *contextGit) (*dockerui.BuildResult, error) {
+func buildPlatform(ctx context.Context, bc *dockerui.Client, cfg *dappfile.Config, opt options, src *dockerui.Source, platform *ocispecs.Platform, epoch *time.Time, headErr *headTimeError, git *contextGit, bg *background) (*dockerui.BuildResult, error) {
 	tr := tracerFrom(ctx)
 	endPlan := tr.span(phasePlan)
-	res, err := dappllb.Convert(ctx, cfg, convertOpt(ctx, bc, opt, src, platform, git))
+	res, err := dappllb.Convert(ctx, cfg, convertOpt(ctx, bc, opt, src, platform, git, bg))
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/flant/dapp-frontend/gitsource"
 	"github.com/go-git/go-billy/v5"
 	"github.com/moby/buildkit/frontend/dockerui"
+	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 )
 
 // contextGit is the build context's .git for one build: solved once and
@@ -26,6 +27,8 @@ type contextGit struct {
 	fsOnce sync.Once
 	fs     billy.Filesystem
 	fsErr  error
+	// ref is the solved .git, for the uncommitted-change check's reader
+	ref gwclient.Reference
 
 	mu        sync.Mutex
 	shared    *gitsource.Repo
@@ -55,6 +58,7 @@ func (g *contextGit) dotGitFS(ctx context.Context) (billy.Filesystem, error) {
 			g.fsErr = err
 			return
 		}
+		g.ref = ref
 		g.fs = newReaderFS(ctx, traceReader(tr, phaseGit, ref), ".git")
 	})
 	return g.fs, g.fsErr
@@ -102,3 +106,54 @@ func (g *contextGit) forConversion(ctx context.Context) (*gitsource.Repo, error)
 	}
 	return g.open(ctx)
 }
+
+// background runs the uncommitted-change checks beside the solve: one
+// after another, on a repository of their own read through a reader of its
+// own (counted as the worktree phase of the trace), with the build's
+// context, since a platform's context ends with its conversion's group.
+type background struct {
+	g   *contextGit
+	ctx context.Context
+	wg  sync.WaitGroup
+
+	mu     sync.Mutex
+	repo   *gitsource.Repo
+	opened bool
+}
+
+func newBackground(ctx context.Context, g *contextGit) *background {
+	return &background{g: g, ctx: ctx}
+}
+
+func (bg *background) run(check func(ctx context.Context, repo *gitsource.Repo)) {
+	bg.wg.Add(1)
+	go func() {
+		defer bg.wg.Done()
+		bg.mu.Lock()
+		defer bg.mu.Unlock()
+		if !bg.opened {
+			bg.opened = true
+			bg.repo = bg.open()
+		}
+		check(bg.ctx, bg.repo)
+	}()
+}
+
+// open returns nil when the repository cannot be read: the conversion
+// reports that at the mapping, and the check says it could not compare.
+func (bg *background) open() *gitsource.Repo {
+	if _, err := bg.g.dotGitFS(bg.ctx); err != nil {
+		return nil
+	}
+	tr := tracerFrom(bg.ctx)
+	end := tr.span(phaseWorktree)
+	defer end(0, 0)
+	repo, err := gitsource.OpenFS(newReaderFS(bg.ctx, traceReader(tr, phaseWorktree, bg.g.ref), ".git"))
+	if err != nil {
+		return nil
+	}
+	return repo
+}
+
+// wait blocks until every check queued so far ran.
+func (bg *background) wait() { bg.wg.Wait() }

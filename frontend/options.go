@@ -159,7 +159,7 @@ func defaultProject(vcsSource string) string {
 	return name
 }
 
-func convertOpt(ctx context.Context, bc *dockerui.Client, opt options, src *dockerui.Source, platform *ocispecs.Platform, git *contextGit) dappllb.ConvertOpt {
+func convertOpt(ctx context.Context, bc *dockerui.Client, opt options, src *dockerui.Source, platform *ocispecs.Platform, git *contextGit, bg *background) dappllb.ConvertOpt {
 	return dappllb.ConvertOpt{
 		Target:           bc.Target,
 		TargetPlatform:   platform,
@@ -183,7 +183,7 @@ func convertOpt(ctx context.Context, bc *dockerui.Client, opt options, src *dock
 		AutoCache:         opt.autoCache,
 		ToolchainImage:    opt.toolchainImage,
 		ImageShell:        opt.imageShell,
-		Git:               gitOpt(bc, opt, git),
+		Git:               gitOpt(bc, opt, git, bg),
 		ConvertDockerfile: convertDockerfileFunc(bc),
 		Warn: func(w dappfile.Warning) {
 			src.Warn(ctx, w.Message, warnOpts(w.Range))
@@ -267,8 +267,9 @@ const exportAbove = 64 << 10
 
 // gitOpt gives the conversion the context's repository, its work tree and
 // the resolver that pins remote refs, all through the gateway.
-func gitOpt(bc *dockerui.Client, opt options, git *contextGit) dappllb.GitOpt {
+func gitOpt(bc *dockerui.Client, opt options, git *contextGit, bg *background) dappllb.GitOpt {
 	return dappllb.GitOpt{
+		Background:  bg.run,
 		Repo:        git.forConversion,
 		ExportAbove: exportAbove,
 		Resolver:    bc.GatewayClient(),

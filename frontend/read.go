@@ -115,9 +115,9 @@ func headCommit(ctx context.Context, git *contextGit) (dappfile.Commit, error) {
 }
 
 // contextFS is the build context for dappfile.Load. BuildKit transfers
-// only what a solve asks for: the templates come in one transfer of
-// dappfile.TemplatePatterns, any other file (`.Files.Get`) in a transfer of
-// its own.
+// only what a solve asks for: the templates come in one transfer of the
+// template folders, any other file (`.Files.Get`) in a transfer of its
+// own.
 type contextFS struct {
 	ctx       context.Context
 	bc        *dockerui.Client
@@ -129,7 +129,12 @@ func (c *contextFS) fsFor(name string) (refFS, error) {
 		return c.solve(bkllb.FollowPaths([]string{name}), dockerui.WithInternalName("load "+name))
 	}
 	if c.templates == nil {
-		r, err := c.solve(bkllb.IncludePatterns(dappfile.TemplatePatterns()),
+		// Whole folders, not dappfile.TemplatePatterns: a pattern with a
+		// wildcard inside (**/*.tmpl) makes the client walk the whole
+		// context (.git, node_modules) on every build, while plain
+		// folder names let it skip everything else. dappfile reads only
+		// the .tmpl files of what comes.
+		r, err := c.solve(bkllb.IncludePatterns(dappfile.TemplateDirs),
 			dockerui.WithInternalName("load "+strings.Join(dappfile.TemplateDirs, ", ")+" templates"))
 		if err != nil {
 			return refFS{}, err

@@ -27,13 +27,14 @@ const tracePrefix = "dapp-trace:"
 // exclude one another, so they add up to about the frontend's share of the
 // build: reading .git happens lazily inside the Dappfile (werf's .Commit)
 // and the conversion (go-git reads objects while planning), and counts as
-// git, not as the phase it happened in. Platforms convert and solve at the
-// same time; their spans are summed.
+// git, not as the phase it happened in. Two exceptions: platforms convert
+// and solve at the same time, and their spans are summed; the worktree
+// check runs beside the solve, so its time overlaps the solve's.
 const (
 	phaseOptions  = "options"  // options, finding the Dappfile (a probe solve)
 	phaseDappfile = "dappfile" // the Dappfile, its templates, rendering, decoding
 	phaseGit      = "git"      // the context's .git: its probe solve, opening it, every read of it (bytes, round trips)
-	phaseWorktree = "worktree" // the uncommitted-change check's probe solve and reads of the work tree
+	phaseWorktree = "worktree" // the uncommitted-change check (beside the solve): its probe solve, its reads of .git and the work tree
 	phasePlan     = "plan"     // conversion: history plans, stage chains, image configs
 	phaseMarshal  = "marshal"  // the LLB definition (bytes = its size)
 	phaseSolve    = "solve"    // sending the definition and running it
@@ -51,8 +52,8 @@ type tracer struct {
 	start  time.Time
 	order  []string
 	byName map[string]*traceRow
-	// nested is the time of the phases that happen inside other phases
-	// (git, worktree) so far; an enclosing span takes it off its own.
+	// nested is the time of the phase that happens inside other phases
+	// (git) so far; an enclosing span takes it off its own.
 	nested time.Duration
 }
 
@@ -69,7 +70,7 @@ func newTracer(now time.Time) *tracer {
 }
 
 // nestedPhase reports whether a phase can happen inside another one.
-func nestedPhase(name string) bool { return name == phaseGit || name == phaseWorktree }
+func nestedPhase(name string) bool { return name == phaseGit }
 
 func (t *tracer) add(name string, isIO bool, d time.Duration, bytes int64, calls int) {
 	if t == nil {
@@ -98,15 +99,20 @@ func (t *tracer) nestedTime() time.Duration {
 }
 
 // span starts a phase; the returned func ends it with the bytes it moved
-// and the gateway calls it made. Time of nested phases (git, worktree)
-// spent meanwhile is not the span's own.
+// and the gateway calls it made. Time of the nested phase (git) spent
+// meanwhile is not the span's own.
 func (t *tracer) span(name string) func(bytes int64, calls int) {
 	if t == nil {
 		return func(int64, int) {}
 	}
 	start, n0 := time.Now(), t.nestedTime()
 	return func(bytes int64, calls int) {
-		d := time.Since(start) - (t.nestedTime() - n0)
+		d := time.Since(start)
+		if name != phaseWorktree {
+			// the worktree check runs beside the others: what they read
+			// of .git meanwhile is not its time to give back
+			d -= t.nestedTime() - n0
+		}
 		t.add(name, false, max(d, 0), bytes, calls)
 	}
 }

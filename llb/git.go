@@ -48,6 +48,13 @@ type GitOpt struct {
 	Helper func(ctx context.Context) (bkllb.State, error)
 	// HelperPlatform is the platform the helper runs on.
 	HelperPlatform *ocispecs.Platform
+	// Background, when set, takes the uncommitted-change check of each
+	// local mapping off the conversion: it is handed a func that the
+	// caller runs later (while the build solves) with a repository of its
+	// own, since go-git repositories are not safe for concurrent use, and
+	// waits for before the build ends. Nil runs the check in line on the
+	// conversion's repository.
+	Background func(check func(ctx context.Context, repo *gitsource.Repo))
 	// ExportAbove is gitllb.ApplyOpt.ExportAbove: with a helper, points
 	// bigger than it are written inside the build, not inlined. Zero
 	// inlines up to gitllb.DefaultMaxInlineBytes.
@@ -200,11 +207,23 @@ func (b *builder) planMapping(ctx context.Context, img *dappfile.Image, m *dappf
 }
 
 // warnUncommitted tells the user which changes of the work tree a mapping
-// leaves out: builds take HEAD's committed state.
+// leaves out: builds take HEAD's committed state. With GitOpt.Background
+// the check runs beside the solve.
 func (b *builder) warnUncommitted(ctx context.Context, m *dappfile.GitMapping) {
 	if b.opt.Git.Worktree == nil {
 		return
 	}
+	if bg := b.opt.Git.Background; bg != nil {
+		bg(func(ctx context.Context, repo *gitsource.Repo) { b.checkUncommitted(ctx, repo, m) })
+		return
+	}
+	b.checkUncommitted(ctx, b.gitRepo, m)
+}
+
+// checkUncommitted compares the mapping's files in the work tree with
+// HEAD of repo and warns about the differences. It uses nothing of the
+// builder but its options, so it may run after the conversion.
+func (b *builder) checkUncommitted(ctx context.Context, repo *gitsource.Repo, m *dappfile.GitMapping) {
 	include, exclude := contextPatterns(m)
 	if len(include) > 0 {
 		// go-git needs the .gitignore files to tell ignored files apart.
@@ -213,8 +232,11 @@ func (b *builder) warnUncommitted(ctx context.Context, m *dappfile.GitMapping) {
 	msg := ""
 	wt, err := b.opt.Git.Worktree(ctx, include, exclude)
 	var files []string
+	if err == nil && repo == nil {
+		err = errors.New("the repository could not be opened")
+	}
 	if err == nil {
-		files, err = b.gitRepo.Uncommitted(wt, m)
+		files, err = repo.Uncommitted(wt, m)
 	}
 	switch {
 	case err != nil:
