@@ -76,6 +76,9 @@ type Mount struct {
 	// Env holds KEY=VALUE pairs set for the step only (never in the image
 	// config), for tools that must be told where their cache is.
 	Env []string
+	// NotSaved names files at a Cache's root that the tool rebuilds on its
+	// own: saving the caches for another runner leaves them out.
+	NotSaved []string
 	// Reason says why the mount is there, for the outline and progress
 	// output: "apt package cache", "mount: build_dir".
 	Reason string

@@ -130,10 +130,11 @@ func systemCache(opt Opt, target string, sharing Sharing, reason string, id ...s
 }
 
 func apt(_ userCtx, opt Opt) []Mount {
-	return []Mount{
-		systemCache(opt, aptArchives, Locked, "apt package cache", "apt", "cache"),
-		systemCache(opt, aptLists, Locked, "apt package lists", "apt", "lists"),
-	}
+	archives := systemCache(opt, aptArchives, Locked, "apt package cache", "apt", "cache")
+	// apt rebuilds its binary caches from the lists in a second; they are
+	// as big as the lists (about 80 MB for Debian's main)
+	archives.NotSaved = []string{"pkgcache.bin", "srcpkgcache.bin"}
+	return []Mount{archives, systemCache(opt, aptLists, Locked, "apt package lists", "apt", "lists")}
 }
 
 func apk(_ userCtx, opt Opt) []Mount {

@@ -61,6 +61,9 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 		return res, err
 	}
 
+	if err := dappllb.CheckCacheMountsTarget(cfg, bc.Target); err != nil {
+		return nil, err
+	}
 	epoch, err := sourceDateEpoch(bc.BuildArgs, cfg, func() (time.Time, error) {
 		c, err := headCommit(ctx, git)
 		return c.Time, err
@@ -77,6 +80,9 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 	bg := newBackground(ctx, git)
 	defer bg.wait()
 	rb, err := bc.Build(ctx, func(ctx context.Context, platform *ocispecs.Platform, idx int) (*dockerui.BuildResult, error) {
+		if bc.Target == dappllb.CacheMountsTarget {
+			return buildCacheMounts(ctx, bc, cfg, opt, src, platform, git, bg)
+		}
 		return buildPlatform(ctx, bc, cfg, opt, src, platform, epoch, headErr, git, bg)
 	})
 	bg.wait()
@@ -107,6 +113,9 @@ func buildPlatform(ctx context.Context, bc *dockerui.Client, cfg *dappfile.Confi
 	}
 	pbDef := def.ToPB()
 	endMarshal(int64(pbDef.SizeVT()), 0)
+	if err := seedCacheMounts(ctx, bc, opt, src, res.CacheMounts, platform); err != nil {
+		return nil, err
+	}
 	// Evaluate: the build runs here rather than later in the exporter, so
 	// a failing step's error comes back through the frontend, which names
 	// the step and a missing secret's Dappfile entry.

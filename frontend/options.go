@@ -43,6 +43,9 @@ const (
 	keyShell = "shell"
 	// keyTrace (trace.go) prints where the build's time goes.
 
+	// keyCacheMountsMaxSize bounds what saving or seeding the cache
+	// mounts copies.
+	keyCacheMountsMaxSize = "cache-mounts-max-size"
 	// keyVCSSource is set by buildx to the git remote of the context.
 	keyVCSSource = "vcs:source"
 )
@@ -69,6 +72,9 @@ type options struct {
 	imageShell bool
 	// trace prints the phase trace (see tracer).
 	trace bool
+	// cacheMountsMaxSize bounds the bytes a cache-mount save or seed
+	// copies; 0 takes the default.
+	cacheMountsMaxSize int64
 }
 
 func parseOptions(opts map[string]string) (options, error) {
@@ -96,18 +102,30 @@ func parseOptions(opts map[string]string) (options, error) {
 	default:
 		return o, errors.Errorf("option %s: %q is neither toolchain (the toolchain's bash) nor image (the image's /bin/sh)", keyShell, v)
 	}
-	if v := opts[keyGitPatchThreshold]; v != "" {
-		n, err := units.RAMInBytes(v)
-		if err != nil || n <= 0 {
-			return o, errors.Errorf("option %s: %q is not a size (e.g. 1m, 512k, 1048576)", keyGitPatchThreshold, v)
-		}
-		o.gitPatchThreshold = n
+	if o.gitPatchThreshold, err = parseSize(opts, keyGitPatchThreshold); err != nil {
+		return o, err
+	}
+	if o.cacheMountsMaxSize, err = parseSize(opts, keyCacheMountsMaxSize); err != nil {
+		return o, err
 	}
 	return o, nil
 }
 
+// parseSize reads a positive size option; 0 when it is not set.
+func parseSize(opts map[string]string, key string) (int64, error) {
+	v := opts[key]
+	if v == "" {
+		return 0, nil
+	}
+	n, err := units.RAMInBytes(v)
+	if err != nil || n <= 0 {
+		return 0, errors.Errorf("option %s: %q is not a size (e.g. 1m, 512k, 1048576)", key, v)
+	}
+	return n, nil
+}
+
 // ownOptions lists this frontend's options for withBuildArgOptions.
-var ownOptions = []string{keyDev, keyProject, keyAutoCache, keyGitPatchThreshold, keyGitHelperImage, keyToolchainImage, keyShell, keyTrace}
+var ownOptions = []string{keyDev, keyProject, keyAutoCache, keyGitPatchThreshold, keyGitHelperImage, keyToolchainImage, keyShell, keyTrace, keyCacheMountsMaxSize}
 
 // withBuildArgOptions fills an option from its DAPP_* build arg when the
 // option itself is not set.
@@ -226,10 +244,12 @@ type currentFrontend interface {
 	CurrentFrontend() (*bkllb.State, error)
 }
 
-// gitHelper finds the frontend binary for the git-export helper: the
-// image named by git-helper-image, else the frontend's own image (known
-// only when BuildKit runs the frontend as a gateway image).
-func gitHelper(bc *dockerui.Client, opt options) func(context.Context) (bkllb.State, error) {
+// frontendBinary finds the frontend binary for the steps that run it (the
+// git-export helper, the cache-mount copies): the image named by
+// git-helper-image, else the frontend's own image (known only when
+// BuildKit runs the frontend as a gateway image). why starts the error
+// when there is neither.
+func frontendBinary(bc *dockerui.Client, opt options, why string) func(context.Context) (bkllb.State, error) {
 	return func(context.Context) (bkllb.State, error) {
 		if opt.gitHelperImage != "" {
 			return bkllb.Image(opt.gitHelperImage, bkllb.Platform(workerPlatform(bc)),
@@ -244,9 +264,9 @@ func gitHelper(bc *dockerui.Client, opt options) func(context.Context) (bkllb.St
 				return *st, nil
 			}
 		}
-		return bkllb.State{}, errors.Errorf("such steps are written by the frontend binary inside the build, "+
+		return bkllb.State{}, errors.Errorf("%s, "+
 			"and this frontend does not run from an image: set --opt %s=IMAGE (build arg DAPP_GIT_HELPER_IMAGE) "+
-			"to an image holding %s, such as the dapp-frontend image", keyGitHelperImage, gitllb.HelperBinary)
+			"to an image holding %s, such as the dapp-frontend image", why, keyGitHelperImage, gitllb.HelperBinary)
 	}
 }
 
@@ -276,7 +296,7 @@ func gitOpt(bc *dockerui.Client, opt options, git *contextGit, bg *background) d
 		Dev:         opt.dev,
 		Plan:        gitsource.PlanOpt{PatchThreshold: opt.gitPatchThreshold},
 		DotGit:      func(ctx context.Context) (bkllb.State, error) { return dotGit(ctx, bc) },
-		Helper:      gitHelper(bc, opt),
+		Helper:      frontendBinary(bc, opt, "such steps are written by the frontend binary inside the build"),
 		HelperPlatform: func() *ocispecs.Platform {
 			p := workerPlatform(bc)
 			return &p

@@ -57,6 +57,8 @@ type builder struct {
 	exportDone bool
 	// toolchains holds the toolchain image state per platform.
 	toolchains map[string]bkllb.State
+	// caches are the persistent cache mounts of the steps built so far.
+	caches cacheSet
 }
 
 func newBuilder(cfg *dappfile.Config, opt ConvertOpt) *builder {
@@ -68,7 +70,7 @@ func newBuilder(cfg *dappfile.Config, opt ConvertOpt) *builder {
 		}
 	}
 	return &builder{cfg: cfg, opt: opt, done: map[*dappfile.Image]*built{}, visiting: map[*dappfile.Image]bool{},
-		byName: byName, roots: map[*dappfile.Image]string{}, inlineBudget: inlineBudget}
+		byName: byName, roots: map[*dappfile.Image]string{}, inlineBudget: inlineBudget, caches: cacheSet{}}
 }
 
 func (b *builder) lookup(name string) (*dappfile.Image, error) {

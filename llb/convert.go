@@ -11,6 +11,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/flant/dapp-frontend/cachemounts"
 	"github.com/flant/dapp-frontend/dappfile"
 	bkllb "github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
@@ -77,6 +78,9 @@ type Result struct {
 	BaseImage *dockerspec.DockerOCIImage
 	// Target is the image or artifact that was built.
 	Target *dappfile.Image
+	// CacheMounts are the persistent caches the steps of State mount, each
+	// once (see SeedCacheMounts), sorted by id.
+	CacheMounts []cachemounts.Mount
 }
 
 // Convert builds the LLB of the target of cfg and of everything the target
@@ -99,7 +103,7 @@ func Convert(ctx context.Context, cfg *dappfile.Config, opt ConvertOpt) (*Result
 	if target.Kind == dappfile.KindImage {
 		applyLabels(img, opt.Labels)
 	}
-	return &Result{State: out.state, Image: img, BaseImage: out.baseImage, Target: target}, nil
+	return &Result{State: out.state, Image: img, BaseImage: out.baseImage, Target: target, CacheMounts: b.caches.sorted()}, nil
 }
 
 // displayName is how an image appears in progress output and errors.

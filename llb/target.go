@@ -16,6 +16,9 @@ import (
 // Errors are about the whole file: LocationErrors without a range, so the
 // file's name comes first where errors leave.
 func SelectTarget(cfg *dappfile.Config, target string) (*dappfile.Image, error) {
+	if err := CheckCacheMountsTarget(cfg, target); err != nil {
+		return nil, err
+	}
 	if target != "" {
 		for _, img := range cfg.Images {
 			if img.Name == target {
@@ -68,4 +71,20 @@ func Describe(img *dappfile.Image) string {
 		base = "artifact " + img.FromDimgArtifact
 	}
 	return fmt.Sprintf("%s from %s", img.Kind, base)
+}
+
+// CheckCacheMountsTarget refuses an image named like CacheMountsTarget
+// when that target is asked for: the build cannot tell which one the user
+// means.
+func CheckCacheMountsTarget(cfg *dappfile.Config, target string) error {
+	if target != CacheMountsTarget {
+		return nil
+	}
+	for _, img := range cfg.Images {
+		if img.Name == target {
+			return &dappfile.LocationError{Ranges: []dappfile.Range{img.NameLoc}, Err: errors.Errorf(
+				"%s %q has the name of the target that saves the build's cache mounts (--target %s): rename it to build it", img.Kind, img.Name, target)}
+		}
+	}
+	return nil
 }

@@ -76,8 +76,9 @@ func (sb *stageBuilder) stageMounts(st stages.Stage) ([]bkllb.RunOption, error) 
 		sb.b.warn(warnings)
 		sb.directives, sb.directivesRead = dirs, true
 	}
-	auto := cachemounts.Detect(stageCommands(st), opt)
-	return cacheRunOptions(cachemounts.Merge(sb.directives, auto)), nil
+	ms := cachemounts.Merge(sb.directives, cachemounts.Detect(stageCommands(st), opt))
+	sb.b.caches.add(ms)
+	return cacheRunOptions(ms), nil
 }
 
 // stageCommands are what cache detection reads: a shell stage's commands,

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/flant/dapp-frontend/cachemounts"
 	"github.com/flant/dapp-frontend/frontend"
 	"github.com/flant/dapp-frontend/gitsource"
 	"github.com/moby/buildkit/frontend/gateway/grpcclient"
@@ -39,6 +40,10 @@ func runSubcommand(name string, args []string) error {
 		// hidden: run by the frontend's own ExecOps for git steps too big
 		// to inline (see gitllb.ExportEnv), not by users
 		return runGitExport(args)
+	case cachemounts.SaveCommand, cachemounts.SeedCommand:
+		// hidden: run by the frontend's own ExecOps that save the build's
+		// cache mounts and seed them (see llb.SaveCacheMounts), not by users
+		return runCacheTransfer(name, args)
 	case "-h", "--help", "help":
 		fmt.Fprintln(os.Stdout, "usage: dapp-frontend llb -f Dappfile --context DIR [--target NAME] [--build-arg K=V]")
 		return nil
