@@ -57,6 +57,32 @@ type readerFS struct {
 	mu     sync.Mutex
 	chunks map[chunkKey][]byte
 	order  []chunkKey // insertion order, for eviction
+	// stats caches StatFile answers (nil: the file does not exist) and
+	// the entries ReadDir listed: the state is a solved snapshot that
+	// never changes, and go-git stats a file before it opens it and
+	// probes every loose object it lists, each a gateway round trip.
+	stats map[string]*fstypes.Stat
+}
+
+// maxCachedStats bounds the stat cache; past it, answers are not kept.
+const maxCachedStats = 1 << 18
+
+func (fs *readerFS) cachedStat(abs string) (*fstypes.Stat, bool) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	st, ok := fs.stats[abs]
+	return st, ok
+}
+
+func (fs *readerFS) keepStat(abs string, st *fstypes.Stat) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if fs.stats == nil {
+		fs.stats = map[string]*fstypes.Stat{}
+	}
+	if len(fs.stats) < maxCachedStats {
+		fs.stats[abs] = st
+	}
 }
 
 func (fs *readerFS) abs(name string) string {
@@ -67,9 +93,22 @@ func (fs *readerFS) abs(name string) string {
 func filepathToSlash(p string) string { return strings.ReplaceAll(p, `\`, "/") }
 
 func (fs *readerFS) stat(name string) (*fileInfo, error) {
-	st, err := fs.r.StatFile(fs.ctx, gwclient.StatRequest{Path: fs.abs(name)})
-	if err != nil {
-		return nil, &os.PathError{Op: "stat", Path: name, Err: notExist(err)}
+	abs := fs.abs(name)
+	st, ok := fs.cachedStat(abs)
+	if !ok {
+		var err error
+		st, err = fs.r.StatFile(fs.ctx, gwclient.StatRequest{Path: abs})
+		if err != nil {
+			err = notExist(err)
+			if err == os.ErrNotExist {
+				fs.keepStat(abs, nil)
+			}
+			return nil, &os.PathError{Op: "stat", Path: name, Err: err}
+		}
+		fs.keepStat(abs, st)
+	}
+	if st == nil {
+		return nil, &os.PathError{Op: "stat", Path: name, Err: os.ErrNotExist}
 	}
 	return &fileInfo{name: path.Base(path.Clean("/" + name)), st: st}, nil
 }
@@ -106,13 +145,16 @@ func (fs *readerFS) Readlink(name string) (string, error) {
 }
 
 func (fs *readerFS) ReadDir(name string) ([]os.FileInfo, error) {
-	sts, err := fs.r.ReadDir(fs.ctx, gwclient.ReadDirRequest{Path: fs.abs(name)})
+	abs := fs.abs(name)
+	sts, err := fs.r.ReadDir(fs.ctx, gwclient.ReadDirRequest{Path: abs})
 	if err != nil {
 		return nil, &os.PathError{Op: "readdir", Path: name, Err: notExist(err)}
 	}
 	out := make([]os.FileInfo, 0, len(sts))
 	for _, st := range sts {
-		out = append(out, &fileInfo{name: path.Base(st.Path), st: st})
+		base := path.Base(st.Path)
+		fs.keepStat(path.Join(abs, base), st)
+		out = append(out, &fileInfo{name: base, st: st})
 	}
 	return out, nil
 }

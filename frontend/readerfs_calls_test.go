@@ -2,6 +2,7 @@ package frontend
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
@@ -51,4 +52,30 @@ func TestReaderRoundTrips(t *testing.T) {
 	require.NoError(t, err)
 	t.Logf("reads=%d stats=%d readdirs=%d", cr.reads.Load(), cr.stats, cr.dirs)
 	require.Less(t, int(cr.reads.Load())+cr.stats+cr.dirs, 100)
+}
+
+// TestReaderStatCache: the solved state never changes, so a file is
+// stat'ed once, missing files too, and a directory listing answers the
+// stats of its entries.
+func TestReaderStatCache(t *testing.T) {
+	t.Parallel()
+	dir := gittest.New(t)
+	dir.Write("a/b.txt", "b")
+	dir.Commit("one")
+	cr := &countingReader{dirReader: dirReader{root: dir.Dir}}
+	fs := newReaderFS(context.Background(), cr, ".git")
+	for range 3 {
+		_, err := fs.Stat("HEAD")
+		require.NoError(t, err)
+		_, err = fs.Stat("packed-refs")
+		require.ErrorIs(t, err, os.ErrNotExist)
+	}
+	require.Equal(t, 2, cr.stats, "one stat per file, missing ones included")
+	ents, err := fs.ReadDir("refs/heads")
+	require.NoError(t, err)
+	require.NotEmpty(t, ents)
+	f, err := fs.Open("refs/heads/" + ents[0].Name())
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	require.Equal(t, 2, cr.stats, "the listing answered the stat of its entry")
 }
