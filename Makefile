@@ -28,12 +28,21 @@ FUZZTIME_BRIEF ?= 5s
 # runs spent shrinking each new input: keeps slow seeds from stalling a short run
 FUZZMINIMIZE ?= 20x
 BENCH_FLAGS ?= -timeout 60m
+# BenchmarkApp (e2e/app_bench_test.go): rounds, the proxy's limit in Mbit/s,
+# which cases (all, matrix or parallel), where its Markdown report goes
+BENCH_ROUNDS ?= 3
+BENCH_RATE_MBIT ?= 100
+BENCH_CASES ?= all
+BENCH_REPORT ?= $(CACHE_DIR)/bench-app.md
+BENCH_ENV = DAPP_BENCH_ROUNDS=$(BENCH_ROUNDS) DAPP_BENCH_RATE_MBIT=$(BENCH_RATE_MBIT) \
+	DAPP_BENCH_CASES=$(BENCH_CASES) DAPP_BENCH_REPORT=$(BENCH_REPORT)
 DEMO_EXAMPLE ?= examples/basic
 STOP_HINT := make env-down$(if $(filter $(CACHE_DIR)/e2e,$(STATE_DIR)),, STATE_DIR=$(STATE_DIR))
 
-# on_fresh_stack CMD,WHAT: start a throw-away stack in a new state dir, push
-# the base images and the frontend image, run CMD with the stack's env, tear
-# the stack down however CMD ends.
+# on_fresh_stack CMD,WHAT[,SETUP]: start a throw-away stack in a new state
+# dir, push the base images and the frontend image, run the e2e-env.sh
+# commands SETUP (e.g. dockerfile-frontend-image) on it, run CMD with the
+# stack's env, tear the stack down however CMD ends.
 define on_fresh_stack
 	@mkdir -p $(CACHE_DIR); state=$$(mktemp -d $(CACHE_DIR)/e2e-run.XXXXXX); \
 	trap '$(ENVSH) down '"$$state"' --purge' EXIT; \
@@ -46,6 +55,7 @@ define on_fresh_stack
 	else \
 		echo "WARNING: no cmd/dapp-frontend yet: dapp-frontend:dev not built; tests needing it will fail"; \
 	fi; \
+	for setup in $(3); do $(ENVSH) $$setup $$state; done; \
 	set -a; . $$state/env; set +a; \
 	export DAPP_E2E_REQUIRED=1; \
 	start=$$(date +%s); \
@@ -148,20 +158,24 @@ demo: env-up image
 	echo "  try more:   set -a; . $(STATE_DIR)/env; set +a; $$DAPP_E2E_BIN_DIR/buildctl build --frontend gateway.v0 --opt source=$$DAPP_E2E_REGISTRY/dapp-frontend:dev --opt context:busybox=docker-image://$$DAPP_E2E_REGISTRY/busybox:latest --opt toolchain-image=$$DAPP_E2E_TOOLCHAIN_IMAGE --local context=examples/<name> --local dockerfile=examples/<name> --opt filename=Dappfile --output type=oci,dest=/tmp/image.tar"; \
 	echo "the stack keeps running (buildkitd $$BUILDKIT_HOST, registry $$DAPP_E2E_REGISTRY); stop it with: $(STOP_HINT)"
 
-## bench: e2e benchmarks (`go test -bench $(BENCH)`, e.g. BENCH=AptSecondBuild)
-## on the stack running in STATE_DIR (make env-up image), or else on a
-## throw-away stack of their own. Not part of `make test`.
+## bench: e2e benchmarks (`go test -bench $(BENCH)`, e.g. BENCH=AptSecondBuild,
+## BENCH=App for the application benchmark, whose Markdown report lands in
+## BENCH_REPORT) on the stack running in STATE_DIR (make env-up image), or
+## else on a throw-away stack of their own. Both push BuildKit's Dockerfile
+## frontend as an image first (built once, cached with the tools). Not part
+## of `make test`.
 bench: tools build
 	@if $(ENVSH) status $(STATE_DIR) >/dev/null 2>&1; then \
 		echo "benchmarks on the stack running in $(STATE_DIR)"; \
+		$(ENVSH) dockerfile-frontend-image $(STATE_DIR); \
 		set -a; . $(STATE_DIR)/env; set +a; \
-		DAPP_E2E_REQUIRED=1 $(GO) test -tags e2e -run '^$$' -bench '$(BENCH)' $(BENCH_FLAGS) ./e2e/...; \
+		DAPP_E2E_REQUIRED=1 $(BENCH_ENV) $(GO) test -tags e2e -run '^$$' -bench '$(BENCH)' $(BENCH_FLAGS) ./e2e/...; \
 	else \
 		$(MAKE) --no-print-directory bench-fresh; \
 	fi
 
 bench-fresh: tools build
-	$(call on_fresh_stack,$(GO) test -tags e2e -run '^$$' -bench '$(BENCH)' $(BENCH_FLAGS) ./e2e/...,benchmarks)
+	$(call on_fresh_stack,$(BENCH_ENV) $(GO) test -tags e2e -run '^$$' -bench '$(BENCH)' $(BENCH_FLAGS) ./e2e/...,benchmarks,dockerfile-frontend-image)
 
 clean:
 	rm -rf bin

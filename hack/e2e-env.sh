@@ -13,12 +13,19 @@
 #                                              toolchain image (toolchain/build.sh) as
 #                                              dapp-toolchain:KEY; adds DAPP_E2E_TOOLCHAIN_IMAGE
 #                                              (REF@DIGEST) to STATE_DIR/env
+#   hack/e2e-env.sh dockerfile-frontend-image STATE_DIR
+#                                              build (once, cached by the tools' go.mod/go.sum)
+#                                              BuildKit's dockerfile-frontend at the pinned
+#                                              version and push it as dockerfile-frontend:VERSION;
+#                                              adds DAPP_E2E_DOCKERFILE_FRONTEND_IMAGE (REF@DIGEST)
+#                                              to STATE_DIR/env (make bench uses it)
 #   hack/e2e-env.sh down STATE_DIR [--purge]   stop what `up` started (by pid); --purge
 #                                              also removes STATE_DIR
 #
 # STATE_DIR/env is a shell file (KEY=value lines) meant for `set -a; . STATE_DIR/env`:
 #   BUILDKIT_HOST, DAPP_E2E_REGISTRY, DAPP_E2E_BIN_DIR, DAPP_E2E_STATE_DIR,
-#   BUILDKITD_PID, REGISTRY_PID, DAPP_E2E_TOOLCHAIN_IMAGE (after toolchain-image)
+#   BUILDKITD_PID, REGISTRY_PID, DAPP_E2E_TOOLCHAIN_IMAGE (after toolchain-image),
+#   DAPP_E2E_DOCKERFILE_FRONTEND_IMAGE (after dockerfile-frontend-image)
 #
 # Environment knobs: DAPP_E2E_CACHE (default <repo>/.cache), DAPP_E2E_BIN_CACHE
 # (tools dir, default $DAPP_E2E_CACHE/bin), DEBIAN_MIRROR (default
@@ -544,14 +551,93 @@ cmd_toolchain_image() {
 	FROM scratch
 	ADD toolchain.tar /
 	EOF
-	push_dockerfile "dapp-toolchain:$key" "$dir" --metadata-file "$dir/metadata.json"
+	push_pinned DAPP_E2E_TOOLCHAIN_IMAGE "dapp-toolchain:$key" "$dir"
+}
+
+# push_pinned ENV_KEY NAME DIR: push DIR/Dockerfile's image as NAME and
+# record its REF@DIGEST in STATE/env as ENV_KEY.
+push_pinned() {
 	local digest
-	digest=$(sed -n 's/.*"containerimage.digest": *"\([^"]*\)".*/\1/p' "$dir/metadata.json")
-	[ -n "$digest" ] || die "no digest for the toolchain image in $dir/metadata.json"
-	grep -v '^DAPP_E2E_TOOLCHAIN_IMAGE=' "$STATE/env" >"$STATE/env.tmp" || true
-	printf 'DAPP_E2E_TOOLCHAIN_IMAGE=%q\n' "$DAPP_E2E_REGISTRY/dapp-toolchain:$key@$digest" >>"$STATE/env.tmp"
+	push_dockerfile "$2" "$3" --metadata-file "$3/metadata.json"
+	digest=$(metadata_digest "$3/metadata.json")
+	set_env "$1" "$DAPP_E2E_REGISTRY/$2@$digest"
+	log "$1=$DAPP_E2E_REGISTRY/$2@$digest"
+}
+
+# set_env KEY VALUE: replace KEY's line in STATE/env.
+set_env() {
+	grep -v "^$1=" "$STATE/env" >"$STATE/env.tmp" || true
+	printf '%s=%q\n' "$1" "$2" >>"$STATE/env.tmp"
 	mv "$STATE/env.tmp" "$STATE/env"
-	log "toolchain image: $DAPP_E2E_REGISTRY/dapp-toolchain:$key@$digest"
+}
+
+# metadata_digest FILE: the image digest in a buildctl --metadata-file.
+metadata_digest() {
+	local digest
+	digest=$(sed -n 's/.*"containerimage.digest": *"\([^"]*\)".*/\1/p' "$1")
+	[ -n "$digest" ] || die "no image digest in $1"
+	echo "$digest"
+}
+
+# ---------------------------------------------------------------- dockerfile frontend image
+
+# The Dockerfile frontend as an image, as `# syntax=docker/dockerfile` users
+# run it: BuildKit's own frontend/dockerfile/cmd/dockerfile-frontend at the
+# version hack/tools pins, built like the other tools (cached in BIN_DIR,
+# keyed by the tools' go.mod and go.sum) and packaged like BuildKit's
+# release image (FROM scratch, its labels, /bin/dockerfile-frontend).
+build_dockerfile_frontend() {
+	local key bkver dfver tmp start
+	key=$(tools_key)
+	mkdir -p "$BIN_DIR"
+	if [ -x "$BIN_DIR/dockerfile-frontend" ] && [ "$(cat "$BIN_DIR/.dockerfile-frontend-key" 2>/dev/null)" = "$key" ]; then
+		log "dockerfile-frontend cached in $BIN_DIR (key $key)"
+		return
+	fi
+	exec 7>"$BIN_DIR/.dockerfile-frontend.lock"
+	flock 7
+	if [ -x "$BIN_DIR/dockerfile-frontend" ] && [ "$(cat "$BIN_DIR/.dockerfile-frontend-key" 2>/dev/null)" = "$key" ]; then
+		exec 7>&-
+		return
+	fi
+	bkver=$(cd "$TOOLS_MOD_DIR" && go list -m -f '{{.Version}}' github.com/moby/buildkit)
+	dfver=$(sed -n 's/^const version = "\(.*\)"$/\1/p' "$(cd "$TOOLS_MOD_DIR" && go list -m -f '{{.Dir}}' github.com/moby/buildkit)/frontend/dockerfile/version/version.go")
+	tmp=$(mktemp -d "$BIN_DIR/.build.XXXXXX")
+	start=$(date +%s)
+	log "building dockerfile-frontend $dfver (BuildKit $bkver)"
+	# the flags of BuildKit's own build (mainline channel: no extra tags)
+	(cd "$TOOLS_MOD_DIR" && CGO_ENABLED=0 go build -trimpath \
+		-tags 'netgo static_build osusergo' \
+		-ldflags "-s -w -X main.Version=dockerfile/$dfver -X main.Revision=buildkit-$bkver" \
+		-o "$tmp/dockerfile-frontend" \
+		github.com/moby/buildkit/frontend/dockerfile/cmd/dockerfile-frontend) ||
+		{ rm -rf "$tmp"; die "dockerfile-frontend build failed"; }
+	mv -f "$tmp/dockerfile-frontend" "$BIN_DIR/dockerfile-frontend"
+	rm -rf "$tmp"
+	echo "$key" >"$BIN_DIR/.dockerfile-frontend-key"
+	exec 7>&-
+	log "dockerfile-frontend built in $(($(date +%s) - start))s"
+}
+
+cmd_dockerfile_frontend_image() {
+	load_env
+	command -v go >/dev/null 2>&1 || die "go is not installed"
+	build_dockerfile_frontend
+	local dir=$STATE/images/dockerfile-frontend dfver tag
+	dfver=$("$BIN_DIR/dockerfile-frontend" -version | awk '{ print $3 }')
+	[ -n "$dfver" ] || die "$BIN_DIR/dockerfile-frontend -version printed no version"
+	tag=dockerfile-frontend:${dfver#dockerfile/}
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	ln "$BIN_DIR/dockerfile-frontend" "$dir/dockerfile-frontend" 2>/dev/null || cp "$BIN_DIR/dockerfile-frontend" "$dir/dockerfile-frontend"
+	cat >"$dir/Dockerfile" <<-'EOF'
+	FROM scratch
+	LABEL moby.buildkit.frontend.network.none="true"
+	LABEL moby.buildkit.frontend.caps="moby.buildkit.frontend.inputs,moby.buildkit.frontend.subrequests,moby.buildkit.frontend.contexts,moby.buildkit.frontend.gitquerystring,moby.buildkit.frontend.contexts.zstd"
+	COPY dockerfile-frontend /bin/dockerfile-frontend
+	ENTRYPOINT ["/bin/dockerfile-frontend"]
+	EOF
+	push_pinned DAPP_E2E_DOCKERFILE_FRONTEND_IMAGE "$tag" "$dir"
 }
 
 # ---------------------------------------------------------------- main
@@ -561,7 +647,7 @@ cmd=$1
 shift
 case $cmd in
 tools) cmd_tools ;;
-up | status | images | frontend-image | toolchain-image | down)
+up | status | images | frontend-image | toolchain-image | dockerfile-frontend-image | down)
 	[ $# -ge 1 ] || usage
 	STATE=$(abspath "$1")
 	shift
@@ -571,6 +657,7 @@ up | status | images | frontend-image | toolchain-image | down)
 	images) cmd_images "$@" ;;
 	frontend-image) cmd_frontend_image ;;
 	toolchain-image) cmd_toolchain_image ;;
+	dockerfile-frontend-image) cmd_dockerfile_frontend_image ;;
 	down) cmd_down "$@" ;;
 	esac
 	;;
