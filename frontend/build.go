@@ -8,6 +8,7 @@ package frontend
 import (
 	"context"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/flant/dapp-frontend/dappfile"
@@ -46,6 +47,17 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 	defer func() { err = keepMessage(wrapSource(err, src.SourceMap)) }()
 
 	git := newContextGit(bc)
+	// .git is read ahead, beside the templates and the rendering, when
+	// the Dappfile may need it; the reads land in the reader's cache
+	var ahead sync.WaitGroup
+	defer ahead.Wait()
+	if mentionsGit(src.Data) {
+		ahead.Add(1)
+		go func() {
+			defer ahead.Done()
+			git.prefetch(ctx)
+		}()
+	}
 	cfg, err := readDappfile(ctx, bc, src, git)
 	if err != nil {
 		return nil, err

@@ -27,7 +27,7 @@ type contextGit struct {
 	fsOnce sync.Once
 	fs     billy.Filesystem
 	fsErr  error
-	// ref is the solved .git, for the uncommitted-change check's reader
+	// ref is the solved .git, which prefetch reads through a reader of its own
 	ref gwclient.Reference
 
 	mu        sync.Mutex
@@ -108,9 +108,9 @@ func (g *contextGit) forConversion(ctx context.Context) (*gitsource.Repo, error)
 }
 
 // background runs the uncommitted-change checks beside the solve: one
-// after another, on a repository of their own read through a reader of its
-// own (counted as the worktree phase of the trace), with the build's
-// context, since a platform's context ends with its conversion's group.
+// after another, on a repository of their own over the shared reader, with
+// the build's context, since a platform's context ends with its
+// conversion's group.
 type background struct {
 	g   *contextGit
 	ctx context.Context
@@ -145,10 +145,9 @@ func (bg *background) open() *gitsource.Repo {
 	if _, err := bg.g.dotGitFS(bg.ctx); err != nil {
 		return nil
 	}
-	tr := tracerFrom(bg.ctx)
-	end := tr.span(phaseWorktree)
-	defer end(0, 0)
-	repo, err := gitsource.OpenFS(newReaderFS(bg.ctx, traceReader(tr, phaseWorktree, bg.g.ref), ".git"))
+	// the shared reader: what the conversion and prefetch read of .git
+	// (HEAD's trees, the index) is in its cache already
+	repo, err := bg.g.open(bg.ctx)
 	if err != nil {
 		return nil
 	}

@@ -31,9 +31,11 @@ var _ fileReader = (gwclient.Reference)(nil)
 // are served from cached chunks.
 const readChunk = 1 << 20
 
-// maxCachedChunks bounds the memory the chunk cache holds (64 MiB); the
-// oldest chunk goes first.
-const maxCachedChunks = 64
+// maxCachedBytes bounds the memory the chunk cache holds; the oldest
+// chunk goes first. It counts bytes, not chunks: a loose object is a
+// chunk of its own, and a repository's hundreds of them must not push its
+// packs out.
+const maxCachedBytes = 64 << 20
 
 // newReaderFS returns a read-only billy filesystem rooted at root inside r.
 // Writes fail with billy.ErrReadOnly. go-git only reads when it opens a
@@ -57,11 +59,16 @@ type readerFS struct {
 	mu     sync.Mutex
 	chunks map[chunkKey][]byte
 	order  []chunkKey // insertion order, for eviction
+	cached int64      // bytes in chunks
 	// stats caches StatFile answers (nil: the file does not exist) and
 	// the entries ReadDir listed: the state is a solved snapshot that
 	// never changes, and go-git stats a file before it opens it and
 	// probes every loose object it lists, each a gateway round trip.
 	stats map[string]*fstypes.Stat
+	// dirs caches directory listings (go-git lists the loose objects).
+	dirs map[string][]*fstypes.Stat
+	// pending holds the chunks being read; closed when the read ends.
+	pending map[chunkKey]chan struct{}
 }
 
 // maxCachedStats bounds the stat cache; past it, answers are not kept.
@@ -146,17 +153,48 @@ func (fs *readerFS) Readlink(name string) (string, error) {
 
 func (fs *readerFS) ReadDir(name string) ([]os.FileInfo, error) {
 	abs := fs.abs(name)
-	sts, err := fs.r.ReadDir(fs.ctx, gwclient.ReadDirRequest{Path: abs})
-	if err != nil {
-		return nil, &os.PathError{Op: "readdir", Path: name, Err: notExist(err)}
+	fs.mu.Lock()
+	sts, ok := fs.dirs[abs]
+	fs.mu.Unlock()
+	if !ok {
+		var err error
+		if sts, err = fs.listDir(fs.r, abs); err != nil {
+			return nil, &os.PathError{Op: "readdir", Path: name, Err: notExist(err)}
+		}
 	}
 	out := make([]os.FileInfo, 0, len(sts))
 	for _, st := range sts {
-		base := path.Base(st.Path)
-		fs.keepStat(path.Join(abs, base), st)
-		out = append(out, &fileInfo{name: base, st: st})
+		out = append(out, &fileInfo{name: path.Base(st.Path), st: st})
 	}
 	return out, nil
+}
+
+// cachedDir is the listing of abs if the cache holds it.
+func (fs *readerFS) cachedDir(abs string) []*fstypes.Stat {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return fs.dirs[abs]
+}
+
+// listDir lists abs through r and keeps the listing and its entries'
+// stats.
+func (fs *readerFS) listDir(r fileReader, abs string) ([]*fstypes.Stat, error) {
+	sts, err := r.ReadDir(fs.ctx, gwclient.ReadDirRequest{Path: abs})
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range sts {
+		fs.keepStat(path.Join(abs, path.Base(st.Path)), st)
+	}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if fs.dirs == nil {
+		fs.dirs = map[string][]*fstypes.Stat{}
+	}
+	if len(fs.dirs) < maxCachedStats {
+		fs.dirs[abs] = sts
+	}
+	return sts, nil
 }
 
 func (fs *readerFS) Open(name string) (billy.File, error) {
@@ -203,30 +241,65 @@ func (fs *readerFS) readAt(abs string, p []byte, off, size int64) (int, error) {
 }
 
 func (fs *readerFS) chunk(abs string, idx, size int64) ([]byte, error) {
+	return fs.fetchChunk(fs.r, abs, idx, size)
+}
+
+// fetchChunk returns chunk idx of the file abs (size bytes) from the cache
+// or reads it through r and keeps it. A chunk already being read (by
+// prefetch, or another goroutine) is waited for, not read again.
+func (fs *readerFS) fetchChunk(r fileReader, abs string, idx, size int64) ([]byte, error) {
 	key := chunkKey{abs, idx}
-	fs.mu.Lock()
-	dt, ok := fs.chunks[key]
-	fs.mu.Unlock()
-	if ok {
-		return dt, nil
+	for {
+		fs.mu.Lock()
+		if dt, ok := fs.chunks[key]; ok {
+			fs.mu.Unlock()
+			return dt, nil
+		}
+		wait, busy := fs.pending[key]
+		if !busy {
+			if fs.pending == nil {
+				fs.pending = map[chunkKey]chan struct{}{}
+			}
+			fs.pending[key] = make(chan struct{})
+			fs.mu.Unlock()
+			break
+		}
+		fs.mu.Unlock()
+		// the other read may fail or be evicted at once: then look again
+		// and read it here
+		<-wait
 	}
-	length := min(fs.chunkSize, size-idx*fs.chunkSize)
-	dt, err := fs.r.ReadFile(fs.ctx, gwclient.ReadRequest{
-		Filename: abs,
-		Range:    &gwclient.FileRange{Offset: int(idx * fs.chunkSize), Length: int(length)},
-	})
-	if err != nil {
-		return nil, errors.Wrapf(err, "failed to read %s", abs)
-	}
+	dt, err := fs.readChunk(r, key, size)
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	if _, ok := fs.chunks[key]; !ok {
+	close(fs.pending[key])
+	delete(fs.pending, key)
+	if err != nil {
+		return nil, err
+	}
+	if old, ok := fs.chunks[key]; ok {
+		fs.cached -= int64(len(old))
+	} else {
 		fs.order = append(fs.order, key)
 	}
 	fs.chunks[key] = dt
-	for len(fs.order) > maxCachedChunks {
+	fs.cached += int64(len(dt))
+	for fs.cached > maxCachedBytes && len(fs.order) > 1 {
+		fs.cached -= int64(len(fs.chunks[fs.order[0]]))
 		delete(fs.chunks, fs.order[0])
 		fs.order = fs.order[1:]
+	}
+	return dt, nil
+}
+
+func (fs *readerFS) readChunk(r fileReader, key chunkKey, size int64) ([]byte, error) {
+	length := min(fs.chunkSize, size-key.idx*fs.chunkSize)
+	dt, err := r.ReadFile(fs.ctx, gwclient.ReadRequest{
+		Filename: key.name,
+		Range:    &gwclient.FileRange{Offset: int(key.idx * fs.chunkSize), Length: int(length)},
+	})
+	if err != nil {
+		return nil, errors.Wrapf(err, "failed to read %s", key.name)
 	}
 	return dt, nil
 }

@@ -45,6 +45,11 @@ const (
 // phases above.
 const ioProbe = "probe-solve"
 
+// ioGitPrefetch counts the reads of .git made ahead, beside the Dappfile's
+// reading (contextGit.prefetch); go-git then finds them in the reader's
+// cache, and the git phase holds only what it still had to read.
+const ioGitPrefetch = "git-prefetch"
+
 // tracer sums time, bytes and calls per phase of one build. A nil tracer
 // records nothing, so call sites need no checks.
 type tracer struct {
@@ -177,6 +182,7 @@ type tracingReader struct {
 	fileReader
 	t    *tracer
 	name string
+	io   bool
 }
 
 func traceReader(t *tracer, name string, r fileReader) fileReader {
@@ -186,24 +192,32 @@ func traceReader(t *tracer, name string, r fileReader) fileReader {
 	return &tracingReader{fileReader: r, t: t, name: name}
 }
 
+// traceIO is traceReader for an io row: work beside the phases.
+func traceIO(t *tracer, name string, r fileReader) fileReader {
+	if t == nil {
+		return r
+	}
+	return &tracingReader{fileReader: r, t: t, name: name, io: true}
+}
+
 func (c *tracingReader) ReadFile(ctx context.Context, req gwclient.ReadRequest) ([]byte, error) {
 	start := time.Now()
 	dt, err := c.fileReader.ReadFile(ctx, req)
-	c.t.add(c.name, false, time.Since(start), int64(len(dt)), 1)
+	c.t.add(c.name, c.io, time.Since(start), int64(len(dt)), 1)
 	return dt, err
 }
 
 func (c *tracingReader) ReadDir(ctx context.Context, req gwclient.ReadDirRequest) ([]*fstypes.Stat, error) {
 	start := time.Now()
 	sts, err := c.fileReader.ReadDir(ctx, req)
-	c.t.add(c.name, false, time.Since(start), 0, 1)
+	c.t.add(c.name, c.io, time.Since(start), 0, 1)
 	return sts, err
 }
 
 func (c *tracingReader) StatFile(ctx context.Context, req gwclient.StatRequest) (*fstypes.Stat, error) {
 	start := time.Now()
 	st, err := c.fileReader.StatFile(ctx, req)
-	c.t.add(c.name, false, time.Since(start), 0, 1)
+	c.t.add(c.name, c.io, time.Since(start), 0, 1)
 	return st, err
 }
 

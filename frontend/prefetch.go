@@ -1,0 +1,122 @@
+package frontend
+
+import (
+	"bytes"
+	"context"
+	"path"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// prefetchMaxBytes bounds what prefetch reads of pack files: a small
+// repository's packs are read whole, in parallel; a big one's only their
+// indexes, and go-git reads the chunks it needs.
+const prefetchMaxBytes = 32 << 20
+
+// prefetchParallel is how many gateway requests prefetch has in flight.
+const prefetchParallel = 4
+
+// prefetchMaxLoose bounds the loose objects prefetch reads (each is a
+// request of its own): a work repository's few hundred recent objects are
+// read ahead, a never-packed repository's many thousands are left to
+// go-git to read as it needs them.
+const prefetchMaxLoose = 2048
+
+// prefetch fills the reader's caches with what opening the repository and
+// planning read — the loose-object directories and (unless there are very
+// many) the loose objects, the pack indexes and, for a small repository,
+// the packs — with several requests in flight through
+// r, instead of go-git's one request at a time. It changes nothing but
+// the caches, so go-git reads the same bytes either way, and errors are
+// left for go-git to meet and report.
+func (fs *readerFS) prefetch(r fileReader) {
+	sem := make(chan struct{}, prefetchParallel)
+	var wg sync.WaitGroup
+	do := func(f func()) {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			f()
+		}()
+	}
+	objects := fs.abs("objects")
+	ents, err := fs.listDir(r, objects)
+	if err != nil {
+		return
+	}
+	var packs, dirs []string
+	var total int64
+	for _, st := range ents {
+		name := path.Base(st.Path)
+		switch {
+		case name == "pack":
+			pents, err := fs.listDir(r, path.Join(objects, "pack"))
+			if err != nil {
+				continue
+			}
+			for _, p := range pents {
+				pn := path.Base(p.Path)
+				if strings.HasSuffix(pn, ".idx") || strings.HasSuffix(pn, ".pack") {
+					packs = append(packs, pn)
+					total += p.Size
+				}
+			}
+		case len(name) == 2 && st.IsDir():
+			dirs = append(dirs, path.Join(objects, name))
+		}
+	}
+	var loose atomic.Int64
+	for _, dir := range dirs {
+		do(func() {
+			objs, err := fs.listDir(r, dir)
+			if err == nil {
+				loose.Add(int64(len(objs)))
+			}
+		})
+	}
+	wg.Wait()
+	if loose.Load() <= prefetchMaxLoose {
+		for _, dir := range dirs {
+			for _, st := range fs.cachedDir(dir) {
+				abs, size := path.Join(dir, path.Base(st.Path)), st.Size
+				if !st.IsDir() && size > 0 && size <= fs.chunkSize {
+					do(func() { _, _ = fs.fetchChunk(r, abs, 0, size) })
+				}
+			}
+		}
+	}
+	for _, pn := range packs {
+		if total > prefetchMaxBytes && !strings.HasSuffix(pn, ".idx") {
+			continue
+		}
+		abs := path.Join(objects, "pack", pn)
+		st, ok := fs.cachedStat(abs)
+		if !ok || st == nil {
+			continue
+		}
+		for idx := int64(0); idx*fs.chunkSize < st.Size; idx++ {
+			do(func() { _, _ = fs.fetchChunk(r, abs, idx, st.Size) })
+		}
+	}
+	wg.Wait()
+}
+
+// mentionsGit reports whether a Dappfile may map git sources: only then
+// is it worth reading .git ahead, beside the Dappfile's templates.
+func mentionsGit(dappfile []byte) bool { return bytes.Contains(dappfile, []byte("git")) }
+
+// prefetch solves .git and warms its reader (see readerFS.prefetch),
+// counted as the io row git-prefetch of the trace: it runs beside the
+// Dappfile's reading, so its time overlaps the phases.
+func (g *contextGit) prefetch(ctx context.Context) {
+	if _, err := g.dotGitFS(ctx); err != nil {
+		return
+	}
+	rfs, ok := g.fs.(*readerFS)
+	if !ok {
+		return
+	}
+	rfs.prefetch(traceIO(tracerFrom(ctx), ioGitPrefetch, g.ref))
+}
