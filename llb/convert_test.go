@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/containerd/platforms"
 	"github.com/flant/dapp-frontend/dappfile"
 	bkllb "github.com/moby/buildkit/client/llb"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
@@ -107,7 +108,7 @@ shell:
 	require.Equal(t, ToolchainPrefix, tc.Selector)
 	require.True(t, tc.Readonly)
 	src := g.ops[digest.Digest(op.Inputs[tc.Input].Digest)].GetSource()
-	require.Equal(t, "docker-image://"+DefaultToolchainImage+"@"+digest.FromString(DefaultToolchainImage).String(), src.Identifier,
+	require.Equal(t, "docker-image://"+DefaultToolchainImage+"@"+fakeDigest(DefaultToolchainImage, platforms.Normalize(platforms.DefaultSpec())).String(), src.Identifier,
 		"the toolchain is pinned to the digest the resolver returns")
 }
 

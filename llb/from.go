@@ -3,6 +3,8 @@ package llb
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"slices"
 
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
@@ -71,6 +73,7 @@ func (sb *stageBuilder) fromImage(ctx context.Context, ref string, st stages.Sta
 				sb.image = emptyImage(p)
 			}
 			sb.baseImage = img
+			sb.setImagePlatform(ref)
 			return nil
 		}
 	}
@@ -114,8 +117,44 @@ func (sb *stageBuilder) fromImage(ctx context.Context, ref string, st stages.Sta
 	sb.state = s
 	sb.baseImage = cloneImage(&img)
 	sb.image = &img
-	sb.image.Platform = mergePlatform(sb.image.Platform, p)
+	sb.setImagePlatform(ref)
 	return nil
+}
+
+// setImagePlatform makes the config say the platform the image is built
+// for. With a target platform asked for (--platform), each manifest of a
+// multi-platform index must name its own platform, whatever the base's
+// config says, as BuildKit's Dockerfile frontend does. A registry serves
+// a single-platform image for any platform asked, so a base whose config
+// names another platform is built on as it is: its binaries are not the
+// target's, which the warning at `from:` says (BuildKit's
+// InvalidBaseImagePlatform). Without a target platform the base's own
+// platform stays, filled in where its config has none.
+func (sb *stageBuilder) setImagePlatform(ref string) {
+	p := sb.platform()
+	img := sb.image
+	if sb.b.opt.TargetPlatform == nil {
+		img.Platform = mergePlatform(img.Platform, p)
+		return
+	}
+	same := img.OS == p.OS && img.Architecture == p.Architecture
+	if !same && img.OS != "" && img.Architecture != "" {
+		sb.b.warn([]dappfile.Warning{{Range: sb.img.FromLoc, Message: fmt.Sprintf(
+			"base image %s is for %s, not for the target platform %s: its binaries are not the target's; "+
+				"name an image that has a %s variant (a multi-platform index)",
+			ref, platforms.Format(platforms.Normalize(img.Platform)), platforms.Format(p), platforms.Format(p))}})
+	}
+	img.OS, img.Architecture = p.OS, p.Architecture
+	if p.Variant != "" || !same {
+		img.Variant = p.Variant
+	}
+	if p.OSVersion != "" || !same {
+		img.OSVersion = p.OSVersion
+	}
+	if p.OSFeatures != nil || !same {
+		img.OSFeatures = slices.Clone(p.OSFeatures)
+	}
+	img.Platform = platforms.Normalize(img.Platform)
 }
 
 func emptyImage(p ocispecs.Platform) *dockerspec.DockerOCIImage {

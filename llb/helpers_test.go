@@ -5,31 +5,61 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/containerd/platforms"
 
 	"github.com/flant/dapp-frontend/dappfile"
 	bkllb "github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
 	"github.com/moby/buildkit/solver/pb"
 	digest "github.com/opencontainers/go-digest"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/stretchr/testify/require"
 )
 
 // fakeResolver answers every image with a fixed config and digest, and
-// records which refs were asked for.
+// records which refs (and for which platforms) were asked for. Like a
+// multi-platform index, it answers the platform asked for (amd64 when none
+// is); with only set, like a single-platform image, it answers that one.
 type fakeResolver struct {
 	config map[string]any
+	only   *ocispecs.Platform
+	mu     sync.Mutex
 	asked  []string
+	// platforms are the platforms asked for, "ref platform" each.
+	platforms []string
 }
 
 func (r *fakeResolver) ResolveImageConfig(ctx context.Context, ref string, opt sourceresolver.Opt) (string, digest.Digest, []byte, error) {
+	p := ocispecs.Platform{OS: "linux", Architecture: "amd64"}
+	if opt.ImageOpt != nil && opt.ImageOpt.Platform != nil {
+		p = *opt.ImageOpt.Platform
+	}
+	r.mu.Lock()
 	r.asked = append(r.asked, ref)
+	r.platforms = append(r.platforms, ref+" "+platforms.Format(p))
+	r.mu.Unlock()
+	if r.only != nil {
+		p = *r.only
+	}
 	cfg := r.config
 	if cfg == nil {
 		cfg = map[string]any{"Env": []string{"PATH=/bin"}, "Cmd": []string{"sh"}}
 	}
-	dt, err := json.Marshal(map[string]any{"os": "linux", "architecture": "amd64", "rootfs": map[string]any{"type": "layers"}, "config": cfg})
-	return ref, digest.FromString(ref), dt, err
+	img := map[string]any{"os": p.OS, "architecture": p.Architecture, "rootfs": map[string]any{"type": "layers"}, "config": cfg}
+	if p.Variant != "" {
+		img["variant"] = p.Variant
+	}
+	dt, err := json.Marshal(img)
+	return ref, fakeDigest(ref, p), dt, err
+}
+
+// fakeDigest is the manifest digest fakeResolver gives ref on platform p:
+// each platform of an index has its own manifest.
+func fakeDigest(ref string, p ocispecs.Platform) digest.Digest {
+	return digest.FromString(ref + " " + platforms.Format(p))
 }
 
 // parse reads a Dappfile given as text.
