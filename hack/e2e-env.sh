@@ -3,11 +3,13 @@
 # worker) and a loopback registry that holds the base images the tests use.
 # Nothing here talks to Docker Hub; everything lives in a state directory.
 #
-#   hack/e2e-env.sh tools                      install apt packages when missing,
-#                                              build + cache buildkitd/buildctl/buildx
+#   hack/e2e-env.sh tools                      install apt packages when missing, register
+#                                              qemu's binfmt handlers (foreign-platform RUN
+#                                              steps), build + cache buildkitd/buildctl/buildx
 #   hack/e2e-env.sh up STATE_DIR               start buildkitd + registry, write STATE_DIR/env
 #   hack/e2e-env.sh status STATE_DIR           exit 0 when the stack in STATE_DIR is running
-#   hack/e2e-env.sh images STATE_DIR [debian]  push busybox:latest (and debian:bookworm)
+#   hack/e2e-env.sh images STATE_DIR [debian]  push busybox:latest (linux/amd64 + linux/arm64)
+#                                              (and debian:bookworm)
 #   hack/e2e-env.sh frontend-image STATE_DIR   push the prebuilt frontend as dapp-frontend:dev
 #   hack/e2e-env.sh toolchain-image STATE_DIR  build (once, cached by its inputs) and push the
 #                                              toolchain image (toolchain/build.sh) as
@@ -37,7 +39,11 @@ CACHE_DIR=${DAPP_E2E_CACHE:-$ROOT/.cache}
 # tools cache; CI points this outside the clone so runs on one machine share it
 BIN_DIR=${DAPP_E2E_BIN_CACHE:-$CACHE_DIR/bin}
 TOOLS_MOD_DIR=$ROOT/hack/tools
-APT_PACKAGES=(runc docker-registry busybox-static debootstrap ca-certificates util-linux tar openssh-client patchelf)
+APT_PACKAGES=(runc docker-registry busybox-static debootstrap ca-certificates util-linux tar openssh-client patchelf
+	qemu-user-static binfmt-support)
+# busybox:latest is pushed for these platforms; the machine's own comes from
+# busybox-static, the others from Debian's package for that architecture
+BUSYBOX_ARCHES=(amd64 arm64)
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
 log() { printf '[e2e-env] %s\n' "$*" >&2; }
@@ -130,9 +136,41 @@ build_tools() {
 	log "tools built in $(($(date +%s) - start))s into $BIN_DIR"
 }
 
+# enable_binfmt registers qemu-user-static's handlers for the foreign
+# architectures of BUSYBOX_ARCHES, so buildkitd (which probes what it can
+# run when it starts) builds RUN steps for them under emulation. A machine
+# where the kernel refuses (no binfmt_misc, an unprivileged container)
+# only warns: the e2e tests that need emulation skip and say why.
+enable_binfmt() {
+	local bm=/proc/sys/fs/binfmt_misc native arch qarch
+	if [ ! -e "$bm/register" ]; then
+		as_root mount -t binfmt_misc binfmt_misc "$bm" 2>/dev/null ||
+			{ log "warning: cannot mount binfmt_misc on $bm: no emulation of foreign platforms"; return 0; }
+	fi
+	native=$(dpkg --print-architecture)
+	for arch in "${BUSYBOX_ARCHES[@]}"; do
+		[ "$arch" != "$native" ] || continue
+		case $arch in
+		amd64) qarch=x86_64 ;;
+		arm64) qarch=aarch64 ;;
+		*) qarch=$arch ;;
+		esac
+		if [ -e "$bm/qemu-$qarch" ] && grep -qx enabled "$bm/qemu-$qarch"; then
+			log "binfmt handler qemu-$qarch enabled"
+			continue
+		fi
+		if as_root update-binfmts --enable "qemu-$qarch" >/dev/null 2>&1 && [ -e "$bm/qemu-$qarch" ]; then
+			log "binfmt handler qemu-$qarch registered"
+		else
+			log "warning: cannot register the binfmt handler qemu-$qarch: no emulation of linux/$arch"
+		fi
+	done
+}
+
 cmd_tools() {
 	command -v go >/dev/null 2>&1 || die "go is not installed"
 	install_apt_packages
+	enable_binfmt
 	build_tools
 }
 
@@ -391,37 +429,109 @@ host_ca_bundle() {
 	echo /etc/ssl/certs/ca-certificates.crt
 }
 
+# busybox_deb ARCH -> prints the path of Debian's busybox-static package
+# for ARCH, downloaded once into the cache (keyed by suite and
+# architecture, as the Debian rootfs is) with a private apt state: the
+# machine's own apt configuration and architectures stay as they are.
+busybox_deb() {
+	local arch=$1 dir=$CACHE_DIR/busybox deb work
+	deb=$dir/busybox-static-bookworm-$arch.deb
+	if [ -s "$deb" ]; then
+		echo "$deb"
+		return
+	fi
+	mkdir -p "$dir"
+	work=$(mktemp -d "$dir/.apt.XXXXXX")
+	mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/parts" "$work/dl"
+	: >"$work/status"
+	echo "deb [arch=$arch] $DEBIAN_MIRROR bookworm main" >"$work/sources.list"
+	local o=(-q -o "Dir::Etc::SourceList=$work/sources.list" -o "Dir::Etc::SourceParts=$work/parts"
+		-o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache" -o "Dir::State::status=$work/status"
+		-o "APT::Architecture=$arch" -o "APT::Architectures::=$arch" -o "Acquire::Languages=none")
+	log "downloading busybox-static for $arch from $DEBIAN_MIRROR (once)"
+	if ! as_root apt-get "${o[@]}" update >"$work/apt.log" 2>&1 ||
+		! (cd "$work/dl" && as_root apt-get "${o[@]}" download "busybox-static:$arch" >>"$work/apt.log" 2>&1); then
+		tail -n 20 "$work/apt.log" >&2
+		rm -rf "$work"
+		die "cannot download busybox-static for $arch"
+	fi
+	mv "$work"/dl/busybox-static_*_"$arch".deb "$deb"
+	rm -rf "$work"
+	echo "$deb"
+}
+
+# elf_machine FILE -> the ELF e_machine of FILE (62 x86-64, 183 aarch64)
+elf_machine() { od -An -t u2 -j 18 -N 2 "$1" | tr -d ' '; }
+
 image_busybox() {
-	local dir=$STATE/images/busybox bb
+	local dir=$STATE/images/busybox bb native arch platforms=() r
 	rm -rf "$dir"
-	mkdir -p "$dir/etc/ssl/certs"
+	mkdir -p "$dir"
 	# the statically linked busybox of the busybox-static package
 	bb=$(dpkg -L busybox-static 2>/dev/null | grep -m1 '/bin/busybox$' || true)
 	[ -n "$bb" ] && [ -x "$bb" ] || die "busybox-static not installed: run '$0 tools' first"
 	"$bb" --list >/dev/null 2>&1 || die "$bb does not run"
-	cp "$bb" "$dir/busybox"
-	cp "$(host_ca_bundle)" "$dir/etc/ssl/certs/ca-certificates.crt"
-	cat >"$dir/etc/passwd" <<-'EOF'
+	native=$(dpkg --print-architecture)
+	for arch in "${BUSYBOX_ARCHES[@]}"; do
+		mkdir -p "$dir/$arch"
+		if [ "$arch" = "$native" ]; then
+			cp "$bb" "$dir/$arch/busybox"
+		else
+			mkdir -p "$dir/$arch/deb"
+			dpkg-deb -x "$(busybox_deb "$arch")" "$dir/$arch/deb"
+			mv "$dir/$arch/deb/bin/busybox" "$dir/$arch/busybox"
+			rm -rf "$dir/$arch/deb"
+		fi
+		case $arch:$(elf_machine "$dir/$arch/busybox") in
+		amd64:62 | arm64:183) ;;
+		*) die "busybox for $arch is not a $arch binary (ELF machine $(elf_machine "$dir/$arch/busybox"))" ;;
+		esac
+		platforms+=("linux/$arch")
+	done
+	# The image is put together here, not by RUN steps, so that each
+	# platform's image builds without running its binaries: the applet
+	# links are the ones `busybox --install -s /bin` makes.
+	r=$dir/etc-root
+	mkdir -p "$r/etc/ssl/certs"
+	cp "$(host_ca_bundle)" "$r/etc/ssl/certs/ca-certificates.crt"
+	cat >"$r/etc/passwd" <<-'EOF'
 	root:x:0:0:root:/root:/bin/sh
 	app:x:1000:1000:app:/home/app:/bin/sh
 	nobody:x:65534:65534:nobody:/nonexistent:/bin/false
 	EOF
-	cat >"$dir/etc/group" <<-'EOF'
+	cat >"$r/etc/group" <<-'EOF'
 	root:x:0:
 	app:x:1000:
 	nogroup:x:65534:
 	EOF
+	r=$dir/links-root
+	mkdir -p "$r/bin"
+	local applet
+	for applet in $("$bb" --list); do
+		[ "$applet" = busybox ] || ln -s /bin/busybox "$r/bin/$applet"
+	done
+	r=$dir/dirs-root
+	mkdir -p "$r/tmp" "$r/root" "$r/home" "$r/usr/bin" "$r/usr/sbin" "$r/sbin" "$r/var/tmp" "$dir/home-root/app"
+	chmod 1777 "$r/tmp" "$r/var/tmp"
+	chmod 700 "$r/root"
+	local t
+	for t in etc links dirs; do
+		tar --numeric-owner --owner=0 --group=0 -C "$dir/$t-root" -cf "$dir/$t.tar" .
+	done
+	# /home/app belongs to the app user: a tar of its own with that owner
+	tar --numeric-owner --owner=1000 --group=1000 -C "$dir/home-root" -cf "$dir/home.tar" ./app
 	cat >"$dir/Dockerfile" <<-'EOF'
 	FROM scratch
-	COPY busybox /bin/busybox
-	COPY etc/ /etc/
-	RUN ["/bin/busybox", "--install", "-s", "/bin"]
-	RUN mkdir -p /tmp /root /home/app /usr/bin /usr/sbin /sbin /var/tmp && \
-	    chmod 1777 /tmp /var/tmp && chmod 700 /root && chown 1000:1000 /home/app
+	ARG TARGETARCH
+	COPY ${TARGETARCH}/busybox /bin/busybox
+	ADD etc.tar /
+	ADD links.tar /
+	ADD dirs.tar /
+	ADD home.tar /home/
 	ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 	CMD ["sh"]
 	EOF
-	push_dockerfile busybox:latest "$dir"
+	push_dockerfile busybox:latest "$dir" --opt platform="$(IFS=,; echo "${platforms[*]}")"
 }
 
 debian_rootfs_tar() { # -> prints the cached tar path, debootstraps when missing

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/containerd/platforms"
 	"github.com/flant/dapp-frontend/cachemounts"
 	"github.com/flant/dapp-frontend/dappfile"
 	"github.com/flant/dapp-frontend/gitsource"
@@ -231,13 +232,24 @@ func (sb *stageBuilder) apply(ctx context.Context, st stages.Stage) error {
 	return errors.Errorf("unknown stage kind %d", st.Kind)
 }
 
-// vertexName is the progress line of a stage: "[app] install".
+// vertexName is the progress line of a stage: "[app] install", or
+// "[linux/arm64 app] install" in a multi-platform build.
 func (sb *stageBuilder) vertexName(id stages.ID, detail string) string {
-	name := fmt.Sprintf("[%s] %s", displayName(sb.img), id)
+	name := fmt.Sprintf("[%s] %s", sb.namePrefix(displayName(sb.img)), id)
 	if detail != "" {
 		name += ": " + detail
 	}
 	return name
+}
+
+// namePrefix is what a step name starts with inside its brackets: the
+// image (or the artifacts an import copies from), after the platform when
+// the build has several.
+func (sb *stageBuilder) namePrefix(what string) string {
+	if !sb.b.opt.MultiPlatform {
+		return what
+	}
+	return platforms.Format(sb.platform()) + " " + what
 }
 
 // constraints are the per-vertex options every op of a stage gets: its

@@ -27,6 +27,10 @@ type ConvertOpt struct {
 	Target string
 	// TargetPlatform is the platform of the result; nil means the default.
 	TargetPlatform *ocispecs.Platform
+	// MultiPlatform says the build converts for several platforms: step
+	// names then start with the platform ("[linux/arm64 app] install"),
+	// so the progress and errors of one platform's steps are told apart.
+	MultiPlatform bool
 	// ImageResolver resolves `from:` images to their config. Required: the
 	// frontend passes the gateway client, tests a fake.
 	ImageResolver sourceresolver.ImageMetaResolver

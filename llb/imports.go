@@ -44,7 +44,7 @@ func (sb *stageBuilder) applyImports(ctx context.Context, st stages.Stage) error
 	if st.Imports[0].Point.Before {
 		point = "before"
 	}
-	name := fmt.Sprintf("[%s] import → %s (%s %s)", strings.Join(names, ", "), displayName(sb.img), point, st.Imports[0].Point.Stage)
+	name := fmt.Sprintf("[%s] import → %s (%s %s)", sb.namePrefix(strings.Join(names, ", ")), displayName(sb.img), point, st.Imports[0].Point.Stage)
 	sb.state = sb.state.File(fa, sb.constraints(st, name)...)
 	return nil
 }

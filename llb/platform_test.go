@@ -221,3 +221,31 @@ func TestNoTargetPlatformKeepsBasePlatform(t *testing.T) {
 	require.Equal(t, def.OS, res.Image.OS, "a config without a platform gets the build's")
 	require.Equal(t, def.Architecture, res.Image.Architecture)
 }
+
+// In a build for several platforms, each platform's steps say which
+// platform they are for: progress lines and step errors name it.
+func TestMultiPlatformStepNames(t *testing.T) {
+	t.Parallel()
+	opt := platformRepo(t).opt()
+	opt.TargetPlatform = &linuxARM64
+	opt.ImageShell = true
+	opt.Target = "app"
+	g, _ := convert(t, platformDappfile, opt)
+	d, _ := g.runs(t, "make -C /app")
+	require.Equal(t, "[app] install: make -C /app", g.name(d), "one platform: no prefix")
+
+	opt.MultiPlatform = true
+	g, _ = convert(t, platformDappfile, opt)
+	var names []string
+	for _, d := range g.order {
+		if n := g.name(d); strings.HasPrefix(n, "[") && !strings.HasPrefix(n, "[internal]") && !strings.HasPrefix(n, "[dapp]") {
+			names = append(names, n)
+		}
+	}
+	require.Contains(t, names, "[linux/arm64 app] install: make -C /app")
+	require.Contains(t, names, "[linux/arm64 tools] import → app (after install)")
+	require.Contains(t, names, "[linux/arm64 runtime] install: apt-get install -y ca-certificates")
+	for _, n := range names {
+		require.True(t, strings.HasPrefix(n, "[linux/arm64 "), "every step names the platform: %s", n)
+	}
+}
