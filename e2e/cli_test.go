@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -100,7 +101,31 @@ type Buildx struct {
 // newBuildx creates a uniquely named remote builder for this test.
 func newBuildx(t testing.TB) *Buildx {
 	t.Helper()
-	e := env(t)
+	b := buildxCLI(t)
+	mustRun(t, b.Run("create", "--name", b.Builder, "--driver", "remote", env(t).BuildkitHost))
+	return b
+}
+
+// newBuildxNodes creates a remote builder with one node per buildkitd,
+// each claiming its platform (address, platform pairs), as a fleet of
+// native builders is set up.
+func newBuildxNodes(t testing.TB, nodes ...[2]string) *Buildx {
+	t.Helper()
+	b := buildxCLI(t)
+	for i, n := range nodes {
+		args := []string{"create", "--name", b.Builder, "--driver", "remote", "--node", fmt.Sprintf("%s-%d", b.Builder, i), "--platform", n[1]}
+		if i > 0 {
+			args = append(args, "--append")
+		}
+		mustRun(t, b.Run(append(args, n[0])...))
+	}
+	return b
+}
+
+// buildxCLI sets up the buildx CLI with a fresh config and a builder name
+// for this test; the caller creates the builder.
+func buildxCLI(t testing.TB) *Buildx {
+	t.Helper()
 	b := &Buildx{t: t, ConfigDir: t.TempDir(), buildx: binPath(t, "buildx")}
 	var rnd [4]byte
 	_, _ = rand.Read(rnd[:])
@@ -115,7 +140,6 @@ func newBuildx(t testing.TB) *Buildx {
 		}
 		b.docker = docker
 	}
-	mustRun(t, b.Run("create", "--name", b.Builder, "--driver", "remote", e.BuildkitHost))
 	return b
 }
 
@@ -160,8 +184,15 @@ func (b *Buildx) BuildOCI(args ...string) (*OCILayout, CmdResult) {
 // reads the result. It fails the test on error.
 func buildctlOCI(t testing.TB, args ...string) (*OCILayout, CmdResult) {
 	t.Helper()
+	return buildctlOCIWith(t, "", args...)
+}
+
+// buildctlOCIWith is buildctlOCI with more attributes of the OCI output
+// (",rewrite-timestamp=true").
+func buildctlOCIWith(t testing.TB, outputAttrs string, args ...string) (*OCILayout, CmdResult) {
+	t.Helper()
 	dest := filepath.Join(t.TempDir(), "buildctl.oci.tar")
-	r := mustRun(t, buildctl(t, append(append([]string{"build", "--progress", "plain"}, args...), "--output", "type=oci,dest="+dest)...))
+	r := mustRun(t, buildctl(t, append(append([]string{"build", "--progress", "plain"}, args...), "--output", "type=oci,dest="+dest+outputAttrs)...))
 	layout, err := readOCITar(dest)
 	if err != nil {
 		t.Fatalf("read buildctl OCI output: %v", err)

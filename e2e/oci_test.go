@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 	digest "github.com/opencontainers/go-digest"
@@ -58,6 +59,7 @@ type File struct {
 	Linkname string // symlink target, or hardlink target (absolute) for hardlinks
 	Hardlink bool
 	Size     int64
+	ModTime  time.Time
 	Content  []byte // regular files (and hardlinks, resolved)
 }
 
@@ -292,11 +294,12 @@ func readLayer(desc ocispec.Descriptor, blob []byte) (Layer, error) {
 			return Layer{}, err
 		}
 		f := File{
-			Path: cleanPath(hdr.Name),
-			Mode: hdr.FileInfo().Mode(),
-			UID:  hdr.Uid,
-			GID:  hdr.Gid,
-			Size: hdr.Size,
+			Path:    cleanPath(hdr.Name),
+			Mode:    hdr.FileInfo().Mode(),
+			UID:     hdr.Uid,
+			GID:     hdr.Gid,
+			Size:    hdr.Size,
+			ModTime: hdr.ModTime,
 		}
 		switch hdr.Typeflag {
 		case tar.TypeSymlink:

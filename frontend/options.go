@@ -181,7 +181,7 @@ func convertOpt(ctx context.Context, bc *dockerui.Client, opt options, src *dock
 	return dappllb.ConvertOpt{
 		Target:           bc.Target,
 		TargetPlatform:   platform,
-		MultiPlatform:    len(bc.TargetPlatforms) > 1,
+		MultiPlatform:    bc.MultiPlatformRequested,
 		ImageResolver:    bc.GatewayClient(),
 		ImageResolveMode: bc.ImageResolveMode.String(),
 		NamedContext: func(ctx context.Context, ref string, p ocispecs.Platform) (*bkllb.State, *dockerspec.DockerOCIImage, error) {
