@@ -4,16 +4,10 @@ package e2e
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/flant/dapp-frontend/frontend"
 	"github.com/moby/buildkit/client"
@@ -117,7 +111,7 @@ func TestCacheMountsAcrossRunners(t *testing.T) {
 	})
 
 	t.Run("runner B downloads nothing", func(t *testing.T) {
-		b := startIsolatedBuildkitd(t)
+		b := startBuildkitd(t).c
 		_, prog := mustSolve(t, b, inProcessOpt(t, dir, attrs("2", seedContext, "docker-image://"+saved)), frontend.Build)
 		seedLog := prog.Log(t, "[dapp] seed 3 cache mounts")
 		t.Logf("seed on B:\n%s", seedLog)
@@ -180,64 +174,4 @@ func (c recordingClient) Solve(ctx context.Context, req gwclient.SolveRequest) (
 		c.d.mu.Unlock()
 	}
 	return c.Client.Solve(ctx, req)
-}
-
-// startIsolatedBuildkitd starts a buildkitd with a state directory of its
-// own that shares nothing with the stack's but the registry: a second CI
-// runner. It is stopped, by its pid, when the test ends.
-func startIsolatedBuildkitd(t *testing.T) *client.Client {
-	t.Helper()
-	e := env(t)
-	// unix socket paths are short: not below t.TempDir()
-	dir, err := os.MkdirTemp("", "dapp-e2e-b.")
-	require.NoError(t, err)
-	cfg := fmt.Sprintf("[worker.oci]\n  enabled = true\n  gc = false\n[worker.containerd]\n  enabled = false\n[registry.%q]\n  http = true\n  insecure = true\n", e.Registry)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "buildkitd.toml"), []byte(cfg), 0o644))
-	logf, err := os.Create(filepath.Join(dir, "buildkitd.log"))
-	require.NoError(t, err)
-	addr := "unix://" + filepath.Join(dir, "buildkitd.sock")
-	cmd := exec.Command(binPath(t, "buildkitd"), "--config", filepath.Join(dir, "buildkitd.toml"),
-		"--oci-worker=true", "--containerd-worker=false", "--root", filepath.Join(dir, "root"), "--addr", addr)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	require.NoError(t, cmd.Start())
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		logf.Close()
-		if t.Failed() {
-			if dt, err := os.ReadFile(logf.Name()); err == nil {
-				t.Logf("runner B's buildkitd log:\n%s", tail(string(dt), 4000))
-			}
-		}
-		_ = os.RemoveAll(dir)
-	})
-	ctx := testContext(t)
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		select {
-		case err := <-exited:
-			dt, _ := os.ReadFile(logf.Name())
-			t.Fatalf("runner B's buildkitd exited: %v\n%s", err, tail(string(dt), 4000))
-		default:
-		}
-		if c, err := client.New(ctx, addr); err == nil {
-			pingCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			_, err = c.ListWorkers(pingCtx)
-			cancel()
-			if err == nil {
-				t.Cleanup(func() { c.Close() })
-				return c
-			}
-			c.Close()
-		}
-		require.True(t, time.Now().Before(deadline), "runner B's buildkitd does not answer on %s", addr)
-		// polling a daemon that is starting: there is nothing to wait on
-		time.Sleep(200 * time.Millisecond)
-	}
 }

@@ -23,7 +23,8 @@ import (
 )
 
 // buildkitd is a daemon of the test's own: its own state and socket,
-// sharing nothing with the stack's but the registry.
+// sharing nothing with the stack's but the registry (a second CI runner,
+// or a node of a buildx builder).
 type buildkitd struct {
 	addr string
 	c    *client.Client
