@@ -145,7 +145,7 @@ enable_binfmt() {
 	local bm=/proc/sys/fs/binfmt_misc native arch qarch
 	if [ ! -e "$bm/register" ]; then
 		as_root mount -t binfmt_misc binfmt_misc "$bm" 2>/dev/null ||
-			{ log "warning: cannot mount binfmt_misc on $bm: no emulation of foreign platforms"; return 0; }
+			{ log "warning: cannot mount binfmt_misc on $bm: no emulation of foreign platforms (TestMultiPlatformEmulated skips)"; return 0; }
 	fi
 	native=$(dpkg --print-architecture)
 	for arch in "${BUSYBOX_ARCHES[@]}"; do
@@ -162,7 +162,7 @@ enable_binfmt() {
 		if as_root update-binfmts --enable "qemu-$qarch" >/dev/null 2>&1 && [ -e "$bm/qemu-$qarch" ]; then
 			log "binfmt handler qemu-$qarch registered"
 		else
-			log "warning: cannot register the binfmt handler qemu-$qarch: no emulation of linux/$arch"
+			log "warning: cannot register the binfmt handler qemu-$qarch: no emulation of linux/$arch (TestMultiPlatformEmulated skips)"
 		fi
 	done
 }
@@ -318,7 +318,8 @@ start_buildkitd() {
 	for i in $(seq 1 150); do
 		ours buildkitd >/dev/null || { tail -n 30 "$STATE/buildkitd.log" >&2; die "buildkitd exited"; }
 		if [ -S "$SOCK" ] && "$BIN_DIR/buildctl" --addr "unix://$SOCK" debug workers >/dev/null 2>&1; then
-			log "buildkitd up on unix://$SOCK (pid $(ours buildkitd))"
+			log "buildkitd up on unix://$SOCK (pid $(ours buildkitd)); platforms it runs:" \
+				"$("$BIN_DIR/buildctl" --addr "unix://$SOCK" debug workers -v 2>/dev/null | awk -F'\t' '/^Platforms:/ { print $2; exit }')"
 			return 0
 		fi
 		sleep 0.2

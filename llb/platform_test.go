@@ -249,3 +249,36 @@ func TestMultiPlatformStepNames(t *testing.T) {
 		require.True(t, strings.HasPrefix(n, "[linux/arm64 "), "every step names the platform: %s", n)
 	}
 }
+
+// A toolchain pushed for one platform is served for every platform: the
+// stages of another platform are warned that its binaries are foreign.
+func TestSinglePlatformToolchainWarns(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		target ocispecs.Platform
+		warns  bool
+	}{{linuxARM64, true}, {linuxAMD64, false}} {
+		t.Run(platforms.Format(tt.target), func(t *testing.T) {
+			t.Parallel()
+			opt := testOpt()
+			opt.ImageResolver = &fakeResolver{only: &linuxAMD64}
+			opt.TargetPlatform = &tt.target
+			var warnings []string
+			opt.Warn = func(w dappfile.Warning) { warnings = append(warnings, w.Message) }
+			convert(t, "dimg: app\nfrom: alpine\nshell:\n  install: [x]\n  setup: [y]\n", opt)
+			var toolchain []string
+			for _, w := range warnings {
+				if strings.HasPrefix(w, "toolchain image ") {
+					toolchain = append(toolchain, w)
+				}
+			}
+			if !tt.warns {
+				require.Empty(t, toolchain)
+				return
+			}
+			require.Equal(t, []string{"toolchain image " + DefaultToolchainImage + " is for linux/amd64, not for linux/arm64: " +
+				"shell and ansible stages of this platform run its binaries, which work only where linux/amd64 binaries run; " +
+				"push the toolchain for linux/arm64 too, or run shell stages with the image's /bin/sh (shell=image)"}, toolchain, "one warning per platform")
+		})
+	}
+}

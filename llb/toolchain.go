@@ -2,11 +2,15 @@ package llb
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
+	"github.com/flant/dapp-frontend/dappfile"
 	bkllb "github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/pkg/errors"
 )
 
@@ -48,7 +52,7 @@ func (b *builder) toolchain(ctx context.Context, sb *stageBuilder) (bkllb.State,
 	pinned := named
 	if _, ok := named.(reference.Digested); !ok {
 		named = reference.TagNameOnly(named)
-		_, dgst, _, err := b.opt.ImageResolver.ResolveImageConfig(ctx, named.String(), sourceresolver.Opt{
+		_, dgst, cfgBytes, err := b.opt.ImageResolver.ResolveImageConfig(ctx, named.String(), sourceresolver.Opt{
 			LogName:  "[dapp] load toolchain " + named.String(),
 			ImageOpt: &sourceresolver.ResolveImageOpt{Platform: &p, ResolveMode: b.opt.ImageResolveMode},
 		})
@@ -56,6 +60,7 @@ func (b *builder) toolchain(ctx context.Context, sb *stageBuilder) (bkllb.State,
 			return bkllb.State{}, errors.Wrapf(err, "failed to resolve the toolchain image %q (build it with `make toolchain-image` "+
 				"and name it with the toolchain-image option; shell stages can run the image's own /bin/sh with shell=image)", ref)
 		}
+		b.warnToolchainPlatform(sb, ref, p, cfgBytes)
 		pinned = named
 		if dgst != "" {
 			if c, err := reference.WithDigest(named, dgst); err == nil {
@@ -69,6 +74,25 @@ func (b *builder) toolchain(ctx context.Context, sb *stageBuilder) (bkllb.State,
 	}
 	b.toolchains[key] = st
 	return st, nil
+}
+
+// warnToolchainPlatform says when the toolchain has no variant for the
+// platform a stage runs on: a registry serves a single-platform image for
+// any platform asked, and its bash then runs only where the builder runs
+// that platform's binaries (natively or emulated), not on a native node
+// of the target platform.
+func (b *builder) warnToolchainPlatform(sb *stageBuilder, ref string, p ocispecs.Platform, cfgBytes []byte) {
+	var img ocispecs.Image
+	if json.Unmarshal(cfgBytes, &img) != nil || img.OS == "" || img.Architecture == "" {
+		return
+	}
+	if img.OS == p.OS && img.Architecture == p.Architecture {
+		return
+	}
+	b.warn([]dappfile.Warning{{Range: sb.img.NameLoc, Message: fmt.Sprintf(
+		"toolchain image %s is for %s, not for %s: shell and ansible stages of this platform run its binaries, "+
+			"which work only where %s binaries run; push the toolchain for %s too, or run shell stages with the image's /bin/sh (shell=image)",
+		ref, platforms.Format(platforms.Normalize(img.Platform)), platforms.Format(p), platforms.Format(platforms.Normalize(img.Platform)), platforms.Format(p))}})
 }
 
 // toolchainMount mounts the toolchain read-only at its prefix.
