@@ -36,14 +36,21 @@ func (c *countingReader) ReadDir(ctx context.Context, req gwclient.ReadDirReques
 	return c.dirReader.ReadDir(ctx, req)
 }
 
-// TestReaderRoundTrips keeps the number of gateway requests of a plan and
-// an archive small: packs are opened once, not once per object.
-func TestReaderRoundTrips(t *testing.T) {
-	t.Parallel()
+// packedRepoWithLoose is a packed history of 500 commits with one loose
+// commit on top, as a work repository looks between two `git gc`s.
+func packedRepoWithLoose(t *testing.T) string {
 	dir := gittest.BigHistory(t, 500, 100)
 	h := &gittest.Repo{T: t, Dir: dir, Clock: gittest.Tuesday.Add(time.Hour)}
 	h.Write("src/d1/f1.txt", "loose")
 	h.Commit("a loose commit on top of the pack")
+	return dir
+}
+
+// TestReaderRoundTrips keeps the number of gateway requests of a plan and
+// an archive small: packs are opened once, not once per object.
+func TestReaderRoundTrips(t *testing.T) {
+	t.Parallel()
+	dir := packedRepoWithLoose(t)
 	cr := &countingReader{dirReader: dirReader{root: dir}}
 	repo, err := gitsource.OpenFS(newReaderFS(context.Background(), cr, ".git"))
 	require.NoError(t, err)
@@ -88,10 +95,7 @@ func TestReaderStatCache(t *testing.T) {
 // refs; the packs and directory listings come from the cache.
 func TestReaderPrefetch(t *testing.T) {
 	t.Parallel()
-	dir := gittest.BigHistory(t, 500, 100)
-	h := &gittest.Repo{T: t, Dir: dir, Clock: gittest.Tuesday.Add(time.Hour)}
-	h.Write("src/d1/f1.txt", "loose")
-	h.Commit("a loose commit on top of the pack")
+	dir := packedRepoWithLoose(t)
 	ahead := &countingReader{dirReader: dirReader{root: dir}}
 	later := &countingReader{dirReader: dirReader{root: dir}}
 	fs := newReaderFS(context.Background(), later, ".git").(*readerFS)
