@@ -79,14 +79,25 @@ func TestCacheMountsAcrossRunners(t *testing.T) {
 	require.Contains(t, logA, "build_dir holds [nothing]")
 	plainDef := defs.last(t)
 
-	saveOpt := inProcessOpt(t, dir, attrs("1", "target", "dapp-cache-mounts"))
-	saveOpt.Exports = []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{"name": saved, "push": "true"}}}
-	_, progSave := mustSolve(t, a, saveOpt, frontend.Build)
-	saveLog := progSave.Log(t, "[dapp] save 3 cache mounts")
-	t.Logf("save:\n%s", saveLog)
-	require.Regexp(t, `(?m)^cache e2e-`+run+`/dapp/auto/apt/cache: saved [0-9]+ bytes`, saveLog)
-	require.Regexp(t, `(?m)^cache e2e-`+run+`/dapp/auto/apt/lists: saved [0-9]+ bytes`, saveLog)
-	require.Regexp(t, `(?m)^cache e2e-`+run+`/dapp/project/seed/build_dir/build: saved [0-9]+ bytes`, saveLog)
+	// the save as the README writes it for buildctl: the frontend image
+	// runs its own binary (CurrentFrontend) for the copy
+	args := []string{"build", "--progress", "plain", "--frontend", "gateway.v0", "--opt", "source=" + e.FrontendImage(),
+		"--local", "context=" + dir, "--local", "dockerfile=" + dir,
+		"--opt", "target=dapp-cache-mounts", "--output", "type=image,name=" + saved + ",push=true"}
+	for k, v := range attrs("1") {
+		if k != "git-helper-image" {
+			args = append(args, "--opt", k+"="+v)
+		}
+	}
+	for k, v := range baseContexts(e) {
+		args = append(args, "--opt", k+"="+v)
+	}
+	saveLog := mustRun(t, buildctl(t, args...)).Stderr
+	t.Logf("save:\n%s", tail(saveLog, 4000))
+	require.Regexp(t, `save 3 cache mounts`, saveLog)
+	require.Regexp(t, `(?m) cache e2e-`+run+`/dapp/auto/apt/cache: saved [0-9]+ bytes`, saveLog)
+	require.Regexp(t, `(?m) cache e2e-`+run+`/dapp/auto/apt/lists: saved [0-9]+ bytes`, saveLog)
+	require.Regexp(t, `(?m) cache e2e-`+run+`/dapp/project/seed/build_dir/build: saved [0-9]+ bytes`, saveLog)
 
 	t.Run("seeding keeps the cache keys", func(t *testing.T) {
 		// the same build on A, seeded from its own save: the definition is
