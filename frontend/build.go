@@ -90,12 +90,13 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 	// the uncommitted-change checks run beside the solves; their
 	// warnings must be sent before Build returns
 	bg := newBackground(ctx, git)
+	seeder := newCacheSeeder(bc, opt, src)
 	defer bg.wait()
 	rb, err := bc.Build(ctx, func(ctx context.Context, platform *ocispecs.Platform, idx int) (*dockerui.BuildResult, error) {
 		if bc.Target == dappllb.CacheMountsTarget {
 			return buildCacheMounts(ctx, bc, cfg, opt, src, platform, git, bg)
 		}
-		return buildPlatform(ctx, bc, cfg, opt, src, platform, epoch, headErr, git, bg)
+		return buildPlatform(ctx, bc, cfg, opt, src, platform, epoch, headErr, git, bg, seeder)
 	})
 	bg.wait()
 	if err != nil {
@@ -107,7 +108,7 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 	return rb.Finalize()
 }
 
-func buildPlatform(ctx context.Context, bc *dockerui.Client, cfg *dappfile.Config, opt options, src *dockerui.Source, platform *ocispecs.Platform, epoch *time.Time, headErr *headTimeError, git *contextGit, bg *background) (*dockerui.BuildResult, error) {
+func buildPlatform(ctx context.Context, bc *dockerui.Client, cfg *dappfile.Config, opt options, src *dockerui.Source, platform *ocispecs.Platform, epoch *time.Time, headErr *headTimeError, git *contextGit, bg *background, seeder *cacheSeeder) (*dockerui.BuildResult, error) {
 	tr := tracerFrom(ctx)
 	endPlan := tr.span(phasePlan)
 	res, err := dappllb.Convert(ctx, cfg, convertOpt(ctx, bc, opt, src, platform, git, bg))
@@ -125,7 +126,7 @@ func buildPlatform(ctx context.Context, bc *dockerui.Client, cfg *dappfile.Confi
 	}
 	pbDef := def.ToPB()
 	endMarshal(int64(pbDef.SizeVT()), 0)
-	if err := seedCacheMounts(ctx, bc, opt, src, res.CacheMounts, platform); err != nil {
+	if err := seeder.seed(ctx, res.CacheMounts); err != nil {
 		return nil, err
 	}
 	// Evaluate: the build runs here rather than later in the exporter, so

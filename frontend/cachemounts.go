@@ -3,6 +3,7 @@ package frontend
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/flant/dapp-frontend/cachemounts"
 	"github.com/flant/dapp-frontend/dappfile"
@@ -52,36 +53,65 @@ func buildCacheMounts(ctx context.Context, bc *dockerui.Client, cfg *dappfile.Co
 	return &dockerui.BuildResult{Reference: ref, Image: img}, nil
 }
 
-// seedCacheMounts copies the content named by the CacheMountsContext into
-// the empty ones of ms, before the build runs. The build's definition is
-// left as it is, so no step's cache key depends on the seeding. Saved
+// cacheSeeder copies the content named by the CacheMountsContext into the
+// empty caches of the build, before the build runs. The build's definition
+// is left as it is, so no step's cache key depends on the seeding. Saved
 // content that cannot be loaded (the first CI run has none) is a warning:
 // the build runs with the caches it has.
-func seedCacheMounts(ctx context.Context, bc *dockerui.Client, opt options, src *dockerui.Source, ms []cachemounts.Mount, platform *ocispecs.Platform) error {
-	nc, err := bc.NamedContext(dappllb.CacheMountsContext, dockerui.ContextOpt{Platform: platform, ResolveMode: bc.ImageResolveMode.String()})
+//
+// One seeder serves every platform of a build: the caches are the
+// builder's, not a platform's, and two seeds of one shared cache at once
+// would both find it empty. The saved image is read for the worker's
+// platform, where the copy runs.
+type cacheSeeder struct {
+	bc  *dockerui.Client
+	opt options
+	src *dockerui.Source
+
+	mu     sync.Mutex
+	seeded map[string]bool // cacheSet keys
+}
+
+func newCacheSeeder(bc *dockerui.Client, opt options, src *dockerui.Source) *cacheSeeder {
+	return &cacheSeeder{bc: bc, opt: opt, src: src, seeded: map[string]bool{}}
+}
+
+// seed seeds those of ms no earlier call seeded.
+func (s *cacheSeeder) seed(ctx context.Context, ms []cachemounts.Mount) error {
+	p := workerPlatform(s.bc)
+	nc, err := s.bc.NamedContext(dappllb.CacheMountsContext, dockerui.ContextOpt{Platform: &p, ResolveMode: s.bc.ImageResolveMode.String()})
 	if err != nil || nc == nil {
 		return err
 	}
-	if len(ms) == 0 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var todo []cachemounts.Mount
+	for _, m := range ms {
+		if key := dappllb.CacheKey(m); !s.seeded[key] {
+			s.seeded[key] = true
+			todo = append(todo, m)
+		}
+	}
+	if len(todo) == 0 {
 		return nil
 	}
 	warn := func(err error) {
-		src.Warn(ctx, fmt.Sprintf("cache mounts not seeded from %s: %v", dappllb.CacheMountsContext, err), warnOpts(dappfile.Range{}))
+		s.src.Warn(ctx, fmt.Sprintf("cache mounts not seeded from %s: %v", dappllb.CacheMountsContext, err), warnOpts(dappfile.Range{}))
 	}
 	saved, _, err := nc.Load(ctx)
 	if err != nil {
 		warn(err)
 		return nil
 	}
-	env, err := transferEnv(ctx, bc, opt)
+	env, err := transferEnv(ctx, s.bc, s.opt)
 	if err != nil {
 		return err
 	}
-	def, err := dappllb.SeedCacheMounts(ms, *saved, env).Marshal(ctx)
+	def, err := dappllb.SeedCacheMounts(todo, *saved, env).Marshal(ctx)
 	if err != nil {
 		return errors.Wrap(err, "failed to marshal LLB definition")
 	}
-	if _, err := bc.GatewayClient().Solve(ctx, gwclient.SolveRequest{Definition: def.ToPB(), Evaluate: true}); err != nil {
+	if _, err := s.bc.GatewayClient().Solve(ctx, gwclient.SolveRequest{Definition: def.ToPB(), Evaluate: true}); err != nil {
 		warn(err)
 	}
 	return nil

@@ -136,3 +136,26 @@ func TestSaveTargetNeedsTheBinary(t *testing.T) {
 	_, err := Build(context.Background(), newStub(map[string]string{"Dappfile": aptUser}, map[string]string{"target": "dapp-cache-mounts"}))
 	require.ErrorContains(t, err, "cache mounts are saved and seeded by the frontend binary inside the build, and this frontend does not run from an image: set --opt git-helper-image=IMAGE")
 }
+
+// TestSeedOncePerBuild: the platforms of a build share the builder's
+// caches, so one seed serves them all (two at once would both find a
+// shared cache empty).
+func TestSeedOncePerBuild(t *testing.T) {
+	t.Parallel()
+	c := newStub(map[string]string{"Dappfile": aptUser}, map[string]string{
+		"platform":                  "linux/amd64,linux/arm64",
+		"git-helper-image":          "registry.example/dapp-frontend:1",
+		"context:dapp-cache-mounts": "docker-image://registry.example/app-caches:main",
+	})
+	_, err := Build(context.Background(), c)
+	require.NoError(t, err)
+	seeds := 0
+	for _, def := range c.solved {
+		for _, e := range execs(t, def) {
+			if slices.Contains(e.Meta.Args, cachemounts.SeedCommand) {
+				seeds++
+			}
+		}
+	}
+	require.Equal(t, 1, seeds)
+}

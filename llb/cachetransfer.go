@@ -127,8 +127,7 @@ func transferMounts(ms []cachemounts.Mount, save bool) ([]bkllb.RunOption, []cac
 }
 
 // cacheSet collects the persistent caches the converted steps mount, once
-// per id and owner (the owner makes the mount's source, and so the cache
-// directory, differ).
+// per CacheKey.
 type cacheSet map[string]cachemounts.Mount
 
 func (s cacheSet) add(ms []cachemounts.Mount) {
@@ -136,13 +135,17 @@ func (s cacheSet) add(ms []cachemounts.Mount) {
 		if m.Type != cachemounts.Cache {
 			continue
 		}
-		key := fmt.Sprintf("%s\x00%d:%d", m.ID, m.UID, m.GID)
+		key := CacheKey(m)
 		if _, ok := s[key]; !ok {
 			m.Target, m.Env, m.Reason, m.Directive, m.Loc = "", nil, "", false, dappfile.Range{}
 			s[key] = m
 		}
 	}
 }
+
+// CacheKey tells caches apart as BuildKit does: by id and owner (the
+// owner makes the mount's source, and so the cache directory, differ).
+func CacheKey(m cachemounts.Mount) string { return fmt.Sprintf("%s\x00%d:%d", m.ID, m.UID, m.GID) }
 
 // sorted lists the caches by id, then owner.
 func (s cacheSet) sorted() []cachemounts.Mount {
