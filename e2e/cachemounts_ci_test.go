@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/flant/dapp-frontend/frontend"
-	"github.com/moby/buildkit/client"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/moby/buildkit/solver/pb"
 	"github.com/stretchr/testify/require"
