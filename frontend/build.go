@@ -111,7 +111,9 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 func buildPlatform(ctx context.Context, bc *dockerui.Client, cfg *dappfile.Config, opt options, src *dockerui.Source, platform *ocispecs.Platform, epoch *time.Time, headErr *headTimeError, git *contextGit, bg *background, seeder *cacheSeeder) (*dockerui.BuildResult, error) {
 	tr := tracerFrom(ctx)
 	endPlan := tr.span(phasePlan)
-	res, err := dappllb.Convert(ctx, cfg, convertOpt(ctx, bc, opt, src, platform, git, bg))
+	co := convertOpt(ctx, bc, opt, src, platform, git, bg)
+	co.Epoch = epoch
+	res, err := dappllb.Convert(ctx, cfg, co)
 	if err != nil {
 		return nil, err
 	}

@@ -190,7 +190,7 @@ func (sb *stageBuilder) applyAnsible(ctx context.Context, st stages.Stage) error
 		for _, c := range sb.constraints(st, name) {
 			opts = append(opts, c)
 		}
-		sb.state = sb.state.Run(opts...).Root()
+		sb.addLayer(sb.state.Run(opts...).Root(), name)
 	}
 	return nil
 }

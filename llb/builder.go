@@ -3,6 +3,7 @@ package llb
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/containerd/platforms"
 	"github.com/flant/dapp-frontend/cachemounts"
@@ -13,6 +14,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	bkllb "github.com/moby/buildkit/client/llb"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/pkg/errors"
 )
 
@@ -24,6 +26,11 @@ type built struct {
 	values    bkllb.State
 	image     *dockerspec.DockerOCIImage
 	baseImage *dockerspec.DockerOCIImage
+	// layers are the history entries of the layers the chain added on top
+	// of image.History; noHistory says they are not to be written (see
+	// stageBuilder.noHistory).
+	layers    *layerEntry
+	noHistory bool
 	// afterStage is the state right after each user stage (werf's
 	// `import[].stage`): an empty stage leaves the state before it.
 	afterStage map[dappfile.StageName]bkllb.State
@@ -114,7 +121,7 @@ func (b *builder) build(ctx context.Context, img *dappfile.Image) (*built, error
 			after[s] = sb.state
 		}
 	}
-	out := &built{state: sb.state, values: sb.values, image: sb.image, baseImage: sb.baseImage, afterStage: after}
+	out := &built{state: sb.state, values: sb.values, image: sb.image, baseImage: sb.baseImage, layers: sb.layers, noHistory: sb.noHistory, afterStage: after}
 	b.done[img] = out
 	return out, nil
 }
@@ -146,6 +153,14 @@ type stageBuilder struct {
 	values    bkllb.State
 	image     *dockerspec.DockerOCIImage
 	baseImage *dockerspec.DockerOCIImage
+	// noHistory is set when the base's layers are not known one by one
+	// (a named context without an image config, a base whose history
+	// does not count its layers): the image then gets no history entries
+	// of ours, and the exporter describes the layers as it always did.
+	noHistory bool
+	// layers are the history entries of the layers added on top of the
+	// image's own history; images built on this one share them.
+	layers *layerEntry
 	// salt is fromCacheVersion: it must change every later step's key.
 	salt []string
 	// directives are the image's `mount:` entries as cache mounts, made
@@ -163,7 +178,48 @@ func (sb *stageBuilder) addMountPoints(st stages.Stage) {
 	if len(sb.directives) == 0 {
 		return
 	}
-	sb.state = withMountPoints(sb.state, sb.directives, sb.constraints(st, sb.vertexName(st.ID, ""))...)
+	name := sb.vertexName(st.ID, "")
+	sb.addLayer(withMountPoints(sb.state, sb.directives, sb.constraints(st, name)...), name)
+}
+
+// addLayer moves the chain to next and, when next is an op on top of the
+// chain (one op, one layer), gives the layer its entry in the image's
+// history, created by the vertex's name at the epoch. Left to itself the
+// exporter describes each layer from the snapshot it has at hand: the
+// step's command on the runner that ran it, "imported sha256:…" on a
+// runner that took it from a registry cache, so one build would have as
+// many image digests as runners. A state that adds no op (a git point with
+// nothing to add) adds no entry.
+func (sb *stageBuilder) addLayer(next bkllb.State, createdBy string) {
+	added := next.Output() != sb.state.Output()
+	sb.state = next
+	if !added || sb.noHistory {
+		return
+	}
+	sb.layers = &layerEntry{parent: sb.layers, history: ocispecs.History{Created: sb.b.opt.Epoch, CreatedBy: createdBy}}
+}
+
+// layerEntry is a list of history entries, newest first, that images
+// built on one another share: a fromDimg chain of thousands of images
+// must not copy a growing history once per image.
+type layerEntry struct {
+	parent  *layerEntry
+	history ocispecs.History
+}
+
+// withHistory returns img with the entries of layers appended to its
+// history, oldest first.
+func withHistory(img *dockerspec.DockerOCIImage, layers *layerEntry) *dockerspec.DockerOCIImage {
+	if img == nil || layers == nil {
+		return img
+	}
+	var hs []ocispecs.History
+	for l := layers; l != nil; l = l.parent {
+		hs = append(hs, l.history)
+	}
+	slices.Reverse(hs)
+	img.History = append(img.History, hs...)
+	return img
 }
 
 // rootBase is the `from:` image at the bottom of img's fromDimg chain

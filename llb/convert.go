@@ -10,6 +10,7 @@ package llb
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/flant/dapp-frontend/cachemounts"
 	"github.com/flant/dapp-frontend/dappfile"
@@ -47,6 +48,9 @@ type ConvertOpt struct {
 	// IgnoreCache reports whether the named image's steps must rerun
 	// (`--no-cache`, `--no-cache-filter`).
 	IgnoreCache func(name string) bool
+	// Epoch is the created time of the history entries of the layers the
+	// conversion adds (SOURCE_DATE_EPOCH); nil leaves it to the exporter.
+	Epoch *time.Time
 	// Labels are added to the result's config (`--label`).
 	Labels map[string]string
 	// Project namespaces build_dir caches (`--opt project=NAME`).
@@ -104,6 +108,9 @@ func Convert(ctx context.Context, cfg *dappfile.Config, opt ConvertOpt) (*Result
 		return nil, err
 	}
 	img := out.image
+	if !out.noHistory {
+		img = withHistory(img, out.layers)
+	}
 	if target.Kind == dappfile.KindImage {
 		applyLabels(img, opt.Labels)
 	}

@@ -46,6 +46,8 @@ func (sb *stageBuilder) applyFrom(ctx context.Context, st stages.Stage) error {
 	sb.values = out.values
 	sb.image = cloneImage(out.image)
 	sb.baseImage = out.baseImage
+	sb.noHistory = out.noHistory
+	sb.layers = out.layers
 	return nil
 }
 
@@ -73,6 +75,8 @@ func (sb *stageBuilder) fromImage(ctx context.Context, ref string, st stages.Sta
 				sb.image = emptyImage(p)
 			}
 			sb.baseImage = img
+			// scratch (no output) has no layers to account for
+			sb.noHistory = s.Output() != nil && (img == nil || !historyCountsLayers(img))
 			sb.setImagePlatform(ref)
 			return nil
 		}
@@ -117,6 +121,7 @@ func (sb *stageBuilder) fromImage(ctx context.Context, ref string, st stages.Sta
 	sb.state = s
 	sb.baseImage = cloneImage(&img)
 	sb.image = &img
+	sb.noHistory = !historyCountsLayers(&img)
 	sb.setImagePlatform(ref)
 	return nil
 }
@@ -155,6 +160,19 @@ func (sb *stageBuilder) setImagePlatform(ref string) {
 		img.OSFeatures = slices.Clone(p.OSFeatures)
 	}
 	img.Platform = platforms.Normalize(img.Platform)
+}
+
+// historyCountsLayers reports whether img's history has one non-empty
+// entry per layer, so that the entries of the layers added on top of it
+// line up with them.
+func historyCountsLayers(img *dockerspec.DockerOCIImage) bool {
+	n := 0
+	for _, h := range img.History {
+		if !h.EmptyLayer {
+			n++
+		}
+	}
+	return n == len(img.RootFS.DiffIDs)
 }
 
 func emptyImage(p ocispecs.Platform) *dockerspec.DockerOCIImage {

@@ -88,7 +88,7 @@ func (sb *stageBuilder) applyGit(ctx context.Context, st stages.Stage) error {
 	if err != nil {
 		return withLocation(sb.b.cfg, err, st.Ranges[0])
 	}
-	sb.state = next
+	sb.addLayer(next, name)
 	if st.ID == stages.GitArchive {
 		return sb.copyWholeMappings(ctx, st, gs)
 	}
@@ -141,7 +141,7 @@ func (sb *stageBuilder) copyWholeMappings(ctx context.Context, st stages.Stage, 
 			return withLocation(sb.b.cfg, err, m.Loc)
 		}
 		name := sb.vertexName(st.ID, mappingLabel(m))
-		sb.state = gitllb.CopyMapping(sb.state, src, m, sb.constraints(stages.Stage{Ranges: []dappfile.Range{m.Loc}}, name)...)
+		sb.addLayer(gitllb.CopyMapping(sb.state, src, m, sb.constraints(stages.Stage{Ranges: []dappfile.Range{m.Loc}}, name)...), name)
 	}
 	return nil
 }

@@ -45,7 +45,7 @@ func (sb *stageBuilder) applyImports(ctx context.Context, st stages.Stage) error
 		point = "before"
 	}
 	name := fmt.Sprintf("[%s] import → %s (%s %s)", sb.namePrefix(strings.Join(names, ", ")), displayName(sb.img), point, st.Imports[0].Point.Stage)
-	sb.state = sb.state.File(fa, sb.constraints(st, name)...)
+	sb.addLayer(sb.state.File(fa, sb.constraints(st, name)...), name)
 	return nil
 }
 

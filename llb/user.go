@@ -48,10 +48,11 @@ func (sb *stageBuilder) applyUser(ctx context.Context, st stages.Stage) error {
 		}
 		opts = append(opts, mounts...)
 		opts = append(opts, secretRunOptions(sb.img)...)
-		for _, c := range sb.constraints(st, sb.vertexName(st.ID, detail)) {
+		name := sb.vertexName(st.ID, detail)
+		for _, c := range sb.constraints(st, name) {
 			opts = append(opts, c)
 		}
-		sb.state = sb.state.Run(opts...).Root()
+		sb.addLayer(sb.state.Run(opts...).Root(), name)
 	}
 	return nil
 }
