@@ -101,8 +101,14 @@ type Buildx struct {
 // newBuildx creates a uniquely named remote builder for this test.
 func newBuildx(t testing.TB) *Buildx {
 	t.Helper()
+	return newBuildxOn(t, env(t).BuildkitHost)
+}
+
+// newBuildxOn is newBuildx with the builder on the buildkitd at addr.
+func newBuildxOn(t testing.TB, addr string) *Buildx {
+	t.Helper()
 	b := buildxCLI(t)
-	mustRun(t, b.Run("create", "--name", b.Builder, "--driver", "remote", env(t).BuildkitHost))
+	mustRun(t, b.Run("create", "--name", b.Builder, "--driver", "remote", addr))
 	return b
 }
 

@@ -32,13 +32,19 @@ type buildkitd struct {
 
 // startBuildkitd starts buildkitd with a temporary root and the given
 // extra flags, and stops it, by its pid, when the test ends.
-func startBuildkitd(t *testing.T, args ...string) *buildkitd {
+func startBuildkitd(t testing.TB, args ...string) *buildkitd {
 	t.Helper()
-	e := env(t)
+	return startBuildkitdFor(t, env(t).Registry, args...)
+}
+
+// startBuildkitdFor is startBuildkitd trusting the plain HTTP registry at
+// registry (host:port) instead of the stack's.
+func startBuildkitdFor(t testing.TB, registry string, args ...string) *buildkitd {
+	t.Helper()
 	// unix socket paths are short: not below t.TempDir()
 	dir, err := os.MkdirTemp("", "dapp-e2e-bkd.")
 	require.NoError(t, err)
-	cfg := fmt.Sprintf("[worker.oci]\n  enabled = true\n  gc = false\n[worker.containerd]\n  enabled = false\n[registry.%q]\n  http = true\n  insecure = true\n", e.Registry)
+	cfg := fmt.Sprintf("[worker.oci]\n  enabled = true\n  gc = false\n[worker.containerd]\n  enabled = false\n[registry.%q]\n  http = true\n  insecure = true\n", registry)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "buildkitd.toml"), []byte(cfg), 0o644))
 	logf, err := os.Create(filepath.Join(dir, "buildkitd.log"))
 	require.NoError(t, err)
