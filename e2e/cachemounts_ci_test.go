@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -34,8 +35,9 @@ shell:
 
 // TestCacheMountsAcrossRunners: runner A (the stack's buildkitd) builds,
 // then saves its cache mounts into the registry with --target
-// dapp-cache-mounts. Runner B (a buildkitd of its own, nothing shared
-// with A but the registry) seeds its empty caches from that image and,
+// dapp-cache-mounts (buildctl and the frontend image, the README's line).
+// Runner B (a buildkitd of its own, nothing shared with A but the
+// registry) builds with buildx, seeds its empty caches from that image and,
 // after a cacheVersion bump, apt downloads no package and no list, and
 // the build_dir holds what A wrote. Seeding changes no step's cache key:
 // A's build seeded from its own save has the same definition and runs
@@ -121,17 +123,30 @@ func TestCacheMountsAcrossRunners(t *testing.T) {
 	})
 
 	t.Run("runner B downloads nothing", func(t *testing.T) {
-		b := startBuildkitd(t).c
-		_, prog := mustSolve(t, b, inProcessOpt(t, dir, attrs("2", seedContext, "docker-image://"+saved)), frontend.Build)
-		seedLog := prog.Log(t, "[dapp] seed 3 cache mounts")
-		t.Logf("seed on B:\n%s", seedLog)
-		require.Regexp(t, `(?m)^cache e2e-`+run+`/dapp/auto/apt/cache: seeded [0-9]+ bytes`, seedLog)
-		log := prog.Log(t, step)
+		// the build as the README writes it for buildx: `# syntax=` and
+		// --build-context, on a builder of its own
+		bk := startBuildkitd(t)
+		bx := buildxCLI(t)
+		mustRun(t, bx.Run("create", "--name", bx.Builder, "--driver", "remote", bk.addr))
+		dirB := writeTree(t, map[string]string{"Dappfile": "# syntax=" + e.FrontendImage() + "\n" + seedDappfile})
+		r := mustRun(t, bx.Build("-f", filepath.Join(dirB, "Dappfile"),
+			"--build-arg", "BUILDKIT_CACHE_MOUNT_NS=e2e-"+run, "--build-arg", "APT_VERSION="+run+"-2",
+			"--build-arg", "DAPP_PROJECT=seed", "--build-arg", "DAPP_TOOLCHAIN_IMAGE="+e.ToolchainImage,
+			"--build-context", "debian:bookworm=docker-image://"+e.Image("debian:bookworm"),
+			"--build-context", "dapp-cache-mounts=docker-image://"+saved, dirB))
+		log := plainLog(r.Stderr)
 		t.Logf("runner B:\n%s", aptSummary(log))
-		require.True(t, prog.Ran(t, step))
+		require.Regexp(t, `(?m)^cache e2e-`+run+`/dapp/auto/apt/cache: seeded [0-9]+ bytes`, log)
+		require.Regexp(t, `(?m)^cache e2e-`+run+`/dapp/auto/apt/lists: seeded [0-9]+ bytes`, log)
 		requireAptFromCache(t, log, "runner B")
 		require.Contains(t, log, "build_dir holds [apt version "+run+"-1]", "B's build_dir starts with what A wrote")
 	})
+}
+
+// plainLog is what the steps printed in a `--progress plain` output,
+// without the "#N 1.23 " prefixes.
+func plainLog(s string) string {
+	return regexp.MustCompile(`(?m)^#[0-9]+ [0-9]+\.[0-9]+ `).ReplaceAllString(s, "")
 }
 
 // requireAptFromCache: an apt run that found every package in its cache
