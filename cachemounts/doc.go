@@ -102,4 +102,11 @@
 //
 // Output directories (node_modules, target/, build/, vendor/) are never
 // cached: they are what the image is built for.
+//
+// # Across CI runners
+//
+// BuildKit keeps cache mounts on the builder. Save and Seed (transfer.go)
+// copy their content into an image after a build and back into the empty
+// caches of the next runner; package llb runs them in steps of their own,
+// so no user step's cache key depends on them.
 package cachemounts
