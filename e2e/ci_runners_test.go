@@ -12,27 +12,34 @@ import (
 )
 
 // ciJob is a CI job that builds one repository with the lines the README
-// gives (push with rewrite-timestamp, registry cache in and out with
-// mode=max) through buildctl or buildx, on whichever runner picks it up.
+// gives (push, registry cache in and out with mode=max) through buildctl
+// or buildx, on whichever runner picks it up; tool "dockerfile" builds a
+// Dockerfile with buildctl and BuildKit's own frontend, for comparison.
 type ciJob struct {
-	t     *testing.T
-	tool  string // "buildctl" or "buildx"
+	t     testing.TB
+	tool  string // "buildctl", "buildx" or "dockerfile"
 	p     *regProxy
 	ctx   string // the checkout
-	df    string // the directory of the Dappfile
+	df    string // the directory of the Dappfile (the Dockerfile)
 	repo  string // the image repository in the registry
 	cache string // the cache reference
 	bx    map[*runner]*Buildx
 }
 
-func newCIJob(t *testing.T, tool string, p *regProxy, ctxDir, dappfile string) *ciJob {
+// newCIJob is a job building ctxDir with file, a Dappfile (a Dockerfile
+// for tool "dockerfile").
+func newCIJob(t testing.TB, tool string, p *regProxy, ctxDir, file string) *ciJob {
 	name := "dapp-e2e-ci-" + tool + "-" + gitNonce()
 	j := &ciJob{t: t, tool: tool, p: p, ctx: ctxDir, repo: name, cache: p.Image(name + ":cache"), bx: map[*runner]*Buildx{}}
-	if tool == "buildx" {
+	switch tool {
+	case "buildx":
 		// BuildKit's Dockerfile frontend forwards the build to ours
-		dappfile = "# syntax=" + p.Image("dapp-frontend:dev") + "\n" + dappfile
+		j.df = dappDir(t, "# syntax="+p.Image("dapp-frontend:dev")+"\n"+file)
+	case "dockerfile":
+		j.df = writeTree(t, map[string]string{"Dockerfile": file, "Dockerfile.dockerignore": ".git\n"})
+	default:
+		j.df = dappDir(t, file)
 	}
-	j.df = dappDir(t, dappfile)
 	return j
 }
 
@@ -57,6 +64,16 @@ func (j *ciJob) build(r *runner, tag string, export bool) (string, *plainProgres
 		args := []string{"--frontend", "gateway.v0", "--opt", "source=" + j.p.Image("dapp-frontend:dev"),
 			"--local", "context=" + j.ctx, "--local", "dockerfile=" + j.df, "--opt", "filename=Dappfile",
 			"--opt", "context:busybox=" + busybox, "--opt", "toolchain-image=" + j.toolchain(),
+			"--output", out, "--metadata-file", md,
+			"--import-cache", "type=registry,ref=" + j.cache}
+		if export {
+			args = append(args, "--export-cache", "type=registry,ref="+j.cache+",mode=max")
+		}
+		res = mustRun(j.t, r.buildctl(args...))
+	case "dockerfile":
+		args := []string{"--frontend", "dockerfile.v0",
+			"--local", "context=" + j.ctx, "--local", "dockerfile=" + j.df,
+			"--opt", "context:busybox=" + busybox,
 			"--output", out, "--metadata-file", md,
 			"--import-cache", "type=registry,ref=" + j.cache}
 		if export {

@@ -54,12 +54,14 @@ type regProxy struct {
 // regTraffic is what went through the proxy since the last reset.
 type regTraffic struct {
 	Pulled, Pushed int64
+	// PulledFrom is Pulled by repository ("dapp-frontend", …).
+	PulledFrom map[string]int64
 	// Uploaded are the digests of the blobs uploaded (a blob the
 	// registry already has, or mounts from another repository, is not).
 	Uploaded []string
 }
 
-var blobGet = regexp.MustCompile(`^/v2/.+/blobs/sha256:[0-9a-f]{64}$`)
+var blobGet = regexp.MustCompile(`^/v2/(.+)/blobs/sha256:[0-9a-f]{64}$`)
 
 func startRegProxy(t testing.TB, registry string) *regProxy {
 	t.Helper()
@@ -74,8 +76,8 @@ func startRegProxy(t testing.TB, registry string) *regProxy {
 		if loc := resp.Header.Get("Location"); loc != "" {
 			resp.Header.Set("Location", strings.Replace(loc, "//"+registry+"/", "//"+p.Host+"/", 1))
 		}
-		if resp.Request.Method == http.MethodGet && blobGet.MatchString(resp.Request.URL.Path) && resp.StatusCode == http.StatusOK {
-			resp.Body = &countingBody{ReadCloser: resp.Body, add: func(n int) { p.add(&p.Pulled, n) }}
+		if m := blobGet.FindStringSubmatch(resp.Request.URL.Path); m != nil && resp.Request.Method == http.MethodGet && resp.StatusCode == http.StatusOK {
+			resp.Body = &countingBody{ReadCloser: resp.Body, add: func(n int) { p.addPull(m[1], n) }}
 		}
 		return nil
 	}
@@ -93,6 +95,16 @@ func startRegProxy(t testing.TB, registry string) *regProxy {
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	return p
+}
+
+func (p *regProxy) addPull(repo string, k int) {
+	p.mu.Lock()
+	p.Pulled += int64(k)
+	if p.PulledFrom == nil {
+		p.PulledFrom = map[string]int64{}
+	}
+	p.PulledFrom[repo] += int64(k)
+	p.mu.Unlock()
 }
 
 func (p *regProxy) add(n *int64, k int) {
@@ -209,6 +221,24 @@ func (p *plainProgress) ran(prefix string) []string {
 		if strings.HasPrefix(p.names[id], prefix) && !p.fromCache(id) {
 			out = append(out, p.names[id])
 		}
+	}
+	return out
+}
+
+// ranSteps are the build steps that were not cache hits: the vertices
+// named "[…] …" but for loading the context, resolving or pulling images
+// and the toolchain.
+func (p *plainProgress) ranSteps() []string {
+	var out []string
+	for _, id := range p.order {
+		n := p.names[id]
+		if !strings.HasPrefix(n, "[") || p.fromCache(id) || strings.Contains(n, "] FROM ") {
+			continue
+		}
+		if strings.HasPrefix(n, "[internal]") || strings.HasPrefix(n, "[context ") || strings.HasPrefix(n, "[auth]") || strings.HasPrefix(n, "[dapp] toolchain") {
+			continue
+		}
+		out = append(out, n)
 	}
 	return out
 }
