@@ -126,7 +126,9 @@ func newExportEnv(ctx context.Context, g GitOpt) (gitllb.ExportEnv, error) {
 	if err != nil {
 		return gitllb.ExportEnv{}, err
 	}
-	return gitllb.ExportEnv{DotGit: dotgit, Helper: helper, Platform: g.HelperPlatform}, nil
+	// one batch per conversion: every exported point of the build is
+	// written by one run of the helper
+	return gitllb.ExportEnv{DotGit: dotgit, Helper: helper, Platform: g.HelperPlatform, Batch: &gitllb.ExportBatch{}}, nil
 }
 
 // copyWholeMappings copies the mappings that have no history plan: remote

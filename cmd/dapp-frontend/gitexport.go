@@ -14,8 +14,39 @@ type listFlag []string
 func (l *listFlag) String() string     { return "" }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
-// parseExportArgs parses the arguments gitsource.ExportSpec.Args writes.
-func parseExportArgs(args []string) (spec gitsource.ExportSpec, gitDir, out string, err error) {
+// exportJob is one step of a git-export run.
+type exportJob struct {
+	spec        gitsource.ExportSpec
+	gitDir, out string
+}
+
+// maxExportJobs bounds the steps of one run (the frontend writes at most
+// 32 per ExecOp).
+const maxExportJobs = 256
+
+// parseExportJobs parses the command line the frontend writes: the
+// arguments of gitsource.ExportSpec.Args of each step, separated by "--".
+func parseExportJobs(args []string) ([]exportJob, error) {
+	var jobs []exportJob
+	for {
+		spec, gitDir, out, rest, err := parseExportArgs(args)
+		if err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, exportJob{spec: spec, gitDir: gitDir, out: out})
+		if len(jobs) > maxExportJobs {
+			return nil, errors.Errorf("git-export: more than %d steps in one run", maxExportJobs)
+		}
+		if len(rest) == 0 {
+			return jobs, nil
+		}
+		args = rest
+	}
+}
+
+// parseExportArgs parses the arguments gitsource.ExportSpec.Args writes for
+// one step, and returns what follows the "--" after them.
+func parseExportArgs(args []string) (spec gitsource.ExportSpec, gitDir, out string, rest []string, err error) {
 	fl := flag.NewFlagSet(gitsource.ExportCommand, flag.ContinueOnError)
 	fl.StringVar(&gitDir, "git-dir", "", "the repository's .git directory")
 	to := fl.String("to-commit", "", "the commit whose files are written")
@@ -27,29 +58,47 @@ func parseExportArgs(args []string) (spec gitsource.ExportSpec, gitDir, out stri
 	fl.StringVar(&out, "out", "", "the directory to write into")
 	mtime := fl.Int64("mtime", 0, "mtime of everything written, in Unix seconds")
 	if err = fl.Parse(args); err != nil {
-		return spec, "", "", err
+		return spec, "", "", nil, err
+	}
+	rest = fl.Args()
+	// flag stops at the "--" and drops it; anything else left over is
+	// not a flag, and a trailing "--" announces a step that is missing
+	if n := len(args) - len(rest); len(rest) > 0 && (n == 0 || args[n-1] != "--") {
+		return spec, "", "", nil, errors.Errorf("git-export: unexpected argument %q, expected a flag or \"--\" before the next step", rest[0])
+	}
+	if len(rest) == 0 && len(args) > 0 && args[len(args)-1] == "--" {
+		return spec, "", "", nil, errors.New("git-export: no step after the final \"--\"")
 	}
 	if gitDir == "" || out == "" || !plumbing.IsHash(*to) || (*from != "" && !plumbing.IsHash(*from)) {
-		return spec, "", "", errors.New("usage: git-export --git-dir DIR --to-commit SHA [--from-commit SHA] [--add PATH [--file]] [--include P]... [--exclude P]... --out DIR --mtime UNIX")
+		return spec, "", "", nil, errors.New("usage: git-export --git-dir DIR --to-commit SHA [--from-commit SHA] [--add PATH [--file]] [--include P]... [--exclude P]... --out DIR --mtime UNIX [-- STEP...]")
 	}
 	spec.To = plumbing.NewHash(*to)
 	if *from != "" {
 		spec.From = plumbing.NewHash(*from)
 	}
 	spec.Mtime = time.Unix(*mtime, 0).UTC()
-	return spec, gitDir, out, nil
+	return spec, gitDir, out, rest, nil
 }
 
 // runGitExport is the hidden git-export subcommand: it opens the
-// repository and exports one step.
+// repository once and exports each step into its own directory.
 func runGitExport(args []string) error {
-	spec, gitDir, out, err := parseExportArgs(args)
+	jobs, err := parseExportJobs(args)
 	if err != nil {
 		return err
 	}
-	repo, err := gitsource.OpenDir(gitDir)
-	if err != nil {
-		return err
+	var repo *gitsource.Repo
+	opened := ""
+	for _, j := range jobs {
+		if repo == nil || j.gitDir != opened {
+			if repo, err = gitsource.OpenDir(j.gitDir); err != nil {
+				return err
+			}
+			opened = j.gitDir
+		}
+		if err := gitsource.Export(repo, j.spec, j.out); err != nil {
+			return errors.Wrapf(err, "git-export into %s", j.out)
+		}
 	}
-	return gitsource.Export(repo, spec, out)
+	return nil
 }

@@ -11,7 +11,9 @@
 //	           (the definition travels in one gRPC message, 16 MiB) runs
 //	           the frontend binary's hidden git-export subcommand
 //	           (gitsource.Export) in an ExecOp on the context's .git and
-//	           the FileOp copies its output in; see ApplyOpt.Export.
+//	           the FileOp copies its output in; see ApplyOpt.Export. An
+//	           ExportBatch makes that one ExecOp per build, with one
+//	           output mount per point.
 //	remote.go  remote mappings (url:): ResolveRemote pins the ref to a
 //	           commit before the build, RemoteSource fetches it with
 //	           llb.Git, CopyMapping copies add → to with the filters (also

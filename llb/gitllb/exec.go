@@ -1,8 +1,13 @@
 package gitllb
 
 import (
+	"context"
+	"strconv"
+	"strings"
+	"sync"
 	"unicode/utf8"
 
+	"github.com/containerd/platforms"
 	"github.com/flant/dapp-frontend/gitsource"
 	"github.com/moby/buildkit/client/llb"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
@@ -33,6 +38,10 @@ type ExportEnv struct {
 	// Platform is the platform the helper runs on (the worker's); nil
 	// leaves it to the marshalling default.
 	Platform *ocispecs.Platform
+	// Batch, when set, gathers the exported steps of every point that
+	// shares it into one ExecOp (see ExportBatch); nil gives each point
+	// its own.
+	Batch *ExportBatch
 }
 
 // exportActions emits the steps through the helper: per mapping step an
@@ -55,6 +64,10 @@ func exportActions(steps []preparedStep, why exportReason, opt ApplyOpt) (*llb.F
 }
 
 func exportWith(steps []preparedStep, env ExportEnv, cos []llb.ConstraintsOpt) (*llb.FileAction, error) {
+	if env.Batch == nil {
+		// no build-wide batch: the point's steps share one ExecOp
+		env.Batch = &ExportBatch{}
+	}
 	var fa *llb.FileAction
 	var err error
 	for _, ps := range steps {
@@ -91,7 +104,7 @@ func (ps preparedStep) exportChain(fa *llb.FileAction, env ExportEnv, cos []llb.
 	if !writes {
 		return fa, nil
 	}
-	out := exportState(env, ps.plan.ExportSpec(ps.step, ps.e.mtime), stepName(ps.plan, ps.step), cos)
+	out := env.Batch.add(env, ps.plan.ExportSpec(ps.step, ps.e.mtime), stepName(ps.plan, ps.step), cos)
 	ci := &llb.CopyInfo{CopyDirContentsOnly: true, CreateDestPath: true, ChownOpt: ps.e.chown, CreatedTime: &ps.e.mtime}
 	src, dst := "/", ps.e.dest("")
 	if ps.e.file != "" {
@@ -104,26 +117,145 @@ func (ps preparedStep) exportChain(fa *llb.FileAction, env ExportEnv, cos []llb.
 	return fa.Copy(out, src, dst, ci), nil
 }
 
-// exportState runs the helper for spec and returns its output mount. The
-// command line is a function of the plan only (commits, patterns, mtime),
-// and the ExecOp has no network, no secrets and the default (root) user,
-// so the same step always gives the same op.
-func exportState(env ExportEnv, spec gitsource.ExportSpec, name string, cos []llb.ConstraintsOpt) llb.State {
-	args := append([]string{helperMount + HelperBinary, gitsource.ExportCommand}, spec.Args(gitMount+"/.git", outMount)...)
+// Bounds of one git-export ExecOp: its command line stays far below the
+// kernel's argument limits (ARG_MAX, 128 KiB per string) and its mounts
+// few; a batch that would cross either is split into several ExecOps, at
+// points that depend only on the plan.
+const (
+	maxExecArgBytes = 64 << 10
+	maxExecOutputs  = 32
+)
+
+// ExportBatch gathers the exported steps of one conversion, so the helper
+// runs once per build (one container, one open of .git) with one output
+// mount per step, rather than once per step. Each step's copy reads its
+// own output, and the copy hashes content, so a stage after an unchanged
+// step stays cached however the batch changed. The ExecOps are built when
+// the definition is marshalled, from the steps added so far, in the order
+// they were added (the conversion's, a function of the plan); a step added
+// after that fails the marshal rather than being left out.
+type ExportBatch struct {
+	mu     sync.Mutex
+	steps  []batchStep
+	outs   []llb.State
+	frozen bool
+}
+
+type batchStep struct {
+	env  ExportEnv
+	spec gitsource.ExportSpec
+	name string
+	cos  []llb.ConstraintsOpt
+}
+
+// add registers a step and returns the state of its output, resolved at
+// marshal time.
+func (b *ExportBatch) add(env ExportEnv, spec gitsource.ExportSpec, name string, cos []llb.ConstraintsOpt) llb.State {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.frozen {
+		return llb.Scratch().Async(func(context.Context, llb.State, *llb.Constraints) (llb.State, error) {
+			return llb.State{}, errors.Errorf("git-export of %s was added after the build definition was marshalled", name)
+		})
+	}
+	i := len(b.steps)
+	b.steps = append(b.steps, batchStep{env: env, spec: spec, name: name, cos: cos})
+	return llb.Scratch().Async(func(context.Context, llb.State, *llb.Constraints) (llb.State, error) {
+		return b.output(i), nil
+	})
+}
+
+func (b *ExportBatch) output(i int) llb.State {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.frozen {
+		b.frozen = true
+		for _, chunk := range b.chunks() {
+			b.outs = append(b.outs, exportStates(chunk)...)
+		}
+	}
+	return b.outs[i]
+}
+
+// chunks splits the steps into ExecOps within the bounds; steps of
+// another environment (another .git or helper) start a new one.
+func (b *ExportBatch) chunks() [][]batchStep {
+	var out [][]batchStep
+	var cur []batchStep
+	size := 0
+	for _, s := range b.steps {
+		n := argsSize(s.spec.Args(gitMount+"/.git", outPath(len(cur))))
+		if len(cur) > 0 && (size+n > maxExecArgBytes || len(cur) == maxExecOutputs || !sameEnv(cur[0].env, s.env)) {
+			out = append(out, cur)
+			cur, size = nil, 0
+		}
+		cur = append(cur, s)
+		size += n
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+func sameEnv(a, b ExportEnv) bool {
+	return a.DotGit.Output() == b.DotGit.Output() && a.Helper.Output() == b.Helper.Output() &&
+		(a.Platform == b.Platform || (a.Platform != nil && b.Platform != nil && platforms.FormatAll(*a.Platform) == platforms.FormatAll(*b.Platform)))
+}
+
+func argsSize(args []string) int {
+	n := 0
+	for _, a := range args {
+		n += len(a) + 1
+	}
+	return n
+}
+
+func outPath(i int) string { return outMount + strconv.Itoa(i) }
+
+// exportCommand is the helper's command line for steps: each step's
+// arguments (gitsource.ExportSpec.Args), separated by "--".
+func exportCommand(steps []batchStep) []string {
+	args := []string{helperMount + HelperBinary, gitsource.ExportCommand}
+	for i, s := range steps {
+		if i > 0 {
+			args = append(args, "--")
+		}
+		args = append(args, s.spec.Args(gitMount+"/.git", outPath(i))...)
+	}
+	return args
+}
+
+// exportStates runs the helper once for steps and returns each step's
+// output mount. The command line is a function of the plan only (commits,
+// patterns, mtimes), and the ExecOp has no network, no secrets and the
+// default (root) user, so the same steps always give the same op. The
+// steps' constraints (source locations, ignore-cache) all apply.
+func exportStates(steps []batchStep) []llb.State {
+	env := steps[0].env
 	ros := []llb.RunOption{
-		llb.Args(args),
+		llb.Args(exportCommand(steps)),
 		llb.Dir("/"),
 		llb.AddMount(helperMount, env.Helper, llb.Readonly),
 		llb.AddMount(gitMount, env.DotGit, llb.Readonly),
 		llb.Network(llb.NetModeNone),
 	}
-	for _, c := range cos {
-		ros = append(ros, c)
+	names := make([]string, len(steps))
+	for i, s := range steps {
+		names[i] = s.name
+		for _, c := range s.cos {
+			ros = append(ros, c)
+		}
 	}
-	// after the caller's constraints, so the helper's own name wins
-	ros = append(ros, llb.WithCustomName("git-export: "+name))
+	// after the callers' constraints, so the helper's own name wins
+	ros = append(ros, llb.WithCustomName("git-export: "+strings.Join(names, ", ")))
 	if env.Platform != nil {
 		ros = append(ros, llb.Platform(*env.Platform))
 	}
-	return llb.Scratch().Run(ros...).AddMount(outMount, llb.Scratch())
+	es := llb.Scratch().Run(ros...)
+	outs := make([]llb.State, len(steps))
+	for i := range steps {
+		outs[i] = es.AddMount(outPath(i), llb.Scratch())
+	}
+	return outs
 }

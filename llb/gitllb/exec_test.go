@@ -66,7 +66,7 @@ func TestApplyOverLimitIsExecPlusCopy(t *testing.T) {
 	require.Empty(t, ex.Secretenv)
 	require.Equal(t, "", ex.Meta.User, "root")
 	want := append([]string{"/dapp-helper/dapp-frontend", "git-export"},
-		p.ExportSpec(p.ArchiveStep(), h.Clock.Add(-60e9)).Args("/dapp-git/.git", "/out")...)
+		p.ExportSpec(p.ArchiveStep(), h.Clock.Add(-60e9)).Args("/dapp-git/.git", "/out0")...)
 	require.Equal(t, want, ex.Meta.Args)
 	mounts := map[string]*pb.Mount{}
 	for _, mt := range ex.Mounts {
@@ -76,9 +76,9 @@ func TestApplyOverLimitIsExecPlusCopy(t *testing.T) {
 	require.True(t, mounts["/dapp-helper"].Readonly)
 	require.True(t, mounts["/dapp-git"].Readonly)
 	require.Equal(t, pb.MountType_BIND, mounts["/dapp-git"].MountType)
-	require.False(t, mounts["/out"].Readonly)
-	require.Equal(t, int64(-1), mounts["/out"].Input, "the output starts empty")
-	require.GreaterOrEqual(t, mounts["/out"].Output, int64(0))
+	require.False(t, mounts["/out0"].Readonly)
+	require.Equal(t, int64(-1), mounts["/out0"].Input, "the output starts empty")
+	require.GreaterOrEqual(t, mounts["/out0"].Output, int64(0))
 	inputs := d.inputs[0]
 	require.Equal(t, "docker-image://registry.test/dapp-frontend:dev", d.sources[inputs[mounts["/dapp-helper"].Input].Digest])
 	require.Equal(t, "local://context", d.sources[inputs[mounts["/dapp-git"].Input].Digest])
