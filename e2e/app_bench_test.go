@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -341,7 +342,7 @@ func BenchmarkApp(b *testing.B) {
 	results := appResults{}
 	var parallel []parallelRound
 	var trace string
-	start := time.Now()
+	start, loadStart := time.Now(), loadAverage()
 	for round := range cfg.rounds {
 		if cfg.cases == "all" || cfg.cases == "matrix" {
 			for i := range variants {
@@ -357,7 +358,7 @@ func BenchmarkApp(b *testing.B) {
 			parallel = append(parallel, benchParallelRound(b, c, variants[0], buildDir, round))
 		}
 	}
-	report := appReport(cfg, variants, results, parallel, trace, time.Since(start))
+	report := appReport(cfg, variants, results, parallel, trace, time.Since(start), loadStart+" → "+loadAverage())
 	fmt.Print("\n" + report + "\n")
 	if cfg.report != "" {
 		if err := os.WriteFile(cfg.report, []byte(report), 0o644); err != nil {
@@ -546,10 +547,21 @@ func ratioText(r float64) string {
 	return fmt.Sprintf("%.2f", r)
 }
 
-func appReport(cfg appBenchConfig, variants []appVariant, res appResults, parallel []parallelRound, trace string, took time.Duration) string {
+// loadAverage is the machine's 1-minute load average and its CPU count,
+// which say how much the figures of a shared machine can be trusted.
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(data))
+	if err != nil || len(f) == 0 {
+		return "unknown"
+	}
+	return fmt.Sprintf("%s on %d CPUs", f[0], runtime.NumCPU())
+}
+
+func appReport(cfg appBenchConfig, variants []appVariant, res appResults, parallel []parallelRound, trace string, took time.Duration, load string) string {
 	var w strings.Builder
 	fmt.Fprintf(&w, "Medians of %d round(s), min–max in brackets; pushed = compressed bytes of the blobs the registry "+
-		"repository did not have; the whole run took %s.\n\n", cfg.rounds, took.Round(time.Second))
+		"repository did not have; the whole run took %s (load average %s).\n\n", cfg.rounds, took.Round(time.Second), load)
 	var targets []target
 	ratio := func(a, b []appBuild, f func([]appBuild) float64) float64 {
 		if len(a) == 0 || len(b) == 0 || f(b) == 0 {
