@@ -27,7 +27,8 @@ FUZZTIME  ?= 30s
 FUZZTIME_BRIEF ?= 5s
 # runs spent shrinking each new input: keeps slow seeds from stalling a short run
 FUZZMINIMIZE ?= 20x
-BENCH_FLAGS ?= -timeout 60m
+BENCH_FLAGS ?= -timeout 4h
+# (BenchmarkApp takes about an hour per round on a loaded 2-core machine)
 # BenchmarkApp (e2e/app_bench_test.go): rounds, the proxy's limit in Mbit/s,
 # which cases (all, matrix or parallel), where its Markdown report goes
 BENCH_ROUNDS ?= 3
