@@ -18,7 +18,10 @@ import (
 
 // ciDappfile writes nothing time-dependent or random: two fresh builds of
 // one commit are byte for byte the same once the exporter rewrites the
-// file times (rewrite-timestamp=true).
+// file times (rewrite-timestamp=true). Its steps print no file times: the
+// directories a git layer writes into carry the time of the build that
+// wrote them (README, "Reproducible digests"), which the exporter clamps in
+// the layer but a listing inside the build would record.
 const ciDappfile = `dimg: app
 from: busybox:latest
 git:
@@ -30,7 +33,8 @@ shell:
   install:
   - cp /app/deps.txt /installed.txt
   setup:
-  - ls -lR /app > /setup.txt
+  - ls -R /app > /setup.txt
+  - find /app -type f | sort | xargs md5sum >> /setup.txt
 `
 
 // newCIRepo is a small repository: CI tests measure what moves, not bulk.
