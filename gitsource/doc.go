@@ -22,6 +22,8 @@
 //	dirty.go      Repo.Uncommitted: what the build will not see
 //	export.go     ExportSpec and Export: the git-export helper's work,
 //	              writing a step's files to a directory
+//	blobcache.go  BlobCache: the helper's cache of blob contents by hash,
+//	              checked on every use, written atomically, pruned by size
 //
 // The LLB side is elsewhere: llb/gitllb turns steps into FileOps (inline
 // data, or an ExecOp running the frontend binary's hidden git-export

@@ -71,6 +71,12 @@ func (s ExportSpec) Args(gitDir, out string) []string {
 // also through a symlink), and a file is written only into a directory
 // this export created itself, never through a symlink it wrote.
 func Export(repo *Repo, spec ExportSpec, out string) error {
+	return ExportCached(repo, spec, out, nil)
+}
+
+// ExportCached is Export taking file contents from cache (nil: none) when
+// it holds them and storing there what it reads from the repository.
+func ExportCached(repo *Repo, spec ExportSpec, out string, cache *BlobCache) error {
 	v, err := newView(repo, spec.Add, spec.Include, spec.Exclude, spec.File)
 	if err != nil {
 		return err
@@ -87,7 +93,7 @@ func Export(repo *Repo, spec ExportSpec, out string) error {
 		return err
 	}
 	defer root.Close()
-	w := &exportWriter{root: root, mtime: spec.Mtime, made: map[string]bool{}}
+	w := &exportWriter{root: root, mtime: spec.Mtime, made: map[string]bool{}, cache: cache}
 	for _, a := range acts {
 		if err := w.write(a); err != nil {
 			return err
@@ -108,8 +114,9 @@ type exportWriter struct {
 	mtime time.Time
 	// made holds the directories this export created ("." is out), in
 	// the order of dirs.
-	made map[string]bool
-	dirs []string
+	made  map[string]bool
+	dirs  []string
+	cache *BlobCache
 }
 
 func (w *exportWriter) write(a Action) error {
@@ -168,19 +175,15 @@ func (w *exportWriter) lchtimes(p string) error {
 	return unix.UtimesNanoAt(int(d.Fd()), filepath.Base(p), ts, unix.AT_SYMLINK_NOFOLLOW)
 }
 
-// writeBlob streams the blob: files of a big step must not all sit in memory.
+// writeBlob streams the blob: files of a big step must not all sit in
+// memory. It comes from the cache when that holds a valid copy.
 func (w *exportWriter) writeBlob(p string, a Action) error {
-	rd, err := a.repo.blobReader(a.hash)
-	if err != nil {
-		return err
-	}
-	defer rd.Close()
 	// O_EXCL: never write through an existing entry (e.g. a symlink)
-	f, err := w.root.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, a.Mode)
+	f, err := w.root.OpenFile(p, os.O_RDWR|os.O_CREATE|os.O_EXCL, a.Mode)
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(f, rd); err != nil {
+	if err := w.fill(f, a); err != nil {
 		f.Close()
 		return errors.Wrapf(err, "failed to write %s", a.Rel)
 	}
@@ -189,4 +192,32 @@ func (w *exportWriter) writeBlob(p string, a Action) error {
 	}
 	// the umask must not change git's mode
 	return w.root.Chmod(p, a.Mode)
+}
+
+func (w *exportWriter) fill(f *os.File, a Action) error {
+	if w.cache != nil {
+		if w.cache.copyTo(f, a.hash) {
+			return nil
+		}
+		// start over: a bad entry may have left part of itself
+		if err := f.Truncate(0); err != nil {
+			return err
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+	}
+	rd, err := a.repo.blobReader(a.hash)
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	n, err := io.Copy(f, rd)
+	if err != nil {
+		return err
+	}
+	if w.cache != nil {
+		w.cache.put(f, a.hash, n)
+	}
+	return nil
 }

@@ -57,11 +57,17 @@ func TestExportBatchOneExecPerBuild(t *testing.T) {
 	}
 	require.NotNil(t, exec)
 	want := append(append([]string{"/dapp-helper/dapp-frontend", "git-export"},
-		p.ExportSpec(p.ArchiveStep(), mustTime(t, p, p.ArchiveStep())).Args("/dapp-git/.git", "/out0")...), "--")
+		p.ExportSpec(p.ArchiveStep(), mustTime(t, p, p.ArchiveStep())).Args("/dapp-git/.git", "/out0")...), "--blob-cache", "/dapp-blob-cache", "--")
 	want = append(want, p.ExportSpec(patch, mustTime(t, p, patch)).Args("/dapp-git/.git", "/out1")...)
+	want = append(want, "--blob-cache", "/dapp-blob-cache")
 	require.Equal(t, want, exec.Meta.Args)
 	outputs := map[string]int64{}
 	for _, m := range exec.Mounts {
+		if m.Dest == "/dapp-blob-cache" {
+			require.Equal(t, pb.MountType_CACHE, m.MountType)
+			require.Equal(t, blobCacheID, m.CacheOpt.ID)
+			require.Equal(t, pb.CacheSharingOpt_SHARED, m.CacheOpt.Sharing)
+		}
 		if m.Output >= 0 && m.Dest != "/" {
 			outputs[m.Dest] = m.Output
 			require.Equal(t, int64(-1), m.Input, "%s starts empty", m.Dest)

@@ -24,7 +24,14 @@ const (
 	helperMount = "/dapp-helper"
 	gitMount    = "/dapp-git"
 	outMount    = "/out"
+	cacheMount  = "/dapp-blob-cache"
 )
+
+// blobCacheID names the helper's cache of blob contents (a
+// gitsource.BlobCache). Dappfile cache IDs never start with "/" (see
+// cachemounts), so no Dappfile step mounts it; a Dockerfile build on the
+// same builder could, which is why the helper checks every entry it uses.
+const blobCacheID = "/dapp-frontend/git-export/blobs"
 
 // ExportEnv is what the exec-based path needs to run the git-export helper
 // inside the build.
@@ -184,7 +191,7 @@ func (b *ExportBatch) chunks() [][]batchStep {
 	var cur []batchStep
 	size := 0
 	for _, s := range b.steps {
-		n := argsSize(s.spec.Args(gitMount+"/.git", outPath(len(cur))))
+		n := argsSize(s.spec.Args(gitMount+"/.git", outPath(len(cur)))) + argsSize([]string{"--blob-cache", cacheMount, "--"})
 		if len(cur) > 0 && (size+n > maxExecArgBytes || len(cur) == maxExecOutputs || !sameEnv(cur[0].env, s.env)) {
 			out = append(out, cur)
 			cur, size = nil, 0
@@ -222,6 +229,7 @@ func exportCommand(steps []batchStep) []string {
 			args = append(args, "--")
 		}
 		args = append(args, s.spec.Args(gitMount+"/.git", outPath(i))...)
+		args = append(args, "--blob-cache", cacheMount)
 	}
 	return args
 }
@@ -238,6 +246,9 @@ func exportStates(steps []batchStep) []llb.State {
 		llb.Dir("/"),
 		llb.AddMount(helperMount, env.Helper, llb.Readonly),
 		llb.AddMount(gitMount, env.DotGit, llb.Readonly),
+		// shared: entries are renamed into place and checked on use, so
+		// concurrent helpers need no lock
+		llb.AddMount(cacheMount, llb.Scratch(), llb.AsPersistentCacheDir(blobCacheID, llb.CacheMountShared)),
 		llb.Network(llb.NetModeNone),
 	}
 	names := make([]string, len(steps))

@@ -67,12 +67,14 @@ func TestApplyOverLimitIsExecPlusCopy(t *testing.T) {
 	require.Equal(t, "", ex.Meta.User, "root")
 	want := append([]string{"/dapp-helper/dapp-frontend", "git-export"},
 		p.ExportSpec(p.ArchiveStep(), h.Clock.Add(-60e9)).Args("/dapp-git/.git", "/out0")...)
+	want = append(want, "--blob-cache", "/dapp-blob-cache")
 	require.Equal(t, want, ex.Meta.Args)
 	mounts := map[string]*pb.Mount{}
 	for _, mt := range ex.Mounts {
 		mounts[mt.Dest] = mt
 	}
-	require.Len(t, mounts, 4)
+	require.Len(t, mounts, 5)
+	require.Equal(t, pb.MountType_CACHE, mounts["/dapp-blob-cache"].MountType)
 	require.True(t, mounts["/dapp-helper"].Readonly)
 	require.True(t, mounts["/dapp-git"].Readonly)
 	require.Equal(t, pb.MountType_BIND, mounts["/dapp-git"].MountType)
