@@ -43,9 +43,8 @@ shell:
 // A's build seeded from its own save has the same definition and runs
 // nothing.
 //
-// npm is left out to keep the test lean: it needs nodejs and npm
-// installed by apt (46 MB) on both runners; TestAutoCacheAptNpm covers
-// its cache mount, and the save and seed steps treat every cache alike.
+// npm has a test of its own, TestNpmCacheAcrossRunners: it needs nodejs
+// and npm, which B takes from A's registry layer cache.
 func TestCacheMountsAcrossRunners(t *testing.T) {
 	t.Parallel()
 	e := env(t)
@@ -141,6 +140,108 @@ func TestCacheMountsAcrossRunners(t *testing.T) {
 		requireAptFromCache(t, log, "runner B")
 		require.Contains(t, log, "build_dir holds [apt version "+run+"-1]", "B's build_dir starts with what A wrote")
 	})
+}
+
+// npmSeedDappfile: beforeInstall installs nodejs and npm (no nonce: a
+// long-lived builder keeps it), install writes a lockfile of one small
+// package and runs npm ci. NPM_VERSION is install's cacheVersion, NPM_ENV
+// is put before npm ci.
+const npmSeedDappfile = `
+dimg: app
+from: debian:bookworm
+shell:
+  beforeInstall:
+  - apt-get update
+  - apt-get install -y --no-install-recommends nodejs npm
+  installCacheVersion: "{{ env "NPM_VERSION" }}"
+  install:
+  - mkdir -p /app && cd /app
+  - echo '{"name":"seed","version":"1.0.0","dependencies":{"left-pad":"1.3.0"}}' >package.json
+  - |
+    cat >package-lock.json <<'EOF'
+    {"name": "seed", "version": "1.0.0", "lockfileVersion": 3, "requires": true,
+     "packages": {
+      "": {"name": "seed", "version": "1.0.0", "dependencies": {"left-pad": "1.3.0"}},
+      "node_modules/left-pad": {"version": "1.3.0",
+       "resolved": "https://registry.npmjs.org/left-pad/-/left-pad-1.3.0.tgz",
+       "integrity": "sha512-XI5MPzVNApjAyhQzphX8BkmKsKUxD4LdyK24iZeQGinBN9yTQT3bFlCBy/aVx2HrNcqQGsdot8ghrjyrvMCoEA=="}}}
+    EOF
+  - {{ env "NPM_ENV" }} NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt npm ci --no-audit --no-fund --loglevel http
+`
+
+// TestNpmCacheAcrossRunners: runner A (the stack's buildkitd) builds with
+// buildx, exports its layer cache to the registry (mode=max) and saves its
+// cache mounts with --target dapp-cache-mounts. Runner B, a buildkitd of
+// its own, imports A's layer cache (nodejs and npm come from there: CI
+// users export and import it anyway), seeds its empty caches from A's
+// save and, after a cacheVersion bump of install, runs npm ci with the
+// network forbidden (npm_config_offline=true): every request is answered
+// from the seeded npm cache.
+func TestNpmCacheAcrossRunners(t *testing.T) {
+	t.Parallel()
+	e := env(t)
+	run := nonce(t)
+	saved := e.Image("e2e-npm-cache-mounts:" + run)
+	layers := e.Image("e2e-npm-cache-mounts:layers-" + run)
+	dir := writeTree(t, map[string]string{"Dappfile": "# syntax=" + e.FrontendImage() + "\n" + npmSeedDappfile})
+	ns := "e2e-" + run
+	const step = "[app] install"
+	build := func(bx *Buildx, npmVersion string, extra ...string) *plainProgress {
+		t.Helper()
+		args := append([]string{"-f", filepath.Join(dir, "Dappfile"),
+			"--build-arg", "BUILDKIT_CACHE_MOUNT_NS=" + ns, "--build-arg", "NPM_VERSION=" + run + "-" + npmVersion,
+			"--build-arg", "DAPP_PROJECT=seed", "--build-arg", "DAPP_TOOLCHAIN_IMAGE=" + e.ToolchainImage,
+			"--build-context", "debian:bookworm=docker-image://" + e.Image("debian:bookworm")}, extra...)
+		return parsePlain(mustRun(t, bx.Build(append(args, dir)...)).Stderr)
+	}
+	npmLog := func(p *plainProgress) string {
+		t.Helper()
+		for _, id := range p.order {
+			if strings.HasPrefix(p.names[id], step) {
+				// without the "1.23 " time of each line
+				return regexp.MustCompile(`(?m)^[0-9]+\.[0-9]+ `).ReplaceAllString(strings.Join(p.lines[id], "\n"), "")
+			}
+		}
+		t.Fatalf("no step %q in:\n%s", step, tail(p.Raw, 8000))
+		return ""
+	}
+
+	progA := build(newBuildxOn(t, e.BuildkitHost), "1", "--build-arg", "NPM_ENV=",
+		"--cache-to", "type=registry,ref="+layers+",mode=max")
+	logA := npmLog(progA)
+	t.Logf("runner A:\n%s", logA)
+	require.Contains(t, logA, "added 1 package")
+	require.Regexp(t, `(?m)^npm http fetch GET 200 \S+left-pad-1\.3\.0\.tgz .*\(cache miss\)$`, logA, "A starts with an empty npm cache")
+
+	// the save as the README writes it for buildctl
+	args := []string{"build", "--progress", "plain", "--frontend", "gateway.v0", "--opt", "source=" + e.FrontendImage(),
+		"--local", "context=" + dir, "--local", "dockerfile=" + dir,
+		"--opt", "target=dapp-cache-mounts", "--output", "type=image,name=" + saved + ",push=true",
+		"--opt", "build-arg:BUILDKIT_CACHE_MOUNT_NS=" + ns, "--opt", "build-arg:NPM_VERSION=" + run + "-1",
+		"--opt", "build-arg:NPM_ENV=", "--opt", "project=seed"}
+	for k, v := range baseContexts(e) {
+		args = append(args, "--opt", k+"="+v)
+	}
+	saveLog := mustRun(t, buildctl(t, args...)).Stderr
+	t.Logf("save:\n%s", tail(saveLog, 4000))
+	require.Regexp(t, `(?m) cache `+ns+`/dapp/auto/npm: saved [1-9][0-9]* bytes`, saveLog)
+
+	bk := startBuildkitd(t)
+	progB := build(newBuildxOn(t, bk.addr), "2", "--build-arg", "NPM_ENV=npm_config_offline=true",
+		"--cache-from", "type=registry,ref="+layers,
+		"--build-context", "dapp-cache-mounts=docker-image://"+saved)
+	require.Empty(t, progB.ran("[app] beforeInstall"), "B takes nodejs and npm from A's layer cache")
+	logB := npmLog(progB)
+	t.Logf("runner B:\n%s", logB)
+	require.Regexp(t, `(?m)^cache `+ns+`/dapp/auto/npm: seeded [1-9][0-9]* bytes`, plainLog(progB.Raw))
+	// npm_config_offline=true: npm fails with ENOTCACHED for anything not
+	// in its cache. npm ci reads a locked tarball from its cache by the
+	// lockfile's integrity, without an http request to log; any request
+	// it does log must be answered from the cache.
+	require.Contains(t, logB, "added 1 package")
+	for _, l := range regexp.MustCompile(`(?m)^npm http fetch .*$`).FindAllString(logB, -1) {
+		require.Regexp(t, `\(cache (hit|stale)\)$`, l, "npm used the network")
+	}
 }
 
 // plainLog is what the steps printed in a `--progress plain` output,
