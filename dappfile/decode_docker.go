@@ -22,17 +22,9 @@ func (d *docDecoder) decodeDocker(n *yaml.Node) *Docker {
 		p := "docker." + f.key
 		switch f.key {
 		case "VOLUME":
-			var nodes []*yaml.Node
-			dk.Volume, nodes = d.strList(f.v, p)
-			for i, v := range dk.Volume {
-				d.checkVolume(nodes[i], fmt.Sprintf("%s[%d]", p, i), v)
-			}
+			dk.Volume = d.checkedList(f.v, p, d.checkVolume)
 		case "EXPOSE":
-			var nodes []*yaml.Node
-			dk.Expose, nodes = d.strList(f.v, p)
-			for i, v := range dk.Expose {
-				d.checkExpose(nodes[i], fmt.Sprintf("%s[%d]", p, i), v)
-			}
+			dk.Expose = d.checkedList(f.v, p, d.checkExpose)
 		case "ONBUILD":
 			dk.Onbuild, _ = d.strList(f.v, p)
 		case "ENV":
@@ -48,12 +40,28 @@ func (d *docDecoder) decodeDocker(n *yaml.Node) *Docker {
 		case "exactValues":
 			d.boolean(f.v, p)
 		default:
-			v := d.str(f.v, p)
-			*dockerString(dk, f.key) = v
-			d.checkDockerString(f.v, p, f.key, v)
+			*dockerString(dk, f.key) = d.dockerStr(f.v, p, f.key)
 		}
 	}
 	return dk
+}
+
+// checkedList reads a list of strings and checks each with check, named
+// by its index: VOLUME and EXPOSE of docker: and of werf's imageSpec.
+func (d *docDecoder) checkedList(n *yaml.Node, p string, check func(n *yaml.Node, p, v string)) []string {
+	vals, nodes := d.strList(n, p)
+	for i, v := range vals {
+		check(nodes[i], fmt.Sprintf("%s[%d]", p, i), v)
+	}
+	return vals
+}
+
+// dockerStr reads WORKDIR, USER or STOPSIGNAL (key names which), checked;
+// werf's imageSpec sets the same fields.
+func (d *docDecoder) dockerStr(n *yaml.Node, p, key string) string {
+	v := d.str(n, p)
+	d.checkDockerString(n, p, key, v)
+	return v
 }
 
 // checkDockerString checks WORKDIR, USER and STOPSIGNAL.

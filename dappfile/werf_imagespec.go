@@ -47,15 +47,15 @@ func (d *docDecoder) decodeImageSpecConfig(n *yaml.Node, dk *Docker) {
 		case "labels":
 			dk.Label = d.keyValues(f.v, p)
 		case "expose":
-			dk.Expose, _ = d.strList(f.v, p)
+			dk.Expose = d.checkedList(f.v, p, d.checkExpose)
 		case "volumes":
-			dk.Volume, _ = d.strList(f.v, p)
+			dk.Volume = d.checkedList(f.v, p, d.checkVolume)
 		case "stopSignal":
-			dk.StopSignal = d.str(f.v, p)
+			dk.StopSignal = d.dockerStr(f.v, p, "STOPSIGNAL")
 		case "user":
-			dk.User = d.str(f.v, p)
+			dk.User = d.dockerStr(f.v, p, "USER")
 		case "workingDir":
-			dk.Workdir = d.str(f.v, p)
+			dk.Workdir = d.dockerStr(f.v, p, "WORKDIR")
 		case "removeEnv":
 			spec.RemoveEnv = d.namePatterns(f.v, p)
 		case "removeLabels":
