@@ -9,6 +9,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 
@@ -30,8 +31,11 @@ import (
 // stubClient is a gateway client without a daemon: every local source
 // reads from one in-memory tree, and the final solve is recorded.
 type stubClient struct {
-	files  fstest.MapFS
-	opts   map[string]string
+	files fstest.MapFS
+	opts  map[string]string
+	// mu guards solved and warned: the frontend solves the .git prefetch
+	// and warns from goroutines beside the conversion
+	mu     sync.Mutex
 	solved []*pb.Definition
 	warned []string
 }
@@ -39,7 +43,9 @@ type stubClient struct {
 var _ gwclient.Client = (*stubClient)(nil)
 
 func (c *stubClient) Solve(ctx context.Context, req gwclient.SolveRequest) (*gwclient.Result, error) {
+	c.mu.Lock()
 	c.solved = append(c.solved, req.Definition)
+	c.mu.Unlock()
 	res := gwclient.NewResult()
 	res.SetRef(&stubRef{files: c.files})
 	return res, nil
@@ -69,7 +75,9 @@ func (c *stubClient) NewContainer(ctx context.Context, req gwclient.NewContainer
 }
 
 func (c *stubClient) Warn(ctx context.Context, dgst digest.Digest, msg string, opts gwclient.WarnOpts) error {
+	c.mu.Lock()
 	c.warned = append(c.warned, msg)
+	c.mu.Unlock()
 	return nil
 }
 

@@ -84,6 +84,11 @@ func (g *contextGit) repo(ctx context.Context) (*gitsource.Repo, error) {
 		// conversions; should one come later it must not share
 		return g.open(ctx)
 	}
+	return g.sharedLocked(ctx)
+}
+
+// sharedLocked opens the shared repository on first use; g.mu is held.
+func (g *contextGit) sharedLocked(ctx context.Context) (*gitsource.Repo, error) {
 	if !g.opened {
 		g.opened = true
 		g.shared, g.sharedErr = g.open(ctx)
@@ -98,11 +103,7 @@ func (g *contextGit) forConversion(ctx context.Context) (*gitsource.Repo, error)
 	defer g.mu.Unlock()
 	if !g.handedOut {
 		g.handedOut = true
-		if !g.opened {
-			g.opened = true
-			g.shared, g.sharedErr = g.open(ctx)
-		}
-		return g.shared, g.sharedErr
+		return g.sharedLocked(ctx)
 	}
 	return g.open(ctx)
 }
@@ -142,9 +143,6 @@ func (bg *background) run(check func(ctx context.Context, repo *gitsource.Repo))
 // open returns nil when the repository cannot be read: the conversion
 // reports that at the mapping, and the check says it could not compare.
 func (bg *background) open() *gitsource.Repo {
-	if _, err := bg.g.dotGitFS(bg.ctx); err != nil {
-		return nil
-	}
 	// the shared reader: what the conversion and prefetch read of .git
 	// (HEAD's trees, the index) is in its cache already
 	repo, err := bg.g.open(bg.ctx)
