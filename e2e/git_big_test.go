@@ -100,6 +100,9 @@ func TestGitBigRepoInProcess(t *testing.T) {
 	t.Logf("second build (in-process, after a small commit): %.1fs", time.Since(start).Seconds())
 	require.True(t, prog.Cached(t, "[app] install"), "install is a cache hit:\n%s", prog.Dump())
 	require.True(t, prog.Cached(t, "[app] gitArchive"), "the copied archive has the same content")
+	// the helper reads only the archive's objects, which the commit left
+	// as they were: its step is not run again
+	require.True(t, prog.Cached(t, "git-export: gitArchive /app"), "the archive's git-export is a cache hit:\n%s", prog.Dump())
 	requireAppIsArchive(t, r, img2)
 	requireSmallLatestPatch(t, img, img2)
 }
@@ -127,6 +130,7 @@ func TestGitBigRepoFrontendImage(t *testing.T) {
 	bigCommit(r)
 	img2, log := build("second build")
 	require.True(t, plainCached(t, log, "[app] install"), "install is a cache hit:\n%s", tail(log, 8000))
+	require.True(t, plainCached(t, log, "git-export: gitArchive /app"), "the archive's git-export is a cache hit:\n%s", tail(log, 8000))
 	requireAppIsArchive(t, r, img2)
 	requireSmallLatestPatch(t, img, img2)
 }

@@ -31,6 +31,8 @@ type Repo struct {
 	// fs is the .git directory: submodules' repositories live in its
 	// modules/ directory.
 	fs billy.Filesystem
+
+	packIndexCache
 }
 
 // OpenFS opens the repository whose .git directory is dotgit. The

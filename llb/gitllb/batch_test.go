@@ -20,34 +20,40 @@ func batchEnv(t *testing.T) func() (ExportEnv, error) {
 	return func() (ExportEnv, error) { return env, nil }
 }
 
-// TestExportBatchOneExecPerBuild: two exported points of a build (the
-// archive, then the latest patch) are written by one ExecOp with one
-// output mount each, and each point's copy reads its own output.
-func TestExportBatchOneExecPerBuild(t *testing.T) {
+// TestExportBatchKeysPointsByTheirObjects: exported points that read
+// the same files of .git (here two archives, both in the one pack) are
+// written by one ExecOp with one output mount each, and each point's copy
+// reads its own output; a point that reads a new commit's loose objects
+// (the latest patch) runs in an ExecOp of its own, so a commit does not
+// rerun the archives.
+func TestExportBatchKeysPointsByTheirObjects(t *testing.T) {
 	t.Parallel()
 	h := exportRepo(t)
+	h.Git("gc", "--quiet")
 	h.Write("src/app/main.go", "package main // changed\n")
 	h.Commit("change")
 	p, _ := h.plan(mapping("/src", "/app"), gitsource.PlanOpt{})
+	q, _ := h.plan(mapping("/src/app", "/other"), gitsource.PlanOpt{})
 	export := batchEnv(t)
 	st := mustApply(t, p, p.ArchiveStep(), ApplyOpt{MaxInlineBytes: 1, Export: export})
+	st, err := Apply(st, q, q.ArchiveStep(), ApplyOpt{MaxInlineBytes: 1, Export: export})
+	require.NoError(t, err)
 	patch, _ := p.LatestPatchStep()
-	st, err := Apply(st, p, patch, ApplyOpt{MaxInlineBytes: 1, Export: export})
+	st, err = Apply(st, p, patch, ApplyOpt{MaxInlineBytes: 1, Export: export})
 	require.NoError(t, err)
 
 	def, err := st.Marshal(context.Background())
 	require.NoError(t, err)
-	var exec *pb.ExecOp
-	var execDigest digest.Digest
+	var execs []*pb.ExecOp
+	var execDigests []string
 	var copies []*pb.Input // the input each point's copy reads
 	for _, dt := range def.Def {
 		var op pb.Op
 		require.NoError(t, op.UnmarshalVT(dt))
 		if e := op.GetExec(); e != nil {
-			require.Nil(t, exec, "one ExecOp for both points")
-			exec, execDigest = e, digest.FromBytes(dt)
+			execs, execDigests = append(execs, e), append(execDigests, digest.FromBytes(dt).String())
 		}
-		if f := op.GetFile(); f != nil {
+		if f := op.GetFile(); f != nil && !isNarrow(f) {
 			for _, a := range f.Actions {
 				if c := a.GetCopy(); c != nil {
 					copies = append(copies, op.Inputs[a.SecondaryInput])
@@ -55,14 +61,19 @@ func TestExportBatchOneExecPerBuild(t *testing.T) {
 			}
 		}
 	}
-	require.NotNil(t, exec)
+	require.Len(t, execs, 2, "the archives share one ExecOp, the patch has its own")
+	archives, patchExec := 0, 1
+	if len(execs[0].Mounts) < len(execs[1].Mounts) {
+		archives, patchExec = 1, 0
+	}
 	want := append(append([]string{"/dapp-helper/dapp-frontend", "git-export"},
 		p.ExportSpec(p.ArchiveStep(), mustTime(t, p, p.ArchiveStep())).Args("/dapp-git/.git", "/out0")...), "--blob-cache", "/dapp-blob-cache", "--")
-	want = append(want, p.ExportSpec(patch, mustTime(t, p, patch)).Args("/dapp-git/.git", "/out1")...)
+	want = append(want, q.ExportSpec(q.ArchiveStep(), mustTime(t, q, q.ArchiveStep())).Args("/dapp-git/.git", "/out1")...)
 	want = append(want, "--blob-cache", "/dapp-blob-cache")
-	require.Equal(t, want, exec.Meta.Args)
+	require.Equal(t, want, execs[archives].Meta.Args)
+	require.Contains(t, execs[patchExec].Meta.Args, "--from-commit")
 	outputs := map[string]int64{}
-	for _, m := range exec.Mounts {
+	for _, m := range execs[archives].Mounts {
 		if m.Dest == "/dapp-blob-cache" {
 			require.Equal(t, pb.MountType_CACHE, m.MountType)
 			require.Equal(t, blobCacheID, m.CacheOpt.ID)
@@ -74,12 +85,13 @@ func TestExportBatchOneExecPerBuild(t *testing.T) {
 		}
 	}
 	require.Len(t, outputs, 2)
-	require.Len(t, copies, 2)
-	for i, in := range copies {
-		require.Equal(t, execDigest.String(), in.Digest, "copy %d reads the batch's ExecOp", i)
+	require.Len(t, copies, 3)
+	for i, in := range copies[:2] {
+		require.Equal(t, execDigests[archives], in.Digest, "copy %d reads the archives' ExecOp", i)
 		require.Equal(t, outputs[fmt.Sprintf("/out%d", i)], in.Index, "copy %d reads its own output", i)
 	}
 	require.NotEqual(t, copies[0].Index, copies[1].Index)
+	require.Equal(t, execDigests[patchExec], copies[2].Digest)
 }
 
 func mustTime(t *testing.T, p *gitsource.MappingPlan, step gitsource.PlanStep) time.Time {

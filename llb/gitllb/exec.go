@@ -2,6 +2,7 @@ package gitllb
 
 import (
 	"context"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -111,7 +112,13 @@ func (ps preparedStep) exportChain(fa *llb.FileAction, env ExportEnv, cos []llb.
 	if !writes {
 		return fa, nil
 	}
-	out := env.Batch.add(env, ps.plan.ExportSpec(ps.step, ps.e.mtime), stepName(ps.plan, ps.step), cos)
+	spec := ps.plan.ExportSpec(ps.step, ps.e.mtime)
+	name := stepName(ps.plan, ps.step)
+	stepEnv, err := env.narrowTo(ps.plan, spec, name, cos)
+	if err != nil {
+		return nil, err
+	}
+	out := env.Batch.add(stepEnv, spec, name, cos)
 	ci := &llb.CopyInfo{CopyDirContentsOnly: true, CreateDestPath: true, ChownOpt: ps.e.chown, CreatedTime: &ps.e.mtime}
 	src, dst := "/", ps.e.dest("")
 	if ps.e.file != "" {
@@ -122,6 +129,64 @@ func (ps preparedStep) exportChain(fa *llb.FileAction, env ExportEnv, cos []llb.
 		return llb.Copy(out, src, dst, ci), nil
 	}
 	return fa.Copy(out, src, dst, ci), nil
+}
+
+// narrowTo is env with DotGit narrowed to the files of .git that hold
+// what the export of spec reads (gitsource.ExportFiles): the packs and
+// loose objects, copied by one FileOp beside a HEAD of its own. BuildKit
+// keys that copy by the content of the files it selects, and git never
+// rewrites an object file, so after a commit the copy, and the export
+// step mounting it, stay cached for every step that does not read the
+// commit's objects — mounting the whole .git reran them all. Steps that
+// read the same files share one copy, and so one ExecOp. When narrowing
+// cannot tell what the export reads (submodules, alternates, too many
+// loose objects) the step mounts the whole .git.
+func (env ExportEnv) narrowTo(p *gitsource.MappingPlan, spec gitsource.ExportSpec, name string, cos []llb.ConstraintsOpt) (ExportEnv, error) {
+	files, ok, err := p.ExportFiles(spec)
+	if err != nil || !ok {
+		return env, err
+	}
+	env.DotGit = env.Batch.narrowed(env.DotGit, files, func() llb.State {
+		return narrowedGit(env.DotGit, files, name, env.Platform, cos)
+	})
+	return env, nil
+}
+
+// narrowedGit is a .git at /.git holding files of dotgit (paths relative
+// to its .git) and gitsource.NarrowHead. Packs are copied one by one;
+// loose objects one copy per fan-out directory, selecting their names,
+// so BuildKit hashes only the selected files and walks only those
+// directories.
+func narrowedGit(dotgit llb.State, files []string, name string, platform *ocispecs.Platform, cos []llb.ConstraintsOpt) llb.State {
+	fa := llb.Mkdir("/.git/objects/pack", 0o755, llb.WithParents(true)).
+		Mkfile("/.git/HEAD", 0o644, []byte(gitsource.NarrowHead))
+	loose := map[string][]string{}
+	var dirs []string
+	packs, objs := 0, 0
+	for _, f := range files {
+		dir, base := path.Split(f)
+		dir = strings.TrimSuffix(dir, "/")
+		if dir == "objects/pack" {
+			fa = fa.Copy(dotgit, "/.git/"+f, "/.git/"+f)
+			packs++
+			continue
+		}
+		if _, ok := loose[dir]; !ok {
+			dirs = append(dirs, dir)
+		}
+		loose[dir] = append(loose[dir], base)
+		objs++
+	}
+	for _, dir := range dirs {
+		fa = fa.Copy(dotgit, "/.git/"+dir, "/.git/"+dir, &llb.CopyInfo{CopyDirContentsOnly: true, CreateDestPath: true, IncludePatterns: loose[dir]})
+	}
+	ros := append([]llb.ConstraintsOpt{}, cos...)
+	// after the callers' constraints, so this name wins
+	ros = append(ros, llb.WithCustomNamef("git objects for %s: %d pack files, %d loose objects", name, packs, objs))
+	if platform != nil {
+		ros = append(ros, llb.Platform(*platform))
+	}
+	return llb.Scratch().File(fa, ros...)
 }
 
 // Bounds of one git-export ExecOp: its command line stays far below the
@@ -146,6 +211,30 @@ type ExportBatch struct {
 	steps  []batchStep
 	outs   []llb.State
 	frozen bool
+	// narrow holds the narrowed .git states by the files they hold
+	narrow map[narrowKey]llb.State
+}
+
+// narrowed returns the narrowed .git of files of dotgit, made by mk the
+// first time these files are asked for.
+func (b *ExportBatch) narrowed(dotgit llb.State, files []string, mk func() llb.State) llb.State {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	key := narrowKey{dotgit: dotgit.Output(), files: strings.Join(files, "\n")}
+	if st, ok := b.narrow[key]; ok {
+		return st
+	}
+	st := mk()
+	if b.narrow == nil {
+		b.narrow = map[narrowKey]llb.State{}
+	}
+	b.narrow[key] = st
+	return st
+}
+
+type narrowKey struct {
+	dotgit llb.Output
+	files  string
 }
 
 type batchStep struct {

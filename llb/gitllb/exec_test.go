@@ -2,6 +2,8 @@ package gitllb
 
 import (
 	"context"
+	"sort"
+	"strings"
 	"testing"
 
 	"github.com/flant/dapp-frontend/gitsource"
@@ -24,17 +26,26 @@ func testExportEnv() (ExportEnv, error) {
 // decoded are the ops of a definition, with the source op each input
 // digest points at.
 type decoded struct {
-	execs   []*pb.ExecOp
-	files   []*pb.FileOp
-	sources map[string]string // op digest → source identifier
-	inputs  [][]*pb.Input     // of execs
+	execs []*pb.ExecOp
+	// files are the FileOps but those that narrow .git
+	files []*pb.FileOp
+	// narrows are the FileOps that narrow .git for a git-export, by digest
+	narrows      map[string]*pb.FileOp
+	narrowInputs map[string][]*pb.Input
+	sources      map[string]string // op digest → source identifier
+	inputs       [][]*pb.Input     // of execs
+}
+
+// isNarrow tells the FileOp that makes a narrowed .git (narrowedGit).
+func isNarrow(f *pb.FileOp) bool {
+	return len(f.Actions) > 0 && f.Actions[0].GetMkdir() != nil && f.Actions[0].GetMkdir().Path == "/.git/objects/pack"
 }
 
 func decode(t *testing.T, st llb.State) decoded {
 	t.Helper()
 	def, err := st.Marshal(context.Background())
 	require.NoError(t, err)
-	d := decoded{sources: map[string]string{}}
+	d := decoded{sources: map[string]string{}, narrows: map[string]*pb.FileOp{}, narrowInputs: map[string][]*pb.Input{}}
 	for _, dt := range def.Def {
 		var op pb.Op
 		require.NoError(t, op.UnmarshalVT(dt))
@@ -42,6 +53,9 @@ func decode(t *testing.T, st llb.State) decoded {
 		case op.GetExec() != nil:
 			d.execs = append(d.execs, op.GetExec())
 			d.inputs = append(d.inputs, op.Inputs)
+		case op.GetFile() != nil && isNarrow(op.GetFile()):
+			d.narrows[digest.FromBytes(dt).String()] = op.GetFile()
+			d.narrowInputs[digest.FromBytes(dt).String()] = op.Inputs
 		case op.GetFile() != nil:
 			d.files = append(d.files, op.GetFile())
 		case op.GetSource() != nil:
@@ -83,7 +97,28 @@ func TestApplyOverLimitIsExecPlusCopy(t *testing.T) {
 	require.GreaterOrEqual(t, mounts["/out0"].Output, int64(0))
 	inputs := d.inputs[0]
 	require.Equal(t, "docker-image://registry.test/dapp-frontend:dev", d.sources[inputs[mounts["/dapp-helper"].Input].Digest])
-	require.Equal(t, "local://context", d.sources[inputs[mounts["/dapp-git"].Input].Digest])
+	// .git comes narrowed to the objects the export reads: the files
+	// of gitsource.ExportFiles copied from the context's .git
+	narrowDigest := inputs[mounts["/dapp-git"].Input].Digest
+	narrow := d.narrows[narrowDigest]
+	require.NotNil(t, narrow, "the helper mounts the narrowed .git")
+	files, ok, err := p.ExportFiles(p.ExportSpec(p.ArchiveStep(), h.Clock.Add(-60e9)))
+	require.NoError(t, err)
+	require.True(t, ok)
+	var copied []string
+	for _, a := range narrow.Actions {
+		if cp := a.GetCopy(); cp != nil {
+			require.Equal(t, "local://context", d.sources[d.narrowInputs[narrowDigest][a.SecondaryInput].Digest])
+			for _, inc := range cp.IncludePatterns {
+				copied = append(copied, strings.TrimPrefix(cp.Src, "/.git/")+"/"+inc)
+			}
+			if len(cp.IncludePatterns) == 0 {
+				copied = append(copied, strings.TrimPrefix(cp.Src, "/.git/"))
+			}
+		}
+	}
+	sort.Strings(copied)
+	require.Equal(t, files, copied)
 
 	require.Len(t, d.files, 1, "one FileOp, so one layer")
 	acts := d.files[0].Actions
