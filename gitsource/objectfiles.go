@@ -145,7 +145,9 @@ func (r *Repo) readPackIndexes() ([]packIndex, error) {
 	var out []packIndex
 	for _, e := range ents {
 		base, isIdx := strings.CutSuffix(e.Name(), ".idx")
-		if !isIdx || !strings.HasPrefix(base, "pack-") || !have[e.Name()] || !have[base+".pack"] {
+		if !isIdx || !isPackName(base) || !have[e.Name()] || !have[base+".pack"] {
+			// git names packs by their hash; any other name is not
+			// one git wrote, and never becomes a path of the build
 			continue
 		}
 		name := path.Join("objects/pack", base)
@@ -163,6 +165,15 @@ func (r *Repo) readPackIndexes() ([]packIndex, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
 	return out, nil
+}
+
+// isPackName reports pack-<hex hash> (SHA-1 or SHA-256).
+func isPackName(base string) bool {
+	h, ok := strings.CutPrefix(base, "pack-")
+	if !ok || (len(h) != 40 && len(h) != 64) {
+		return false
+	}
+	return strings.Trim(h, "0123456789abcdef") == ""
 }
 
 // packIndexCache is the lazily decoded pack indexes of a Repo.

@@ -127,3 +127,18 @@ func TestExportFilesAlternates(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, ok)
 }
+
+func TestIsPackName(t *testing.T) {
+	t.Parallel()
+	for name, want := range map[string]bool{
+		"pack-42cf2e499bd3d9f75a9985b7a2c1242740c745fa":                         true,
+		"pack-42cf2e499bd3d9f75a9985b7a2c1242740c745fa42cf2e499bd3d9f75a9985b7": true,
+		"pack-42CF2E499BD3D9F75A9985B7A2C1242740C745FA":                         false,
+		"pack-*":        false,
+		"pack-../x":     false,
+		"pack-42cf2e49": false,
+		"42cf2e499bd3d9f75a9985b7a2c1242740c745fa": false,
+	} {
+		require.Equal(t, want, isPackName(name), name)
+	}
+}
