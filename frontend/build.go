@@ -40,7 +40,7 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 	}
 	endOptions(0, 0)
 	endDappfile := tr.span(phaseDappfile)
-	src, err := bc.ReadEntrypoint(ctx, "YAML")
+	src, err := bc.ReadEntrypoint(ctx, "YAML", entrypointOpts(c)...)
 	if err != nil {
 		return nil, err
 	}
@@ -76,6 +76,12 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 	if err := dappllb.CheckCacheMountsTarget(cfg, bc.Target); err != nil {
 		return nil, err
 	}
+	// the uncommitted-change checks run beside the solves; their
+	// warnings must be sent before Build returns. Their work trees
+	// transfer from now on, beside the reading of .git and the plan.
+	bg := newBackground(ctx, git, newWorktrees(bc))
+	defer bg.wait()
+	bg.worktrees.warm(ctx, dappllb.WorktreeChecks(cfg, bc.Target, opt.dev))
 	epoch, err := sourceDateEpoch(bc.BuildArgs, cfg, func() (time.Time, error) {
 		c, err := headCommit(ctx, git)
 		return c.Time, err
@@ -87,11 +93,7 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 	if err != nil {
 		return nil, err
 	}
-	// the uncommitted-change checks run beside the solves; their
-	// warnings must be sent before Build returns
-	bg := newBackground(ctx, git)
 	seeder := newCacheSeeder(bc, opt, src)
-	defer bg.wait()
 	rb, err := bc.Build(ctx, func(ctx context.Context, platform *ocispecs.Platform, idx int) (*dockerui.BuildResult, error) {
 		if bc.Target == dappllb.CacheMountsTarget {
 			return buildCacheMounts(ctx, bc, cfg, opt, src, platform, git, bg)

@@ -116,14 +116,16 @@ type background struct {
 	g   *contextGit
 	ctx context.Context
 	wg  sync.WaitGroup
+	// worktrees are the work trees the checks read
+	worktrees *worktrees
 
 	mu     sync.Mutex
 	repo   *gitsource.Repo
 	opened bool
 }
 
-func newBackground(ctx context.Context, g *contextGit) *background {
-	return &background{g: g, ctx: ctx}
+func newBackground(ctx context.Context, g *contextGit, wts *worktrees) *background {
+	return &background{g: g, ctx: ctx, worktrees: wts}
 }
 
 func (bg *background) run(check func(ctx context.Context, repo *gitsource.Repo)) {
@@ -152,5 +154,9 @@ func (bg *background) open() *gitsource.Repo {
 	return repo
 }
 
-// wait blocks until every check queued so far ran.
-func (bg *background) wait() { bg.wg.Wait() }
+// wait blocks until every check queued so far ran and every work tree
+// transfer started ahead ended.
+func (bg *background) wait() {
+	bg.wg.Wait()
+	bg.worktrees.wait()
+}

@@ -12,7 +12,6 @@ import (
 	"github.com/flant/dapp-frontend/gitsource"
 	dappllb "github.com/flant/dapp-frontend/llb"
 	"github.com/flant/dapp-frontend/llb/gitllb"
-	"github.com/go-git/go-billy/v5"
 	bkllb "github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerui"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
@@ -302,19 +301,6 @@ func gitOpt(bc *dockerui.Client, opt options, git *contextGit, bg *background) d
 			p := workerPlatform(bc)
 			return &p
 		}(),
-		Worktree: func(ctx context.Context, include, exclude []string) (billy.Filesystem, error) {
-			tr := tracerFrom(ctx)
-			end := tr.span(phaseWorktree)
-			defer end(0, 0)
-			st, err := buildContext(ctx, bc, include, exclude)
-			if err != nil {
-				return nil, err
-			}
-			ref, err := solveRef(ctx, bc.GatewayClient(), st)
-			if err != nil {
-				return nil, err
-			}
-			return newReaderFS(ctx, traceReader(tr, phaseWorktree, ref), "/"), nil
-		},
+		Worktree: bg.worktrees.get,
 	}
 }

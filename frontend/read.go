@@ -36,8 +36,10 @@ func withDefaultFilename(ctx context.Context, c gwclient.Client) (gwclient.Clien
 	if v := opts[localSessionPrefix+name]; v != "" {
 		sessionID = v
 	}
-	st := bkllb.Local(name, bkllb.SessionID(sessionID), bkllb.FollowPaths(dappfile.DefaultNames),
-		bkllb.SharedKeyHint(name), dockerui.WithInternalName("find Dappfile"))
+	// the very source dockerui.ReadEntrypoint builds with entrypointOpts,
+	// so reading the definition after this finds it solved
+	st := bkllb.Local(name, bkllb.FollowPaths(probedNames()), bkllb.SessionID(sessionID), bkllb.SharedKeyHint(name),
+		dockerui.WithInternalName(probedSourceName), bkllb.Differ(bkllb.DiffNone, false))
 	ref, err := solveRef(ctx, c, st)
 	if err != nil {
 		return nil, err
@@ -51,13 +53,39 @@ func withDefaultFilename(ctx context.Context, c gwclient.Client) (gwclient.Clien
 		out[k] = v
 	}
 	out[keyFilename] = fn
-	return &clientWithOpts{Client: c, opts: out}, nil
+	return &clientWithOpts{Client: c, opts: out, probed: true}, nil
+}
+
+// probedSourceName names the transfer that finds and reads the Dappfile.
+const probedSourceName = "load build definition"
+
+// probedNames are the files the search for the Dappfile transfers: every
+// default name and the .dockerignore dockerui reads beside it.
+func probedNames() []string {
+	out := append([]string{}, dappfile.DefaultNames...)
+	for _, n := range dappfile.DefaultNames {
+		out = append(out, n+".dockerignore")
+	}
+	return out
+}
+
+// entrypointOpts are the options of dockerui.ReadEntrypoint for c: when
+// withDefaultFilename searched for the Dappfile, they make the source it
+// solves the search's own, so the Dappfile is transferred once; BuildKit
+// runs a vertex once per build.
+func entrypointOpts(c gwclient.Client) []bkllb.LocalOption {
+	if cw, ok := c.(*clientWithOpts); ok && cw.probed {
+		return []bkllb.LocalOption{bkllb.FollowPaths(probedNames()), dockerui.WithInternalName(probedSourceName)}
+	}
+	return nil
 }
 
 // clientWithOpts is the gateway client with frontend options replaced.
 type clientWithOpts struct {
 	gwclient.Client
 	opts map[string]string
+	// probed: the Dappfile's name was found by withDefaultFilename
+	probed bool
 }
 
 // CurrentFrontend passes through the gRPC client's frontend image, which
@@ -82,7 +110,10 @@ func solveRef(ctx context.Context, c gwclient.Client, st bkllb.State) (gwclient.
 	if err != nil {
 		return nil, err
 	}
-	res, err := c.Solve(ctx, gwclient.SolveRequest{Definition: def.ToPB()})
+	// Evaluate: a lazy result would transfer only when first read, and
+	// the work trees the checks read are solved ahead precisely so
+	// that they transfer while the frontend does something else
+	res, err := c.Solve(ctx, gwclient.SolveRequest{Definition: def.ToPB(), Evaluate: true})
 	if err != nil {
 		return nil, err
 	}

@@ -226,13 +226,9 @@ func (b *builder) warnUncommitted(ctx context.Context, m *dappfile.GitMapping) {
 // HEAD of repo and warns about the differences. It uses nothing of the
 // builder but its options, so it may run after the conversion.
 func (b *builder) checkUncommitted(ctx context.Context, repo *gitsource.Repo, m *dappfile.GitMapping) {
-	include, exclude := contextPatterns(m)
-	if len(include) > 0 {
-		// go-git needs the .gitignore files to tell ignored files apart.
-		include = append(include, "**/.gitignore")
-	}
+	w := worktreeCheck(m)
 	msg := ""
-	wt, err := b.opt.Git.Worktree(ctx, include, exclude)
+	wt, err := b.opt.Git.Worktree(ctx, w.Include, w.Exclude)
 	var files []string
 	if err == nil && repo == nil {
 		err = errors.New("the repository could not be opened")

@@ -1,0 +1,79 @@
+package frontend
+
+import (
+	"context"
+	"strings"
+	"sync"
+
+	dappllb "github.com/flant/dapp-frontend/llb"
+	"github.com/go-git/go-billy/v5"
+	"github.com/moby/buildkit/frontend/dockerui"
+)
+
+// worktrees solves the narrowed work trees the uncommitted-change checks
+// read, each narrowing once per build. warm starts the transfers the
+// conversion will ask for as soon as the Dappfile is read, so the client
+// walks and sends the work tree while the frontend reads .git and plans,
+// not after: the checks wait for these transfers before the build ends.
+type worktrees struct {
+	bc *dockerui.Client
+
+	mu  sync.Mutex
+	all map[string]*worktreeSolve
+	wg  sync.WaitGroup
+}
+
+type worktreeSolve struct {
+	once sync.Once
+	fs   billy.Filesystem
+	err  error
+}
+
+func newWorktrees(bc *dockerui.Client) *worktrees {
+	return &worktrees{bc: bc, all: map[string]*worktreeSolve{}}
+}
+
+// get returns the work tree narrowed to include and exclude, solving it
+// the first time it is asked for.
+func (w *worktrees) get(ctx context.Context, include, exclude []string) (billy.Filesystem, error) {
+	key := strings.Join(include, "\x00") + "\x01" + strings.Join(exclude, "\x00")
+	w.mu.Lock()
+	s, ok := w.all[key]
+	if !ok {
+		s = &worktreeSolve{}
+		w.all[key] = s
+	}
+	w.mu.Unlock()
+	s.once.Do(func() { s.fs, s.err = w.solve(ctx, include, exclude) })
+	return s.fs, s.err
+}
+
+func (w *worktrees) solve(ctx context.Context, include, exclude []string) (billy.Filesystem, error) {
+	tr := tracerFrom(ctx)
+	end := tr.span(phaseWorktree)
+	defer end(0, 0)
+	st, err := buildContext(ctx, w.bc, include, exclude)
+	if err != nil {
+		return nil, err
+	}
+	ref, err := solveRef(ctx, w.bc.GatewayClient(), st)
+	if err != nil {
+		return nil, err
+	}
+	return newReaderFS(ctx, traceReader(tr, phaseWorktree, ref), "/"), nil
+}
+
+// warm starts the transfers of checks in the background; errors stay in
+// the cache for the check that asks, which reports them.
+func (w *worktrees) warm(ctx context.Context, checks []dappllb.WorktreeCheck) {
+	for _, c := range checks {
+		w.wg.Add(1)
+		go func() {
+			defer w.wg.Done()
+			_, _ = w.get(ctx, c.Include, c.Exclude)
+		}()
+	}
+}
+
+// wait blocks until the transfers warm started are done.
+func (w *worktrees) wait() { w.wg.Wait() }
