@@ -81,7 +81,11 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 	// transfer from now on, beside the reading of .git and the plan.
 	bg := newBackground(ctx, git, newWorktrees(bc))
 	defer bg.wait()
-	bg.worktrees.warm(ctx, dappllb.WorktreeChecks(cfg, bc.Target, opt.dev))
+	bg.start(dappllb.WorktreeChecks(cfg, bc.Target, opt.dev), bg.worktrees.get, func(ws []dappfile.Warning) {
+		for _, w := range ws {
+			src.Warn(ctx, w.Message, warnOpts(w.Range))
+		}
+	})
 	epoch, err := sourceDateEpoch(bc.BuildArgs, cfg, func() (time.Time, error) {
 		c, err := headCommit(ctx, git)
 		return c.Time, err

@@ -4,7 +4,9 @@ import (
 	"context"
 	"sync"
 
+	"github.com/flant/dapp-frontend/dappfile"
 	"github.com/flant/dapp-frontend/gitsource"
+	dappllb "github.com/flant/dapp-frontend/llb"
 	"github.com/go-git/go-billy/v5"
 	"github.com/moby/buildkit/frontend/dockerui"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
@@ -119,21 +121,50 @@ type background struct {
 	// worktrees are the work trees the checks read
 	worktrees *worktrees
 
+	// mu guards queued: the mappings whose check is queued
 	mu     sync.Mutex
-	repo   *gitsource.Repo
-	opened bool
+	queued map[*dappfile.GitMapping]bool
+	// checking serialises the checks, which share repo
+	checking sync.Mutex
+	repo     *gitsource.Repo
+	opened   bool
+}
+
+// start transfers the work trees of checks and queues the checks, before
+// the conversion asks for them: they then run beside the reading of .git,
+// the plan and the solve. warn reports what they find.
+func (bg *background) start(checks []dappllb.WorktreeCheck, worktree func(ctx context.Context, include, exclude []string) (billy.Filesystem, error), warn func([]dappfile.Warning)) {
+	bg.worktrees.warm(bg.ctx, checks)
+	for _, c := range checks {
+		m := c.Mapping
+		bg.run(m, func(ctx context.Context, repo *gitsource.Repo) {
+			dappllb.CheckUncommitted(ctx, worktree, repo, m, warn)
+		})
+	}
 }
 
 func newBackground(ctx context.Context, g *contextGit, wts *worktrees) *background {
 	return &background{g: g, ctx: ctx, worktrees: wts}
 }
 
-func (bg *background) run(check func(ctx context.Context, repo *gitsource.Repo)) {
+// run queues the check of m, unless m's check was queued already (by
+// start, before the conversion, or by another platform's conversion).
+func (bg *background) run(m *dappfile.GitMapping, check func(ctx context.Context, repo *gitsource.Repo)) {
+	bg.mu.Lock()
+	if bg.queued[m] {
+		bg.mu.Unlock()
+		return
+	}
+	if bg.queued == nil {
+		bg.queued = map[*dappfile.GitMapping]bool{}
+	}
+	bg.queued[m] = true
+	bg.mu.Unlock()
 	bg.wg.Add(1)
 	go func() {
 		defer bg.wg.Done()
-		bg.mu.Lock()
-		defer bg.mu.Unlock()
+		bg.checking.Lock()
+		defer bg.checking.Unlock()
 		if !bg.opened {
 			bg.opened = true
 			bg.repo = bg.open()

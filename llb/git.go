@@ -54,7 +54,9 @@ type GitOpt struct {
 	// own, since go-git repositories are not safe for concurrent use, and
 	// waits for before the build ends. Nil runs the check in line on the
 	// conversion's repository.
-	Background func(check func(ctx context.Context, repo *gitsource.Repo))
+	// m is the mapping checked: a caller that started its check already
+	// (see UncommittedChecks) skips it.
+	Background func(m *dappfile.GitMapping, check func(ctx context.Context, repo *gitsource.Repo))
 	// ExportAbove is gitllb.ApplyOpt.ExportAbove: with a helper, points
 	// bigger than it are written inside the build, not inlined. Zero
 	// inlines up to gitllb.DefaultMaxInlineBytes.
@@ -216,19 +218,23 @@ func (b *builder) warnUncommitted(ctx context.Context, m *dappfile.GitMapping) {
 		return
 	}
 	if bg := b.opt.Git.Background; bg != nil {
-		bg(func(ctx context.Context, repo *gitsource.Repo) { b.checkUncommitted(ctx, repo, m) })
+		bg(m, func(ctx context.Context, repo *gitsource.Repo) {
+			CheckUncommitted(ctx, b.opt.Git.Worktree, repo, m, b.warn)
+		})
 		return
 	}
-	b.checkUncommitted(ctx, b.gitRepo, m)
+	CheckUncommitted(ctx, b.opt.Git.Worktree, b.gitRepo, m, b.warn)
 }
 
-// checkUncommitted compares the mapping's files in the work tree with
-// HEAD of repo and warns about the differences. It uses nothing of the
-// builder but its options, so it may run after the conversion.
-func (b *builder) checkUncommitted(ctx context.Context, repo *gitsource.Repo, m *dappfile.GitMapping) {
+// CheckUncommitted compares the files of local mapping m in the work tree
+// (worktree is GitOpt.Worktree) with HEAD of repo and warns about the
+// differences. It needs no conversion, so a caller may run it before one
+// (see UncommittedChecks) or after.
+func CheckUncommitted(ctx context.Context, worktree func(ctx context.Context, include, exclude []string) (billy.Filesystem, error),
+	repo *gitsource.Repo, m *dappfile.GitMapping, warn func([]dappfile.Warning)) {
 	w := worktreeCheck(m)
 	msg := ""
-	wt, err := b.opt.Git.Worktree(ctx, w.Include, w.Exclude)
+	wt, err := worktree(ctx, w.Include, w.Exclude)
 	var files []string
 	if err == nil && repo == nil {
 		err = errors.New("the repository could not be opened")
@@ -257,7 +263,7 @@ func (b *builder) checkUncommitted(ctx context.Context, repo *gitsource.Repo, m 
 	default:
 		return
 	}
-	b.warn([]dappfile.Warning{{Range: m.Loc, Message: msg}})
+	warn([]dappfile.Warning{{Range: m.Loc, Message: msg}})
 }
 
 // repo opens the context's repository once per conversion.

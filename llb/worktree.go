@@ -1,30 +1,24 @@
 package llb
 
 import (
-	"strings"
-
 	"github.com/flant/dapp-frontend/dappfile"
 )
 
-// WorktreeCheck is the narrowing of the build context one uncommitted-change
-// check asks GitOpt.Worktree for.
+// WorktreeCheck is the narrowing of the build context the
+// uncommitted-change check of Mapping reads through GitOpt.Worktree.
 type WorktreeCheck struct {
+	Mapping          *dappfile.GitMapping
 	Include, Exclude []string
 }
 
-// key identifies a narrowing: two mappings that narrow the same way share
-// one transfer.
-func (w WorktreeCheck) key() string {
-	return strings.Join(w.Include, "\x00") + "\x01" + strings.Join(w.Exclude, "\x00")
-}
-
-// WorktreeChecks lists the work-tree narrowings the conversion of target
-// will ask GitOpt.Worktree for (one per distinct narrowing of the local
-// git mappings of the target and of every image and artifact it builds
-// on), so the caller can start those transfers as soon as the Dappfile is
-// read, beside the reading of .git and the plan, instead of after them. It
-// is a hint: the conversion asks for what it needs either way. None in
-// dev mode (the work tree is the source, nothing is compared).
+// WorktreeChecks lists the uncommitted-change checks the conversion of
+// target will run: one per local git mapping of the target and of every
+// image and artifact it builds on. The caller may run them (CheckUncommitted)
+// and start their transfers as soon as the Dappfile is read, beside the
+// reading of .git and the plan, instead of after them; the conversion
+// hands every check to GitOpt.Background with its mapping, so one already
+// started is not run twice. None in dev mode (the work tree is the
+// source, nothing is compared).
 func WorktreeChecks(cfg *dappfile.Config, target string, dev bool) []WorktreeCheck {
 	if dev {
 		return nil
@@ -38,14 +32,13 @@ func WorktreeChecks(cfg *dappfile.Config, target string, dev bool) []WorktreeChe
 		byName[im.Name] = im
 	}
 	var out []WorktreeCheck
-	seenKey := map[string]bool{}
-	seenImg := map[*dappfile.Image]bool{}
+	seen := map[*dappfile.Image]bool{}
 	var visit func(im *dappfile.Image)
 	visit = func(im *dappfile.Image) {
-		if im == nil || seenImg[im] {
+		if im == nil || seen[im] {
 			return
 		}
-		seenImg[im] = true
+		seen[im] = true
 		for _, name := range []string{im.FromDimg, im.FromDimgArtifact} {
 			if name != "" {
 				visit(byName[name])
@@ -55,13 +48,8 @@ func WorktreeChecks(cfg *dappfile.Config, target string, dev bool) []WorktreeChe
 			visit(byName[imp.Artifact])
 		}
 		for _, m := range im.Git {
-			if m.URL != "" {
-				continue
-			}
-			w := worktreeCheck(m)
-			if k := w.key(); !seenKey[k] {
-				seenKey[k] = true
-				out = append(out, w)
+			if m.URL == "" {
+				out = append(out, worktreeCheck(m))
 			}
 		}
 	}
@@ -77,5 +65,5 @@ func worktreeCheck(m *dappfile.GitMapping) WorktreeCheck {
 	if len(include) > 0 {
 		include = append(include, "**/.gitignore")
 	}
-	return WorktreeCheck{Include: include, Exclude: exclude}
+	return WorktreeCheck{Mapping: m, Include: include, Exclude: exclude}
 }

@@ -46,25 +46,34 @@ import:
   after: setup
 `
 	cfg := parse(t, text)
+	type check struct {
+		to               string
+		include, exclude []string
+	}
 	for _, tc := range []struct {
 		name   string
 		target string
 		dev    bool
-		want   []WorktreeCheck
+		want   []check
 	}{
-		{name: "the target and what it builds on, each narrowing once", want: []WorktreeCheck{
-			{Include: []string{"package.json", "**/.gitignore"}, Exclude: []string{".git"}},
-			{Include: []string{"assets", "**/.gitignore"}, Exclude: []string{".git"}},
-			{Exclude: []string{"docs", ".git"}},
+		{name: "the target and what it builds on, each local mapping", want: []check{
+			{"/src/package.json", []string{"package.json", "**/.gitignore"}, []string{".git"}},
+			{"/src", []string{"assets", "**/.gitignore"}, []string{".git"}},
+			{"/app", nil, []string{"docs", ".git"}},
+			{"/app2", nil, []string{"docs", ".git"}},
 		}},
-		{name: "an artifact target", target: "unused", want: []WorktreeCheck{
-			{Include: []string{"docs", "**/.gitignore"}, Exclude: []string{".git"}},
+		{name: "an artifact target", target: "unused", want: []check{
+			{"/docs", []string{"docs", "**/.gitignore"}, []string{".git"}},
 		}},
 		{name: "dev mode compares nothing", dev: true},
 		{name: "unknown target", target: "nope"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			require.Equal(t, tc.want, WorktreeChecks(cfg, tc.target, tc.dev))
+			var got []check
+			for _, c := range WorktreeChecks(cfg, tc.target, tc.dev) {
+				got = append(got, check{c.Mapping.To, c.Include, c.Exclude})
+			}
+			require.Equal(t, tc.want, got)
 		})
 	}
 }
