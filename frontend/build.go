@@ -50,12 +50,16 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 	// .git is read ahead, beside the templates and the rendering, when
 	// the Dappfile may need it; the reads land in the reader's cache
 	var ahead sync.WaitGroup
+	// once the conversions are done, what prefetch has not read yet is
+	// not needed: it stops rather than hold the build's end
+	aheadCtx, stopAhead := context.WithCancel(ctx)
 	defer ahead.Wait()
+	defer stopAhead()
 	if mentionsGit(src.Data) {
 		ahead.Add(1)
 		go func() {
 			defer ahead.Done()
-			git.prefetch(ctx)
+			git.prefetch(ctx, aheadCtx)
 		}()
 	}
 	cfg, err := readDappfile(ctx, bc, src, git)
@@ -104,6 +108,7 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 		}
 		return buildPlatform(ctx, bc, cfg, opt, src, platform, epoch, headErr, git, bg, seeder)
 	})
+	stopAhead()
 	bg.wait()
 	if err != nil {
 		return nil, err

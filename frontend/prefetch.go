@@ -3,6 +3,9 @@ package frontend
 import (
 	"bytes"
 	"context"
+
+	gwclient "github.com/moby/buildkit/frontend/gateway/client"
+	fstypes "github.com/tonistiigi/fsutil/types"
 	"path"
 	"strings"
 	"sync"
@@ -110,7 +113,9 @@ func mentionsGit(dappfile []byte) bool { return bytes.Contains(dappfile, []byte(
 // prefetch solves .git and warms its reader (see readerFS.prefetch),
 // counted as the io row git-prefetch of the trace: it runs beside the
 // Dappfile's reading, so its time overlaps the phases.
-func (g *contextGit) prefetch(ctx context.Context) {
+// It stops asking for more once stop is done (its requests fail, and a
+// read that waited on one of them reads for itself).
+func (g *contextGit) prefetch(ctx, stop context.Context) {
 	if _, err := g.dotGitFS(ctx); err != nil {
 		return
 	}
@@ -118,5 +123,32 @@ func (g *contextGit) prefetch(ctx context.Context) {
 	if !ok {
 		return
 	}
-	rfs.prefetch(traceIO(tracerFrom(ctx), ioGitPrefetch, g.ref))
+	rfs.prefetch(stoppable{traceIO(tracerFrom(ctx), ioGitPrefetch, g.ref), stop})
+}
+
+// stoppable is a fileReader whose requests fail once stop is done.
+type stoppable struct {
+	fileReader
+	stop context.Context
+}
+
+func (s stoppable) ReadFile(ctx context.Context, req gwclient.ReadRequest) ([]byte, error) {
+	if err := s.stop.Err(); err != nil {
+		return nil, err
+	}
+	return s.fileReader.ReadFile(ctx, req)
+}
+
+func (s stoppable) ReadDir(ctx context.Context, req gwclient.ReadDirRequest) ([]*fstypes.Stat, error) {
+	if err := s.stop.Err(); err != nil {
+		return nil, err
+	}
+	return s.fileReader.ReadDir(ctx, req)
+}
+
+func (s stoppable) StatFile(ctx context.Context, req gwclient.StatRequest) (*fstypes.Stat, error) {
+	if err := s.stop.Err(); err != nil {
+		return nil, err
+	}
+	return s.fileReader.StatFile(ctx, req)
 }
