@@ -120,6 +120,9 @@ type background struct {
 	wg  sync.WaitGroup
 	// worktrees are the work trees the checks read
 	worktrees *worktrees
+	// bases are the base images the conversions resolve, started
+	// early like the checks
+	bases *baseImages
 
 	// mu guards queued: the mappings whose check is queued
 	mu     sync.Mutex
@@ -143,8 +146,8 @@ func (bg *background) start(checks []dappllb.WorktreeCheck, worktree func(ctx co
 	}
 }
 
-func newBackground(ctx context.Context, g *contextGit, wts *worktrees) *background {
-	return &background{g: g, ctx: ctx, worktrees: wts}
+func newBackground(ctx context.Context, g *contextGit, wts *worktrees, bases *baseImages) *background {
+	return &background{g: g, ctx: ctx, worktrees: wts, bases: bases}
 }
 
 // run queues the check of m, unless m's check was queued already (by
@@ -190,4 +193,5 @@ func (bg *background) open() *gitsource.Repo {
 func (bg *background) wait() {
 	bg.wg.Wait()
 	bg.worktrees.wait()
+	bg.bases.wait()
 }

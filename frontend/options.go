@@ -14,7 +14,6 @@ import (
 	"github.com/flant/dapp-frontend/llb/gitllb"
 	bkllb "github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerui"
-	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/pkg/errors"
 )
@@ -181,15 +180,9 @@ func convertOpt(ctx context.Context, bc *dockerui.Client, opt options, src *dock
 		Target:           bc.Target,
 		TargetPlatform:   platform,
 		MultiPlatform:    bc.MultiPlatformRequested,
-		ImageResolver:    bc.GatewayClient(),
+		ImageResolver:    bg.bases,
 		ImageResolveMode: bc.ImageResolveMode.String(),
-		NamedContext: func(ctx context.Context, ref string, p ocispecs.Platform) (*bkllb.State, *dockerspec.DockerOCIImage, error) {
-			nc, err := bc.NamedContext(ref, dockerui.ContextOpt{Platform: &p, ResolveMode: bc.ImageResolveMode.String()})
-			if err != nil || nc == nil {
-				return nil, nil, err
-			}
-			return nc.Load(ctx)
-		},
+		NamedContext:     bg.bases.namedContext,
 		BuildContext: func(include, exclude []string) (bkllb.State, error) {
 			return buildContext(ctx, bc, include, exclude)
 		},

@@ -23,6 +23,22 @@ func WorktreeChecks(cfg *dappfile.Config, target string, dev bool) []WorktreeChe
 	if dev {
 		return nil
 	}
+	var out []WorktreeCheck
+	for _, im := range TargetImages(cfg, target) {
+		for _, m := range im.Git {
+			if m.URL == "" {
+				out = append(out, worktreeCheck(m))
+			}
+		}
+	}
+	return out
+}
+
+// TargetImages lists the documents the conversion of target builds: what
+// it builds on (fromDimg, fromDimgArtifact, imports), depth first, then
+// the target. None when target selects nothing. Callers use it to start,
+// as soon as the Dappfile is read, work the conversion will need.
+func TargetImages(cfg *dappfile.Config, target string) []*dappfile.Image {
 	img, err := SelectTarget(cfg, target)
 	if err != nil {
 		return nil
@@ -31,7 +47,7 @@ func WorktreeChecks(cfg *dappfile.Config, target string, dev bool) []WorktreeChe
 	for _, im := range cfg.Images {
 		byName[im.Name] = im
 	}
-	var out []WorktreeCheck
+	var out []*dappfile.Image
 	seen := map[*dappfile.Image]bool{}
 	var visit func(im *dappfile.Image)
 	visit = func(im *dappfile.Image) {
@@ -47,11 +63,7 @@ func WorktreeChecks(cfg *dappfile.Config, target string, dev bool) []WorktreeChe
 		for _, imp := range im.Imports {
 			visit(byName[imp.Artifact])
 		}
-		for _, m := range im.Git {
-			if m.URL == "" {
-				out = append(out, worktreeCheck(m))
-			}
-		}
+		out = append(out, im)
 	}
 	visit(img)
 	return out
