@@ -27,21 +27,18 @@ type baseImages struct {
 	bc       *dockerui.Client
 	resolver sourceresolver.ImageMetaResolver
 
-	mu       sync.Mutex
-	named    map[string]*namedBase
-	resolved map[string]*resolvedBase
+	named    onceMap[namedBase]
+	resolved onceMap[resolvedBase]
 	wg       sync.WaitGroup
 }
 
 type namedBase struct {
-	once sync.Once
-	st   *bkllb.State
-	img  *dockerspec.DockerOCIImage
-	err  error
+	st  *bkllb.State
+	img *dockerspec.DockerOCIImage
+	err error
 }
 
 type resolvedBase struct {
-	once   sync.Once
 	ref    string
 	dgst   digest.Digest
 	config []byte
@@ -49,27 +46,19 @@ type resolvedBase struct {
 }
 
 func newBaseImages(bc *dockerui.Client) *baseImages {
-	return &baseImages{bc: bc, resolver: bc.GatewayClient(), named: map[string]*namedBase{}, resolved: map[string]*resolvedBase{}}
+	return &baseImages{bc: bc, resolver: bc.GatewayClient()}
 }
 
 // namedContext is ConvertOpt.NamedContext: the named context that
 // replaces ref on platform p, nil when there is none.
 func (b *baseImages) namedContext(ctx context.Context, ref string, p ocispecs.Platform) (*bkllb.State, *dockerspec.DockerOCIImage, error) {
-	key := ref + "\x00" + platforms.FormatAll(platforms.Normalize(p))
-	b.mu.Lock()
-	n, ok := b.named[key]
-	if !ok {
-		n = &namedBase{}
-		b.named[key] = n
-	}
-	b.mu.Unlock()
-	n.once.Do(func() {
+	n := b.named.get(ref+"\x00"+platforms.FormatAll(platforms.Normalize(p)), func() namedBase {
 		nc, err := b.bc.NamedContext(ref, dockerui.ContextOpt{Platform: &p, ResolveMode: b.bc.ImageResolveMode.String()})
 		if err != nil || nc == nil {
-			n.err = err
-			return
+			return namedBase{err: err}
 		}
-		n.st, n.img, n.err = nc.Load(ctx)
+		st, img, err := nc.Load(ctx)
+		return namedBase{st: st, img: img, err: err}
 	})
 	return n.st, n.img, n.err
 }
@@ -83,15 +72,11 @@ func (b *baseImages) ResolveImageConfig(ctx context.Context, ref string, opt sou
 	if err != nil {
 		return b.resolver.ResolveImageConfig(ctx, ref, opt)
 	}
-	key := ref + "\x00" + string(k)
-	b.mu.Lock()
-	r, ok := b.resolved[key]
-	if !ok {
-		r = &resolvedBase{}
-		b.resolved[key] = r
-	}
-	b.mu.Unlock()
-	r.once.Do(func() { r.ref, r.dgst, r.config, r.err = b.resolver.ResolveImageConfig(ctx, ref, opt) })
+	r := b.resolved.get(ref+"\x00"+string(k), func() resolvedBase {
+		var r resolvedBase
+		r.ref, r.dgst, r.config, r.err = b.resolver.ResolveImageConfig(ctx, ref, opt)
+		return r
+	})
 	return r.ref, r.dgst, r.config, r.err
 }
 

@@ -16,35 +16,26 @@ import (
 // walks and sends the work tree while the frontend reads .git and plans,
 // not after: the checks wait for these transfers before the build ends.
 type worktrees struct {
-	bc *dockerui.Client
-
-	mu  sync.Mutex
-	all map[string]*worktreeSolve
+	bc  *dockerui.Client
+	all onceMap[worktreeSolve]
 	wg  sync.WaitGroup
 }
 
 type worktreeSolve struct {
-	once sync.Once
-	fs   billy.Filesystem
-	err  error
+	fs  billy.Filesystem
+	err error
 }
 
-func newWorktrees(bc *dockerui.Client) *worktrees {
-	return &worktrees{bc: bc, all: map[string]*worktreeSolve{}}
-}
+func newWorktrees(bc *dockerui.Client) *worktrees { return &worktrees{bc: bc} }
 
 // get returns the work tree narrowed to include and exclude, solving it
 // the first time it is asked for.
 func (w *worktrees) get(ctx context.Context, include, exclude []string) (billy.Filesystem, error) {
 	key := strings.Join(include, "\x00") + "\x01" + strings.Join(exclude, "\x00")
-	w.mu.Lock()
-	s, ok := w.all[key]
-	if !ok {
-		s = &worktreeSolve{}
-		w.all[key] = s
-	}
-	w.mu.Unlock()
-	s.once.Do(func() { s.fs, s.err = w.solve(ctx, include, exclude) })
+	s := w.all.get(key, func() worktreeSolve {
+		fs, err := w.solve(ctx, include, exclude)
+		return worktreeSolve{fs: fs, err: err}
+	})
 	return s.fs, s.err
 }
 
