@@ -17,6 +17,11 @@ import (
 // that never ran gc gets past it; its exports then read the whole .git.
 const MaxExportLooseObjects = 4096
 
+// MaxExportPacks bounds the pack indexes ExportFiles decodes: git keeps
+// a handful (gc repacks past gc.autoPackLimit, 50); a repository with
+// more keeps the whole .git for its exports.
+const MaxExportPacks = 256
+
 // NarrowHead is the HEAD file of a .git narrowed to ExportFiles: go-git
 // opens a repository only with a HEAD, and the export reads commits by
 // hash, never through a ref.
@@ -83,6 +88,9 @@ func (r *Repo) objectFiles(hs []plumbing.Hash) ([]string, bool, error) {
 		return nil, false, nil
 	}
 	packs, err := r.packIndexes()
+	if errors.Is(err, errTooManyPacks) {
+		return nil, false, nil
+	}
 	if err != nil {
 		return nil, false, err
 	}
@@ -119,6 +127,8 @@ func (r *Repo) objectFiles(hs []plumbing.Hash) ([]string, bool, error) {
 	return files, true, nil
 }
 
+var errTooManyPacks = errors.Errorf("more than %d pack files", MaxExportPacks)
+
 type packIndex struct {
 	name string // objects/pack/pack-<hash>, without the extension
 	idx  *idxfile.MemoryIndex
@@ -143,6 +153,14 @@ func (r *Repo) readPackIndexes() ([]packIndex, error) {
 		have[e.Name()] = e.Mode().IsRegular()
 	}
 	var out []packIndex
+	names := 0
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), ".idx") {
+			if names++; names > MaxExportPacks {
+				return nil, errTooManyPacks
+			}
+		}
+	}
 	for _, e := range ents {
 		base, isIdx := strings.CutSuffix(e.Name(), ".idx")
 		if !isIdx || !isPackName(base) || !have[e.Name()] || !have[base+".pack"] {

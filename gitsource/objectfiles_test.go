@@ -1,6 +1,7 @@
 package gitsource
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -141,4 +142,22 @@ func TestIsPackName(t *testing.T) {
 	} {
 		require.Equal(t, want, isPackName(name), name)
 	}
+}
+
+// More pack files than MaxExportPacks: no narrowing, and no index is read.
+func TestExportFilesTooManyPacks(t *testing.T) {
+	t.Parallel()
+	h := newTestRepo(t)
+	h.Write("a.txt", "a\n")
+	head := h.Commit("a")
+	pack := filepath.Join(h.Dir, ".git", "objects", "pack")
+	require.NoError(t, os.MkdirAll(pack, 0o755))
+	for i := range MaxExportPacks + 1 {
+		base := filepath.Join(pack, fmt.Sprintf("pack-%040x", i))
+		require.NoError(t, os.WriteFile(base+".idx", []byte("not an index"), 0o644))
+		require.NoError(t, os.WriteFile(base+".pack", nil, 0o644))
+	}
+	_, ok, err := h.open().ExportFiles(ExportSpec{Add: "/", To: head})
+	require.NoError(t, err)
+	require.False(t, ok)
 }
