@@ -451,6 +451,11 @@ func runAppSteps(ab *appBuilder, res appResults, key string, steps []appStep) {
 type parallelRound struct {
 	all   time.Duration
 	alone map[string]time.Duration
+	// what the CPUs did during the whole build and each part alone
+	allCPU   cpuUse
+	aloneCPU map[string]cpuUse
+	// timeline is when the steps of the whole build ran (stepTimeline)
+	timeline string
 }
 
 // parallelParts are parallel.Dappfile's targets built alone (the image
@@ -466,30 +471,38 @@ var parallelParts = []struct{ name, target, imports string }{
 func benchParallelRound(b *testing.B, c *client.Client, dapp appVariant, buildDir string, round int) parallelRound {
 	b.Helper()
 	r := newBenchAppRepo(b)
-	build := func(target, imports string) time.Duration {
+	pr := parallelRound{alone: map[string]time.Duration{}, aloneCPU: map[string]cpuUse{}}
+	build := func(target, imports string) (time.Duration, cpuUse) {
 		attrs := maps.Clone(dapp.attrs)
 		attrs["filename"], attrs["target"], attrs["build-arg:IMPORTS"] = "parallel.Dappfile", target, imports
 		pruneAll(b, c)
-		start := time.Now()
-		if _, _, err := solve(b, c, client.SolveOpt{
+		start, cpu0 := time.Now(), sampleCPU()
+		_, prog, err := solve(b, c, client.SolveOpt{
 			Frontend:      dapp.frontend,
 			FrontendAttrs: attrs,
 			LocalMounts:   localMounts(b, map[string]string{"context": r.dir, "dockerfile": buildDir}),
-		}, nil); err != nil {
+		}, nil)
+		if err != nil {
 			b.Fatalf("parallel.Dappfile, target %s, IMPORTS=%s: %v", target, imports, err)
 		}
-		return time.Since(start)
+		took, cpu := time.Since(start), cpu0.to(sampleCPU())
+		tl := stepTimeline(prog, start, time.Second)
+		b.Logf("round %d: parallel.Dappfile, target %s, IMPORTS=%s: %.1fs, %s; steps of 1 s or more:\n%s",
+			round+1, target, imports, took.Seconds(), cpu, tl)
+		if imports == "all" && target == "app" {
+			pr.timeline = tl
+		}
+		return took, cpu
 	}
-	pr := parallelRound{alone: map[string]time.Duration{}}
 	// whole first in even rounds, last in odd ones
 	if round%2 == 0 {
-		pr.all = build("app", "all")
+		pr.all, pr.allCPU = build("app", "all")
 	}
 	for _, p := range parallelParts {
-		pr.alone[p.name] = build(p.target, p.imports)
+		pr.alone[p.name], pr.aloneCPU[p.name] = build(p.target, p.imports)
 	}
 	if round%2 == 1 {
-		pr.all = build("app", "all")
+		pr.all, pr.allCPU = build("app", "all")
 	}
 	var sum time.Duration
 	for _, d := range pr.alone {
@@ -497,6 +510,94 @@ func benchParallelRound(b *testing.B, c *client.Client, dapp appVariant, buildDi
 	}
 	b.Logf("round %d: parallel: all %.1fs, parts alone %.1fs (%.2f×)", round+1, pr.all.Seconds(), sum.Seconds(), float64(pr.all)/float64(sum))
 	return pr
+}
+
+// cpuSample is what the machine's CPUs and the stack's buildkitd have
+// spent so far, in USER_HZ ticks (100 a second on Linux). buildkitd's
+// count takes in its reaped children: runc and, through it, every process
+// a build step ran.
+type cpuSample struct {
+	busy, total float64 // /proc/stat, all CPUs
+	buildkitd   float64 // -1: unknown
+}
+
+func sampleCPU() cpuSample {
+	s := cpuSample{buildkitd: -1}
+	if data, err := os.ReadFile("/proc/stat"); err == nil {
+		line, _, _ := strings.Cut(string(data), "\n")
+		// cpu user nice system idle iowait irq softirq steal ...
+		for i, f := range strings.Fields(line)[1:] {
+			v, _ := strconv.ParseFloat(f, 64)
+			if i >= 8 {
+				break // guest time is counted in user already
+			}
+			s.total += v
+			if i != 3 && i != 4 {
+				s.busy += v
+			}
+		}
+	}
+	if pid := os.Getenv("BUILDKITD_PID"); pid != "" {
+		if data, err := os.ReadFile("/proc/" + pid + "/stat"); err == nil {
+			// after the command name in parentheses: proc(5)'s fields
+			// 14-17, utime stime cutime cstime, are f[11:15] here
+			_, rest, _ := strings.Cut(string(data), ") ")
+			if f := strings.Fields(rest); len(f) > 14 {
+				s.buildkitd = 0
+				for _, x := range f[11:15] {
+					v, _ := strconv.ParseFloat(x, 64)
+					s.buildkitd += v
+				}
+			}
+		}
+	}
+	return s
+}
+
+// cpuUse is what the CPUs did between two samples.
+type cpuUse struct {
+	busy  float64 // share of all the machine's CPUs busy, 0..1
+	build float64 // CPU seconds buildkitd and its steps spent; -1: unknown
+}
+
+func (a cpuSample) to(b cpuSample) cpuUse {
+	u := cpuUse{build: -1}
+	if dt := b.total - a.total; dt > 0 {
+		u.busy = (b.busy - a.busy) / dt
+	}
+	if a.buildkitd >= 0 && b.buildkitd >= 0 {
+		u.build = (b.buildkitd - a.buildkitd) / 100
+	}
+	return u
+}
+
+func (u cpuUse) String() string {
+	build := "unknown"
+	if u.build >= 0 {
+		build = fmt.Sprintf("%.1f s", u.build)
+	}
+	return fmt.Sprintf("CPU time of the build %s, machine CPUs %.0f %% busy", build, 100*u.busy)
+}
+
+// stepTimeline lists the steps of a build that ran for at least min, in
+// the order they started, as seconds since start: when each started, when
+// it printed its first output (a step waiting for a locked cache mount
+// prints nothing until it has it) and when it ended.
+func stepTimeline(p *Progress, start time.Time, min time.Duration) string {
+	vs := slices.DeleteFunc(p.Vertices(), func(v Vertex) bool { return !v.Ran() || v.Duration() < min })
+	slices.SortStableFunc(vs, func(a, b Vertex) int { return a.Started.Compare(*b.Started) })
+	at := func(t *time.Time) string {
+		if t == nil {
+			return "     -"
+		}
+		return fmt.Sprintf("%6.1f", t.Sub(start).Seconds())
+	}
+	var w strings.Builder
+	w.WriteString(" start output    end   took  step\n")
+	for _, v := range vs {
+		fmt.Fprintf(&w, "%s %s %s %6.1f  %s\n", at(v.Started), at(v.FirstLog), at(v.Completed), v.Duration().Seconds(), v.Name)
+	}
+	return w.String()
 }
 
 // ---------------------------------------------------------------- report
@@ -652,24 +753,45 @@ func appReport(cfg appBenchConfig, variants []appVariant, res appResults, parall
 	}
 	if len(parallel) > 0 {
 		w.WriteString("parallel.Dappfile through the frontend image, cold (cache pruned before each build), build only:\n\n")
-		w.WriteString("| build | time |\n|---|---|\n")
-		var all, sums []float64
-		parts := map[string][]float64{}
+		w.WriteString("CPU time = what buildkitd and the steps it ran spent (user + system); busy = share of the " +
+			"machine's CPUs busy during the build, whoever used them.\n\n")
+		w.WriteString("| build | time | CPU time | machine CPUs busy |\n|---|---|---|---|\n")
+		var all, sums, allCPU, sumCPU, allBusy []float64
+		parts, partsCPU, partsBusy := map[string][]float64{}, map[string][]float64{}, map[string][]float64{}
 		for _, pr := range parallel {
-			all = append(all, pr.all.Seconds())
-			var sum float64
+			all, allCPU, allBusy = append(all, pr.all.Seconds()), append(allCPU, pr.allCPU.build), append(allBusy, 100*pr.allCPU.busy)
+			var sum, cpu float64
 			for k, d := range pr.alone {
 				parts[k] = append(parts[k], d.Seconds())
+				partsCPU[k] = append(partsCPU[k], pr.aloneCPU[k].build)
+				partsBusy[k] = append(partsBusy[k], 100*pr.aloneCPU[k].busy)
 				sum += d.Seconds()
+				cpu += pr.aloneCPU[k].build
 			}
-			sums = append(sums, sum)
+			sums, sumCPU = append(sums, sum), append(sumCPU, cpu)
+		}
+		row := func(name string, secs, cpu, busy []float64) {
+			busyText := "–"
+			if busy != nil {
+				busyText = fmt.Sprintf("%.0f %%", statOf(busy).med)
+			}
+			cpuText := "unknown"
+			if st := statOf(cpu); st.lo >= 0 {
+				cpuText = st.secs()
+			}
+			fmt.Fprintf(&w, "| %s | %s | %s | %s |\n", name, statOf(secs).secs(), cpuText, busyText)
 		}
 		for _, p := range parallelParts {
-			fmt.Fprintf(&w, "| %s alone | %s |\n", p.name, statOf(parts[p.name]).secs())
+			row(p.name+" alone", parts[p.name], partsCPU[p.name], partsBusy[p.name])
 		}
-		fmt.Fprintf(&w, "| sum of the three alone | %s |\n", statOf(sums).secs())
-		fmt.Fprintf(&w, "| two artifacts + image together | %s |\n\n", statOf(all).secs())
+		row("sum of the three alone", sums, sumCPU, nil)
+		row("two artifacts + image together", all, allCPU, allBusy)
+		w.WriteString("\n")
 		targets = append(targets, target{"two independent artifacts + image cold ÷ the three built alone", statOf(all).med / statOf(sums).med, 0.7})
+		for i, pr := range parallel {
+			fmt.Fprintf(&w, "Steps of 1 s or more of the whole build, round %d (seconds since the build started; "+
+				"output: the step's first output line):\n\n```\n%s```\n\n", i+1, pr.timeline)
+		}
 	}
 	if len(targets) > 0 {
 		w.WriteString("Issue-14 targets (ratios of medians):\n\n")

@@ -22,8 +22,12 @@ type Vertex struct {
 	Inputs    []digest.Digest
 	Started   *time.Time
 	Completed *time.Time
-	Cached    bool
-	Error     string
+	// FirstLog is when the vertex printed its first output: for a build
+	// step, after its mounts were ready (a locked cache mount is waited
+	// for between Started and FirstLog).
+	FirstLog *time.Time
+	Cached   bool
+	Error    string
 }
 
 // Ran reports whether the vertex executed (started and completed, not a cache hit).
@@ -45,6 +49,18 @@ func Overlapped(a, b Vertex) bool {
 		return false
 	}
 	return a.Started.Before(*b.Completed) && b.Started.Before(*a.Completed)
+}
+
+// RanTogether reports whether a and b were at work at the same time: from
+// their first output to their end. A step waiting for a locked cache
+// mount has started but prints nothing until it has the cache, so
+// Overlapped alone cannot tell waiting beside another step from running
+// beside it.
+func RanTogether(a, b Vertex) bool {
+	if !a.Ran() || !b.Ran() || a.FirstLog == nil || b.FirstLog == nil {
+		return false
+	}
+	return a.FirstLog.Before(*b.Completed) && b.FirstLog.Before(*a.Completed)
 }
 
 // Progress collects the SolveStatus stream of one build.
@@ -107,6 +123,10 @@ func (p *Progress) consume(ch chan *client.SolveStatus) {
 			}
 		}
 		for _, l := range st.Logs {
+			if cur := p.vertices[l.Vertex]; cur != nil && !l.Timestamp.IsZero() && (cur.FirstLog == nil || l.Timestamp.Before(*cur.FirstLog)) {
+				ts := l.Timestamp
+				cur.FirstLog = &ts
+			}
 			b := p.logs[l.Vertex]
 			if b == nil {
 				b = &strings.Builder{}
