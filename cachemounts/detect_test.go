@@ -29,8 +29,8 @@ func summary(ms []Mount) []string {
 var aptMounts = []string{
 	"/etc/apt/apt.conf.d/docker-clean file",
 	"/etc/apt/apt.conf.d/zz-dapp-frontend-cache file",
-	"/var/cache/apt cache dapp/auto/apt/cache locked",
-	"/var/lib/apt/lists cache dapp/auto/apt/lists locked",
+	"/var/cache/apt cache dapp/auto/apt/cache private",
+	"/var/lib/apt/lists cache dapp/auto/apt/lists private",
 }
 
 func TestDetect(t *testing.T) {
@@ -50,8 +50,8 @@ func TestDetect(t *testing.T) {
 		{name: "namespace", commands: []string{"apt-get update"}, opt: Opt{Auto: true, Namespace: "tenant"}, want: []string{
 			"/etc/apt/apt.conf.d/docker-clean file",
 			"/etc/apt/apt.conf.d/zz-dapp-frontend-cache file",
-			"/var/cache/apt cache tenant/dapp/auto/apt/cache locked",
-			"/var/lib/apt/lists cache tenant/dapp/auto/apt/lists locked",
+			"/var/cache/apt cache tenant/dapp/auto/apt/cache private",
+			"/var/lib/apt/lists cache tenant/dapp/auto/apt/lists private",
 		}},
 		{name: "auto off", commands: []string{"apt-get update"}, opt: Opt{Project: "shop"}, want: nil},
 		{name: "words are not commands", commands: []string{"echo npm install", "grep -r apt-get .", "cat go.mod"}, opt: root, want: nil},
@@ -63,7 +63,7 @@ func TestDetect(t *testing.T) {
 		{name: "sudo -u other skips home caches", commands: []string{"sudo -u bob npm install"}, opt: root, want: nil},
 		{name: "npm cache from env", commands: []string{"npm ci"}, opt: Opt{Auto: true, Env: []string{"npm_config_cache=/cache/npm"}}, want: []string{"/cache/npm cache dapp/auto/npm shared"}},
 		{name: "yarn", commands: []string{"yarn install --frozen-lockfile"}, opt: root, want: []string{
-			"/root/.cache/yarn cache dapp/auto/yarn/classic locked",
+			"/root/.cache/yarn cache dapp/auto/yarn/classic private",
 			"/root/.yarn/berry/cache cache dapp/auto/yarn/berry shared",
 		}},
 		{name: "corepack pnpm", commands: []string{"corepack pnpm install"}, opt: root, want: []string{
@@ -85,16 +85,16 @@ func TestDetect(t *testing.T) {
 			"/root/mods cache dapp/auto/go/mod shared",
 		}},
 		{name: "cargo in rust image", commands: []string{"cargo build --release"}, opt: Opt{Auto: true, Env: []string{"CARGO_HOME=/usr/local/cargo"}}, want: []string{
-			"/usr/local/cargo/git cache dapp/auto/cargo/git locked",
-			"/usr/local/cargo/registry cache dapp/auto/cargo/registry locked",
+			"/usr/local/cargo/git cache dapp/auto/cargo/git private",
+			"/usr/local/cargo/registry cache dapp/auto/cargo/registry private",
 		}},
 		{name: "gradlew", commands: []string{"./gradlew build -x test"}, opt: root, want: []string{
-			"/root/.gradle/caches cache dapp/auto/gradle/caches locked",
-			"/root/.gradle/wrapper cache dapp/auto/gradle/wrapper locked",
+			"/root/.gradle/caches cache dapp/auto/gradle/caches private",
+			"/root/.gradle/wrapper cache dapp/auto/gradle/wrapper private",
 		}},
 		{name: "mvnw", commands: []string{"./mvnw -B package"}, opt: root, want: []string{
-			"/root/.m2/repository cache dapp/auto/maven/repository locked",
-			"/root/.m2/wrapper cache dapp/auto/maven/wrapper locked",
+			"/root/.m2/repository cache dapp/auto/maven/repository private",
+			"/root/.m2/wrapper cache dapp/auto/maven/wrapper private",
 		}},
 		{name: "composer image", commands: []string{"composer install --no-dev"}, opt: Opt{Auto: true, Env: []string{"COMPOSER_HOME=/tmp"}}, want: []string{"/tmp/cache cache dapp/auto/composer shared"}},
 		{name: "composer default", commands: []string{"composer install"}, opt: root, want: []string{
@@ -102,14 +102,14 @@ func TestDetect(t *testing.T) {
 			"/root/.composer/cache cache dapp/auto/composer/home shared",
 		}},
 		{name: "bundler in ruby image", commands: []string{"bundle install --jobs 4"}, opt: Opt{Auto: true, Env: []string{"GEM_HOME=/usr/local/bundle"}}, want: []string{
-			"/root/.bundle/cache cache dapp/auto/bundler locked",
-			"/usr/local/bundle/cache cache dapp/auto/gem locked",
+			"/root/.bundle/cache cache dapp/auto/bundler private",
+			"/usr/local/bundle/cache cache dapp/auto/gem private",
 		}},
-		{name: "apk", commands: []string{"apk add git"}, opt: root, want: []string{"/etc/apk/cache cache dapp/auto/apk locked"}},
+		{name: "apk", commands: []string{"apk add git"}, opt: root, want: []string{"/etc/apk/cache cache dapp/auto/apk private"}},
 		{name: "dnf", commands: []string{"dnf -y install gcc && dnf clean all"}, opt: root, want: []string{
-			"/var/cache/dnf cache dapp/auto/dnf/dnf locked",
-			"/var/cache/libdnf5 cache dapp/auto/dnf/libdnf5 locked",
-			"/var/cache/yum cache dapp/auto/dnf/yum locked",
+			"/var/cache/dnf cache dapp/auto/dnf/dnf private",
+			"/var/cache/libdnf5 cache dapp/auto/dnf/libdnf5 private",
+			"/var/cache/yum cache dapp/auto/dnf/yum private",
 		}},
 		{name: "ccache named in a word", commands: []string{`CC="ccache gcc" make -j4`, "cmake -DCMAKE_C_COMPILER_LAUNCHER=ccache .."}, opt: root, want: []string{"/root/.ccache cache dapp/auto/ccache shared"}},
 		{name: "sh -c", commands: []string{`sh -ec 'cd /src; go mod download'`}, opt: Opt{Auto: true, Env: []string{"GOPATH=/go"}}, want: []string{
@@ -117,12 +117,12 @@ func TestDetect(t *testing.T) {
 			"/root/.cache/go-build cache dapp/auto/go/build shared",
 		}},
 		{name: "wrappers", commands: []string{"timeout 300 nice -n 10 env -u FOO npm ci", "ls | xargs -r -n1 cargo fetch --manifest-path"}, opt: root, want: []string{
-			"/root/.cargo/git cache dapp/auto/cargo/git locked",
-			"/root/.cargo/registry cache dapp/auto/cargo/registry locked",
+			"/root/.cargo/git cache dapp/auto/cargo/git private",
+			"/root/.cargo/registry cache dapp/auto/cargo/registry private",
 			"/root/.npm cache dapp/auto/npm shared",
 		}},
 		{name: "subshell, substitution and continuation", commands: []string{"(cd web && npm \\\n ci)", "echo $(yarn --version)"}, opt: root, want: []string{
-			"/root/.cache/yarn cache dapp/auto/yarn/classic locked",
+			"/root/.cache/yarn cache dapp/auto/yarn/classic private",
 			"/root/.npm cache dapp/auto/npm shared",
 			"/root/.yarn/berry/cache cache dapp/auto/yarn/berry shared",
 		}},
@@ -132,14 +132,14 @@ func TestDetect(t *testing.T) {
 		{name: "heredoc body is not a command", commands: []string{"cat <<EOF > /etc/notes\nnpm install\nEOF"}, opt: root, want: nil},
 		{name: "case arm", commands: []string{`case "$MODE" in prod) pip install -r r.txt;; *) true;; esac`}, opt: root, want: []string{"/root/.cache/pip cache dapp/auto/pip/project-shop shared"}},
 		{name: "function body", commands: []string{"fetch() { cargo fetch; }; fetch"}, opt: Opt{Auto: true, Env: []string{"CARGO_HOME=/c"}}, want: []string{
-			"/c/git cache dapp/auto/cargo/git locked",
-			"/c/registry cache dapp/auto/cargo/registry locked",
+			"/c/git cache dapp/auto/cargo/git private",
+			"/c/registry cache dapp/auto/cargo/registry private",
 		}},
 		{name: "test clause and arithmetic for", commands: []string{"[[ -f package.json ]] && for ((i=0; i<2; i++)); do npm ci; done"}, opt: root, want: []string{"/root/.npm cache dapp/auto/npm shared"}},
 		{name: "ansi-c quoting", commands: []string{"$'npm' ci"}, opt: root, want: []string{"/root/.npm cache dapp/auto/npm shared"}},
 		{name: "default value expansion", commands: []string{"export npm_config_cache=${NPM_CACHE:-/cache/npm}", "npm ci"}, opt: root, want: []string{"/cache/npm cache dapp/auto/npm shared"}},
 		{name: "double quotes expand", commands: []string{`npm_config_cache="$HOME/x y" npm ci`}, opt: root, want: []string{"/root/x y cache dapp/auto/npm shared"}},
-		{name: "pipeline and background", commands: []string{"yes | apk add git & wait"}, opt: root, want: []string{"/etc/apk/cache cache dapp/auto/apk locked"}},
+		{name: "pipeline and background", commands: []string{"yes | apk add git & wait"}, opt: root, want: []string{"/etc/apk/cache cache dapp/auto/apk private"}},
 		{name: "not bash detects nothing", commands: []string{"npm ci; if"}, opt: root, want: nil},
 	}
 	for _, tc := range tests {

@@ -91,7 +91,7 @@ func TestMergeAndMountPoints(t *testing.T) {
 		"/etc/apt/apt.conf.d/zz-dapp-frontend-cache file",
 		"/tmp/x tmp",
 		"/var/cache/apt cache dapp/project/p/build_dir/var/cache/apt shared",
-		"/var/lib/apt/lists cache dapp/auto/apt/lists locked",
+		"/var/lib/apt/lists cache dapp/auto/apt/lists private",
 	}, summary(got))
 	require.Equal(t, []string{"/tmp/x", "/var/cache/apt"}, MountPoints(got))
 }

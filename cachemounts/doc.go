@@ -33,13 +33,13 @@
 // `./gradlew`). Each tool found gets these caches for that stage:
 //
 //	tool                              path in the step                                sharing
-//	apt, apt-get, aptitude            /var/cache/apt                                  locked
-//	                                  /var/lib/apt/lists                              locked
-//	apk                               /etc/apk/cache                                  locked
+//	apt, apt-get, aptitude            /var/cache/apt                                  private
+//	                                  /var/lib/apt/lists                              private
+//	apk                               /etc/apk/cache                                  private
 //	yum, dnf, dnf5, microdnf          /var/cache/yum, /var/cache/dnf,
-//	                                  /var/cache/libdnf5                              locked
+//	                                  /var/cache/libdnf5                              private
 //	npm, npx                          $npm_config_cache or ~/.npm                     shared
-//	yarn (v1)                         $YARN_CACHE_FOLDER or $XDG_CACHE_HOME/yarn      locked
+//	yarn (v1)                         $YARN_CACHE_FOLDER or $XDG_CACHE_HOME/yarn      private
 //	yarn (2+)                         $YARN_GLOBAL_FOLDER/cache or ~/.yarn/berry/cache shared
 //	pnpm, pnpx                        store: $PNPM_HOME/store, $XDG_DATA_HOME/pnpm/store
 //	                                  or ~/.local/share/pnpm/store                    shared
@@ -47,14 +47,14 @@
 //	composer                          $COMPOSER_CACHE_DIR, $COMPOSER_HOME/cache, or
 //	                                  both $XDG_CACHE_HOME/composer and ~/.composer/cache shared
 //	bundle, bundler, gem              $BUNDLE_USER_CACHE or ~/.bundle/cache,
-//	                                  and $GEM_HOME/cache when GEM_HOME is set        locked
+//	                                  and $GEM_HOME/cache when GEM_HOME is set        private
 //	go                                $GOCACHE or $XDG_CACHE_HOME/go-build            shared
 //	                                  $GOMODCACHE or $GOPATH/pkg/mod or ~/go/pkg/mod  shared
 //	cargo                             $CARGO_HOME/registry, $CARGO_HOME/git
-//	                                  (CARGO_HOME defaults to ~/.cargo)               locked
-//	mvn, mvnw                         ~/.m2/repository (+ ~/.m2/wrapper for mvnw)     locked
+//	                                  (CARGO_HOME defaults to ~/.cargo)               private
+//	mvn, mvnw                         ~/.m2/repository (+ ~/.m2/wrapper for mvnw)     private
 //	gradle, gradlew                   $GRADLE_USER_HOME/caches and /wrapper
-//	                                  (GRADLE_USER_HOME defaults to ~/.gradle)        locked
+//	                                  (GRADLE_USER_HOME defaults to ~/.gradle)        private
 //	ccache (run, or named in a word)  $CCACHE_DIR or ~/.ccache                        shared
 //
 // $XDG_CACHE_HOME defaults to ~/.cache. Paths follow the stage's
@@ -64,10 +64,16 @@
 // home-based caches are skipped. For a non-root user the cache directory is
 // created owned by that user, and the cache is that user's own.
 //
-// Locked caches make a concurrent step wait: apt, dnf, apk, yarn v1,
-// RubyGems, cargo, maven and gradle fail or corrupt their caches when two
-// processes share them (cargo's and gradle's own locks do not reach across
-// containers). The others are made for concurrent use.
+// apt, dnf, apk, yarn v1, RubyGems, cargo, maven and gradle fail or
+// corrupt their caches when two processes share them (cargo's and gradle's
+// own locks do not reach across containers), so their caches are private:
+// a step that runs while another one uses the cache gets an instance of
+// its own (a free one, or a new empty one) instead of waiting for the
+// whole other step to end. Independent images and artifacts thus install
+// their packages at the same time; the price is that such a step starts
+// from an empty cache and downloads again, and that later steps take
+// whichever free instance BuildKit finds first (see Private). The others
+// are made for concurrent use and shared.
 //
 // What makes the tools really keep their cache:
 //

@@ -35,17 +35,36 @@ func (t Type) String() string {
 }
 
 // Sharing is how concurrent steps use one cache (BuildKit's sharing modes).
+//
+// BuildKit keeps one or more instances (directories) of a cache, found by
+// its id and mount source, whatever the sharing mode
+// (solver/llbsolver/mounts, getRefCacheDir). A Shared step uses the one
+// instance every Shared step is using; a Private or Locked step takes the
+// first instance no other step is using, so no two of them ever write one
+// directory at once. When every instance is in use, Private makes a new,
+// empty one at once, and Locked waits until one is free.
 type Sharing int
 
 const (
 	// Shared lets concurrent steps use the same directory at once; for tools
 	// that write atomically or lock inside the cache themselves.
 	Shared Sharing = iota
-	// Private gives a concurrent step its own fresh copy when the cache is
-	// busy.
+	// Private is for tools that fail or corrupt their cache when two
+	// processes use it (apt, dnf, apk, yarn v1, RubyGems, cargo, maven,
+	// gradle): a step never waits for another step's cache, so independent
+	// images and artifacts run their package managers at the same time.
+	// The price: a step that runs while the cache is in use starts from an
+	// empty instance and downloads again; the instances then live side by
+	// side (one per step that ran at the same time, each holding what its
+	// steps fetched) until pruned, and a later step takes whichever free
+	// instance BuildKit finds first, not the one that holds its packages.
+	// Locked would keep one instance and fetch each package once, but it
+	// holds the cache for the whole step, so the steps of independent
+	// images that install packages ran one after the other.
 	Private
-	// Locked makes a concurrent step wait until the cache is free; for tools
-	// that fail or corrupt their cache under concurrent use (apt, dnf).
+	// Locked makes a concurrent step wait until an instance is free. The
+	// steps that save and seed caches use it (see package llb): they must
+	// read or fill an instance the build uses, never a new empty one.
 	Locked
 )
 

@@ -124,24 +124,28 @@ const (
 
 // systemCache is a cache at a fixed system path, owned by root: the tools
 // that use them run as root and manage permissions inside themselves (apt
-// hands partial/ to its _apt sandbox user).
+// hands partial/ to its _apt sandbox user). The system package managers
+// (apt, apk, dnf) lock their caches against a second process and fail on
+// that lock, or lose files another one is reading (`apt-get clean`,
+// `rm -rf /var/lib/apt/lists/*`), so their caches are Private: see Private
+// for why not Locked.
 func systemCache(opt Opt, target string, sharing Sharing, reason string, id ...string) Mount {
 	return Mount{Target: target, Type: Cache, ID: opt.cacheID(append([]string{"auto"}, id...)...), Sharing: sharing, Reason: reason}
 }
 
 func apt(_ userCtx, opt Opt) []Mount {
-	archives := systemCache(opt, aptArchives, Locked, "apt package cache", "apt", "cache")
+	archives := systemCache(opt, aptArchives, Private, "apt package cache", "apt", "cache")
 	// apt rebuilds its binary caches from the lists in a second; they are
 	// as big as the lists (about 80 MB for Debian's main)
 	archives.NotSaved = []string{"pkgcache.bin", "srcpkgcache.bin"}
-	return []Mount{archives, systemCache(opt, aptLists, Locked, "apt package lists", "apt", "lists")}
+	return []Mount{archives, systemCache(opt, aptLists, Private, "apt package lists", "apt", "lists")}
 }
 
 func apk(_ userCtx, opt Opt) []Mount {
 	// apk caches packages only when /etc/apk/cache exists; mounting the
 	// cache there turns caching on for the step, and BuildKit removes the
 	// mount point afterwards.
-	return []Mount{systemCache(opt, "/etc/apk/cache", Locked, "apk package cache", "apk")}
+	return []Mount{systemCache(opt, "/etc/apk/cache", Private, "apk package cache", "apk")}
 }
 
 func dnf(_ userCtx, opt Opt) []Mount {
@@ -149,9 +153,9 @@ func dnf(_ userCtx, opt Opt) []Mount {
 	// dnf5 /var/cache/libdnf5; `yum` is dnf on EL8+. The unused ones leave
 	// no trace.
 	return []Mount{
-		systemCache(opt, "/var/cache/yum", Locked, "yum/microdnf metadata and package cache", "dnf", "yum"),
-		systemCache(opt, "/var/cache/dnf", Locked, "dnf metadata and package cache", "dnf", "dnf"),
-		systemCache(opt, "/var/cache/libdnf5", Locked, "dnf5 metadata and package cache", "dnf", "libdnf5"),
+		systemCache(opt, "/var/cache/yum", Private, "yum/microdnf metadata and package cache", "dnf", "yum"),
+		systemCache(opt, "/var/cache/dnf", Private, "dnf metadata and package cache", "dnf", "dnf"),
+		systemCache(opt, "/var/cache/libdnf5", Private, "dnf5 metadata and package cache", "dnf", "libdnf5"),
 	}
 }
 
@@ -210,8 +214,8 @@ func yarn(ctx userCtx, opt Opt) []Mount {
 	classic := firstOf(ctx.env["YARN_CACHE_FOLDER"], ctx.xdgCache("yarn"))
 	berry := firstOf(under(ctx.env["YARN_GLOBAL_FOLDER"], "cache"), ctx.inHome(".yarn/berry/cache"))
 	// Yarn 1 corrupts its cache under concurrent installs (hence its
-	// --mutex flag); Yarn 2+ writes cache archives atomically.
-	return append(userCache(ctx, opt, classic, Locked, "yarn v1 cache", "yarn", "classic"),
+	// --mutex flag): private. Yarn 2+ writes cache archives atomically.
+	return append(userCache(ctx, opt, classic, Private, "yarn v1 cache", "yarn", "classic"),
 		userCache(ctx, opt, berry, Shared, "yarn berry global cache", "yarn", "berry")...)
 }
 
@@ -260,10 +264,10 @@ func composer(ctx userCtx, opt Opt) []Mount {
 
 func bundler(ctx userCtx, opt Opt) []Mount {
 	user := firstOf(ctx.env["BUNDLE_USER_CACHE"], under(ctx.env["BUNDLE_USER_HOME"], "cache"), ctx.inHome(".bundle/cache"))
-	// RubyGems and Bundler write downloads in place: locked.
-	ms := userCache(ctx, opt, user, Locked, "bundler cache", "bundler")
+	// RubyGems and Bundler write downloads in place: private.
+	ms := userCache(ctx, opt, user, Private, "bundler cache", "bundler")
 	if gh := ctx.env["GEM_HOME"]; gh != "" {
-		ms = append(ms, userCache(ctx, opt, path.Join(gh, "cache"), Locked, "downloaded gems ($GEM_HOME/cache)", "gem")...)
+		ms = append(ms, userCache(ctx, opt, path.Join(gh, "cache"), Private, "downloaded gems ($GEM_HOME/cache)", "gem")...)
 	}
 	return ms
 }
@@ -287,19 +291,19 @@ func cargo(ctx userCtx, opt Opt) []Mount {
 		return nil
 	}
 	// Cargo's package-cache lock lives in CARGO_HOME itself, outside these
-	// mounts, so concurrent steps would not see it: locked. CARGO_HOME/bin
+	// mounts, so concurrent steps would not see it: private. CARGO_HOME/bin
 	// (cargo itself in the rust images) stays in the image.
-	return append(userCache(ctx, opt, path.Join(home, "registry"), Locked, "cargo registry cache", "cargo", "registry"),
-		userCache(ctx, opt, path.Join(home, "git"), Locked, "cargo git cache", "cargo", "git")...)
+	return append(userCache(ctx, opt, path.Join(home, "registry"), Private, "cargo registry cache", "cargo", "registry"),
+		userCache(ctx, opt, path.Join(home, "git"), Private, "cargo git cache", "cargo", "git")...)
 }
 
 func maven(ctx userCtx, opt Opt) []Mount {
-	// Maven's local repository is not safe for concurrent writers.
-	return userCache(ctx, opt, ctx.inHome(".m2/repository"), Locked, "maven local repository", "maven", "repository")
+	// Maven's local repository is not safe for concurrent writers: private.
+	return userCache(ctx, opt, ctx.inHome(".m2/repository"), Private, "maven local repository", "maven", "repository")
 }
 
 func mavenWrapper(ctx userCtx, opt Opt) []Mount {
-	return append(maven(ctx, opt), userCache(ctx, opt, ctx.inHome(".m2/wrapper"), Locked, "maven wrapper distributions", "maven", "wrapper")...)
+	return append(maven(ctx, opt), userCache(ctx, opt, ctx.inHome(".m2/wrapper"), Private, "maven wrapper distributions", "maven", "wrapper")...)
 }
 
 func gradle(ctx userCtx, opt Opt) []Mount {
@@ -308,9 +312,10 @@ func gradle(ctx userCtx, opt Opt) []Mount {
 		return nil
 	}
 	// Gradle coordinates its cache locks between processes over the
-	// loopback network, which separate build containers do not share.
-	return append(userCache(ctx, opt, path.Join(home, "caches"), Locked, "gradle caches", "gradle", "caches"),
-		userCache(ctx, opt, path.Join(home, "wrapper"), Locked, "gradle wrapper distributions", "gradle", "wrapper")...)
+	// loopback network, which separate build containers do not share:
+	// private.
+	return append(userCache(ctx, opt, path.Join(home, "caches"), Private, "gradle caches", "gradle", "caches"),
+		userCache(ctx, opt, path.Join(home, "wrapper"), Private, "gradle wrapper distributions", "gradle", "wrapper")...)
 }
 
 func ccache(ctx userCtx, opt Opt) []Mount {

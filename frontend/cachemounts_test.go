@@ -79,13 +79,19 @@ func TestSeedLeavesTheBuildAlone(t *testing.T) {
 
 	buildCaches := cacheMountsOf(execs(t, build), false)
 	require.Equal(t, []string{
-		"dapp/auto/apt/cache LOCKED",
-		"dapp/auto/apt/lists LOCKED",
+		"dapp/auto/apt/cache PRIVATE",
+		"dapp/auto/apt/lists PRIVATE",
 		"dapp/project/default/build_dir/build SHARED",
 	}, buildCaches)
 	seedExecs := execs(t, seed)
 	require.Len(t, seedExecs, 1)
-	require.Equal(t, buildCaches, cacheMountsOf(seedExecs, false), "the seed mounts the build's caches, writable")
+	// the private caches locked: the seed fills an instance the build
+	// uses, never a new one of its own
+	require.Equal(t, []string{
+		"dapp/auto/apt/cache LOCKED",
+		"dapp/auto/apt/lists LOCKED",
+		"dapp/project/default/build_dir/build SHARED",
+	}, cacheMountsOf(seedExecs, false), "the seed mounts the build's caches, writable")
 	e := seedExecs[0]
 	require.Equal(t, []string{"/dapp-helper/dapp-frontend", cachemounts.SeedCommand}, e.Meta.Args[:2])
 	require.Equal(t, pb.NetMode_NONE, e.Network)
@@ -114,6 +120,8 @@ func TestSaveTarget(t *testing.T) {
 	def := c.solved[len(c.solved)-1]
 	es := execs(t, def)
 	require.Len(t, es, 1, "no user step runs")
+	// apt's caches are private in the build, locked here: the save waits
+	// for an instance the build filled instead of making an empty one
 	require.Equal(t, []string{
 		"dapp/auto/apt/cache LOCKED",
 		"dapp/auto/apt/lists LOCKED",

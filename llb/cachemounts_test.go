@@ -69,7 +69,7 @@ func TestCacheRunOptionsApt(t *testing.T) {
 		m := mountAt(t, exec, dest)
 		require.Equal(t, pb.MountType_CACHE, m.MountType)
 		require.Equal(t, id, m.CacheOpt.ID)
-		require.Equal(t, pb.CacheSharingOpt_LOCKED, m.CacheOpt.Sharing)
+		require.Equal(t, pb.CacheSharingOpt_PRIVATE, m.CacheOpt.Sharing)
 		require.Equal(t, int64(pb.Empty), m.Input, "a root-owned cache starts empty")
 	}
 
@@ -167,4 +167,61 @@ func TestWithMountPoints(t *testing.T) {
 		}
 	}
 	require.ElementsMatch(t, []string{"/cache", "/tmp/build"}, made, "only directive targets, not automatic caches")
+}
+
+// TestCacheSharingModes: the mode a cache has in the build step, and in
+// the steps that save and seed it. BuildKit finds a cache's instances by
+// id and source in every mode, so the transfer steps reach the build's
+// directories; they lock a private cache, to read or fill an instance the
+// build uses rather than make a new, empty one when all are busy.
+func TestCacheSharingModes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name            string
+		commands        []string
+		target          string
+		build, transfer pb.CacheSharingOpt
+	}{
+		{"apt archives", []string{"apt-get update && apt-get install -y curl"}, "/var/cache/apt", pb.CacheSharingOpt_PRIVATE, pb.CacheSharingOpt_LOCKED},
+		{"apt lists", []string{"apt-get update"}, "/var/lib/apt/lists", pb.CacheSharingOpt_PRIVATE, pb.CacheSharingOpt_LOCKED},
+		{"apk", []string{"apk add git"}, "/etc/apk/cache", pb.CacheSharingOpt_PRIVATE, pb.CacheSharingOpt_LOCKED},
+		{"dnf", []string{"dnf install -y git"}, "/var/cache/dnf", pb.CacheSharingOpt_PRIVATE, pb.CacheSharingOpt_LOCKED},
+		{"maven", []string{"mvn package"}, "/root/.m2/repository", pb.CacheSharingOpt_PRIVATE, pb.CacheSharingOpt_LOCKED},
+		{"npm", []string{"npm ci"}, "/root/.npm", pb.CacheSharingOpt_SHARED, pb.CacheSharingOpt_SHARED},
+		{"go build cache", []string{"go build ./..."}, "/root/.cache/go-build", pb.CacheSharingOpt_SHARED, pb.CacheSharingOpt_SHARED},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ms := cachemounts.Detect(tc.commands, cachemounts.Opt{Auto: true})
+			op, _, _ := execOf(t, ms)
+			m := mountAt(t, op.GetExec(), tc.target)
+			require.Equal(t, tc.build, m.CacheOpt.Sharing, "build step")
+
+			var cache cachemounts.Mount
+			for _, cm := range ms {
+				if cm.Target == tc.target {
+					cache = cm
+				}
+			}
+			env := TransferEnv{Helper: bkllb.Image("helper")}
+			for name, st := range map[string]bkllb.State{
+				"save": SaveCacheMounts([]cachemounts.Mount{cache}, env),
+				"seed": SeedCacheMounts([]cachemounts.Mount{cache}, bkllb.Image("saved"), env),
+			} {
+				def, err := st.Marshal(context.Background())
+				require.NoError(t, err)
+				var got []string
+				for _, op := range ops(t, def) {
+					for _, m := range op.GetExec().GetMounts() {
+						if m.MountType == pb.MountType_CACHE {
+							require.Equal(t, cache.ID, m.CacheOpt.ID, name)
+							got = append(got, m.CacheOpt.Sharing.String())
+						}
+					}
+				}
+				require.Equal(t, []string{tc.transfer.String()}, got, name)
+			}
+		})
+	}
 }

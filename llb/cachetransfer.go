@@ -22,8 +22,8 @@ import (
 // through the user step's mount source would therefore change that step's
 // cache key and point it at another cache directory. Instead the saved
 // content reaches the cache through a separate step, solved before the
-// build, that mounts the same cache (same id, sharing and source) and
-// copies into it when it is empty; the build's own definition stays the
+// build, that mounts the same cache (same id and source; a private cache
+// locked, see transferSharing) and copies into it when it is empty; the build's own definition stays the
 // same byte for byte, with or without seeding, whatever was saved.
 const (
 	// CacheMountsTarget is the target whose result is the content of the
@@ -103,16 +103,17 @@ func transferRun(cmd string, tms []cachemounts.TransferMount, saved string, env 
 	return bkllb.Scratch().Run(ros...)
 }
 
-// transferMounts mounts each cache of ms as the build's steps do (same id,
-// sharing and source, so BuildKit picks the same directory), at
-// /dapp-cache/N in the order of ms; read-only for a save.
+// transferMounts mounts each cache of ms as the build's steps do (same id
+// and source, so BuildKit picks among the same directories; sharing as
+// transferSharing says), at /dapp-cache/N in the order of ms; read-only for
+// a save.
 func transferMounts(ms []cachemounts.Mount, save bool) ([]bkllb.RunOption, []cachemounts.TransferMount) {
 	var ros []bkllb.RunOption
 	var tms []cachemounts.TransferMount
 	for i, m := range ms {
 		m.Target = fmt.Sprintf("%s/%d", transferCaches, i)
 		st, opts := ownedRoot(m, "cache")
-		opts = append(opts, bkllb.AsPersistentCacheDir(m.ID, sharingMode(m.Sharing)))
+		opts = append(opts, bkllb.AsPersistentCacheDir(m.ID, sharingMode(transferSharing(m.Sharing))))
 		if save {
 			opts = append(opts, bkllb.Readonly)
 		}
@@ -124,6 +125,23 @@ func transferMounts(ms []cachemounts.Mount, save bool) ([]bkllb.RunOption, []cac
 		tms = append(tms, tm)
 	}
 	return ros, tms
+}
+
+// transferSharing is the sharing mode the save and seed steps mount a
+// cache with, for a cache the build mounts with s. BuildKit finds a
+// cache's instances by id and source whatever the mode, so a mode of their
+// own still reaches the build's directories. A private cache is mounted
+// locked: when every instance is busy (another build on the builder),
+// private would give the step a new, empty instance, and the save would
+// save nothing and leave that empty instance behind for later steps to
+// take; locked waits for an instance the build filled, the one a step that
+// runs alone takes (BuildKit's first free instance). The others keep
+// their mode.
+func transferSharing(s cachemounts.Sharing) cachemounts.Sharing {
+	if s == cachemounts.Private {
+		return cachemounts.Locked
+	}
+	return s
 }
 
 // cacheSet collects the persistent caches the converted steps mount, once

@@ -34,7 +34,7 @@ shell:
 	apt := cacheMounts(bi)
 	require.Contains(t, apt, "/var/cache/apt")
 	require.Contains(t, apt, "/var/lib/apt/lists")
-	require.Equal(t, pb.CacheSharingOpt_LOCKED, apt["/var/cache/apt"].CacheOpt.Sharing)
+	require.Equal(t, pb.CacheSharingOpt_PRIVATE, apt["/var/cache/apt"].CacheOpt.Sharing)
 	_, in := g.run(t, "npm ci")
 	require.Contains(t, cacheMounts(in), "/root/.npm")
 	_, setup := g.run(t, "echo no tools here")
