@@ -3,107 +3,234 @@ package frontend
 import (
 	"bytes"
 	"context"
-
-	gwclient "github.com/moby/buildkit/frontend/gateway/client"
-	fstypes "github.com/tonistiigi/fsutil/types"
+	"os"
 	"path"
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/storer"
+	"github.com/go-git/go-git/v5/storage/filesystem"
+	gwclient "github.com/moby/buildkit/frontend/gateway/client"
+	fstypes "github.com/tonistiigi/fsutil/types"
 )
 
-// prefetchMaxBytes bounds what prefetch reads of pack files: a small
-// repository's packs are read whole, in parallel; a big one's only their
-// indexes, and go-git reads the chunks it needs.
-const prefetchMaxBytes = 32 << 20
+// Bounds of the read-ahead of .git. Everything in .git is hostile input:
+// the read-ahead stops at these and leaves the rest to go-git, which
+// reads what it needs one request at a time.
+const (
+	// prefetchParallel is how many requests the read-ahead of the
+	// history has in flight; prefetchBackground how many more read, beside
+	// it, what only go-git needs (loose-object listings, the index).
+	prefetchParallel   = 8
+	prefetchBackground = 4
+	// prefetchMaxBytes bounds what the read-ahead reads in all.
+	prefetchMaxBytes = 32 << 20
+	// prefetchMaxObjects bounds the objects it locates and reads.
+	prefetchMaxObjects = 1 << 14
+	// prefetchMaxObjectSize: commits and trees bigger than this are left
+	// to go-git.
+	prefetchMaxObjectSize = 4 << 20
+	// prefetchLooseWindow and prefetchPackWindow are what is read of a
+	// blob to learn its size. A loose object's zlib stream starts with
+	// the header, but Go's inflater fills its 32 KiB window before it
+	// returns a byte: go-git reads the compressed bytes of up to 32 KiB
+	// of data (8 KiB of a source file, 16 KiB and a few of incompressible
+	// data in git's stored blocks). The read-ahead inflates what it read
+	// as go-git will and reads on, to 3 times as much each time, until
+	// the header comes out. A packed object's header takes a few
+	// bytes (a delta, whose size is in the delta, is read whole, and is
+	// often shorter than the window).
+	prefetchLooseWindow    = 8 << 10
+	prefetchMaxLooseWindow = 64 << 10
+	prefetchPackWindow     = 512
+	// prefetchGap: ranges of one pack closer than this are read in one
+	// request (up to readChunk bytes), since a request costs more than
+	// the bytes between (through the gateway about 3 ms a request, 20 ms
+	// a MiB, on a loaded machine).
+	prefetchGap = 16 << 10
+	// prefetchPackAhead is the least read of a pack for a commit or a
+	// tree: git writes a pack's commits, then its trees, together, so
+	// what follows one is likely what the next level reads.
+	prefetchPackAhead = 64 << 10
+	// prefetchMaxDelta bounds the delta chains followed.
+	prefetchMaxDelta = 64
+	// prefetchMaxPackObjects: packs with more objects are left to go-git
+	// (their offsets are sorted to find where each object ends).
+	prefetchMaxPackObjects = 1 << 22
+	// prefetchMaxTreeDepth bounds the tree comparisons' recursion.
+	prefetchMaxTreeDepth = 256
+)
 
-// prefetchParallel is how many gateway requests prefetch has in flight.
-const prefetchParallel = 4
-
-// prefetchMaxLoose bounds the loose objects prefetch reads (each is a
-// request of its own): a work repository's few hundred recent objects are
-// read ahead, a never-packed repository's many thousands are left to
-// go-git to read as it needs them.
-const prefetchMaxLoose = 2048
-
-// prefetch fills the reader's caches with what opening the repository and
-// planning read — the loose-object directories and (unless there are very
-// many) the loose objects, the pack indexes and, for a small repository,
-// the packs — with several requests in flight through
-// r, instead of go-git's one request at a time. It changes nothing but
-// the caches, so go-git reads the same bytes either way, and errors are
-// left for go-git to meet and report.
+// prefetch fills the reader's caches with what opening the repository
+// and planning read, with several requests in flight through r, instead
+// of go-git's one at a time: the refs, HEAD's first-parent chain as far
+// as the plan walks it, the trees of its commits, the sizes of the blobs
+// that change along it, the pack indexes, and, beside those, the
+// loose-object listings, the index and the config. It reads level by
+// level (what a level reads names what the next one needs) and of a pack
+// only the ranges that hold those objects. It changes nothing but the
+// caches, so go-git reads the same bytes either way, and errors are left
+// for go-git to meet and report.
 func (fs *readerFS) prefetch(r fileReader) {
-	sem := make(chan struct{}, prefetchParallel)
-	var wg sync.WaitGroup
-	do := func(f func()) {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			f()
-		}()
-	}
-	objects := fs.abs("objects")
-	ents, err := fs.listDir(r, objects)
-	if err != nil {
+	w := &warmer{fs: fs, r: r, bg: newGroup(prefetchBackground),
+		trees: map[plumbing.Hash]*object.Tree{}, wanted: map[plumbing.Hash]bool{}}
+	defer w.bg.wait()
+	head, ok := w.refsAndPacks()
+	if !ok {
 		return
 	}
-	var packs, dirs []string
-	var total int64
+	w.history(head)
+}
+
+// group runs funcs with at most n at a time.
+type group struct {
+	sem chan struct{}
+	wg  sync.WaitGroup
+}
+
+func newGroup(n int) *group { return &group{sem: make(chan struct{}, n)} }
+
+func (g *group) run(f func()) {
+	g.wg.Add(1)
+	go func() {
+		g.sem <- struct{}{}
+		defer func() { <-g.sem; g.wg.Done() }()
+		f()
+	}()
+}
+
+func (g *group) wait() { g.wg.Wait() }
+
+// warmer is one read-ahead. Its levels run from one goroutine: only the
+// requests run in parallel, the decoding does not.
+type warmer struct {
+	fs *readerFS
+	r  fileReader
+	bg *group
+	// bytes is what the requests asked for so far.
+	bytes atomic.Int64
+
+	packs []*warmPack
+	// chain is HEAD's first-parent chain as the plan walks it, HEAD first.
+	chain []*object.Commit
+	// trees holds the trees read, for the comparisons along the chain.
+	trees map[plumbing.Hash]*object.Tree
+	// wanted holds every object asked for, against prefetchMaxObjects.
+	wanted map[plumbing.Hash]bool
+
+	// absent holds the loose objects a read did not find.
+	mu     sync.Mutex
+	absent map[plumbing.Hash]bool
+}
+
+// take reserves n bytes of the budget.
+func (w *warmer) take(n int64) bool {
+	if w.bytes.Add(n) > prefetchMaxBytes {
+		w.bytes.Add(-n)
+		return false
+	}
+	return true
+}
+
+// gitAbs is the reader's path of a file of .git.
+func (w *warmer) gitAbs(rel string) string { return w.fs.abs(rel) }
+
+// refsAndPacks reads, in two levels, .git's listings, HEAD and the ref it
+// names, packed-refs and the pack indexes, starts the background reads,
+// and returns HEAD's commit as go-git resolves it from the cache.
+func (w *warmer) refsAndPacks() (plumbing.Hash, bool) {
+	g := newGroup(prefetchParallel)
+	var root, objects, packDir []*fstypes.Stat
+	g.run(func() { root, _ = w.fs.listDir(w.r, w.gitAbs("")) })
+	g.run(func() { objects, _ = w.fs.listDir(w.r, w.gitAbs("objects")) })
+	g.run(func() { packDir, _ = w.fs.listDir(w.r, w.gitAbs("objects/pack")) })
+	g.run(func() { _, _ = w.fs.fetchChunk(w.r, w.gitAbs("HEAD"), 0, -1) })
+	g.run(func() { _, _ = w.fs.statVia(w.r, w.gitAbs("objects/info/alternates")) })
+	g.wait()
+	if root == nil {
+		return plumbing.ZeroHash, false
+	}
+	w.background(root, objects)
+	if ref, ok := w.headRef(); ok {
+		g.run(func() { _, _ = w.fs.statVia(w.r, w.gitAbs(ref)) })
+		g.run(func() { _, _ = w.fs.fetchChunk(w.r, w.gitAbs(ref), 0, -1) })
+	}
+	if st := listed(root, "packed-refs"); st != nil {
+		w.readWhole(g, w.gitAbs("packed-refs"), st)
+	}
+	idx := w.packIndexes(g, packDir)
+	g.wait()
+	w.decodePacks(idx)
+	return w.resolveHead()
+}
+
+// background reads what go-git reads and the history does not need:
+// every loose-object listing (go-git lists them all before it opens a
+// loose object), the index (the uncommitted-change check) and the config.
+func (w *warmer) background(root, objects []*fstypes.Stat) {
+	for _, st := range objects {
+		if name := path.Base(st.Path); isFanout(name) && st.IsDir() {
+			dir := w.gitAbs("objects/" + name)
+			w.bg.run(func() { _, _ = w.fs.listDir(w.r, dir) })
+		}
+	}
+	for _, name := range []string{"config", "index"} {
+		if st := listed(root, name); st != nil {
+			w.readWhole(w.bg, w.gitAbs(name), st)
+		}
+	}
+}
+
+func isFanout(name string) bool {
+	return len(name) == 2 && strings.Trim(name, "0123456789abcdef") == ""
+}
+
+// listed is the entry name of a listing, if it is a regular file.
+func listed(ents []*fstypes.Stat, name string) *fstypes.Stat {
 	for _, st := range ents {
-		name := path.Base(st.Path)
-		switch {
-		case name == "pack":
-			pents, err := fs.listDir(r, path.Join(objects, "pack"))
-			if err != nil {
-				continue
-			}
-			for _, p := range pents {
-				pn := path.Base(p.Path)
-				if strings.HasSuffix(pn, ".idx") || strings.HasSuffix(pn, ".pack") {
-					packs = append(packs, pn)
-					total += p.Size
-				}
-			}
-		case len(name) == 2 && st.IsDir():
-			dirs = append(dirs, path.Join(objects, name))
+		if path.Base(st.Path) == name && os.FileMode(st.Mode).IsRegular() {
+			return st
 		}
 	}
-	var loose atomic.Int64
-	for _, dir := range dirs {
-		do(func() {
-			objs, err := fs.listDir(r, dir)
-			if err == nil {
-				loose.Add(int64(len(objs)))
-			}
-		})
+	return nil
+}
+
+// readWhole reads every chunk of a listed file, within the budget.
+func (w *warmer) readWhole(g *group, abs string, st *fstypes.Stat) {
+	if st.Size <= 0 || !w.take(st.Size) {
+		return
 	}
-	wg.Wait()
-	if loose.Load() <= prefetchMaxLoose {
-		for _, dir := range dirs {
-			for _, st := range fs.cachedDir(dir) {
-				abs, size := path.Join(dir, path.Base(st.Path)), st.Size
-				if !st.IsDir() && size > 0 && size <= fs.chunkSize {
-					do(func() { _, _ = fs.fetchChunk(r, abs, 0, size) })
-				}
-			}
-		}
+	for idx := int64(0); idx*w.fs.chunkSize < st.Size; idx++ {
+		g.run(func() { _, _ = w.fs.fetchChunk(w.r, abs, idx, st.Size) })
 	}
-	for _, pn := range packs {
-		if total > prefetchMaxBytes && !strings.HasSuffix(pn, ".idx") {
-			continue
-		}
-		abs := path.Join(objects, "pack", pn)
-		st, ok := fs.cachedStat(abs)
-		if !ok || st == nil {
-			continue
-		}
-		for idx := int64(0); idx*fs.chunkSize < st.Size; idx++ {
-			do(func() { _, _ = fs.fetchChunk(r, abs, idx, st.Size) })
-		}
+}
+
+// headRef is the ref HEAD names ("ref: refs/heads/main"), when it is a
+// plain path below refs/: anything else is left to go-git.
+func (w *warmer) headRef() (string, bool) {
+	dt, ok := w.fs.cachedAt(w.gitAbs("HEAD"), 0)
+	if !ok || len(dt) > 1024 {
+		return "", false
 	}
-	wg.Wait()
+	ref, ok := strings.CutPrefix(strings.TrimSpace(string(dt)), "ref: ")
+	if !ok || !strings.HasPrefix(ref, "refs/") || path.Clean(ref) != ref || strings.Contains(ref, "..") {
+		return "", false
+	}
+	return ref, true
+}
+
+// resolveHead resolves HEAD with go-git, from the cache.
+func (w *warmer) resolveHead() (plumbing.Hash, bool) {
+	st := filesystem.NewStorageWithOptions(w.fs, cache.NewObjectLRU(0), filesystem.Options{ExclusiveAccess: true})
+	ref, err := storer.ResolveReference(st, plumbing.HEAD)
+	if err != nil || ref.Type() != plumbing.HashReference {
+		return plumbing.ZeroHash, false
+	}
+	return ref.Hash(), true
 }
 
 // mentionsGit reports whether a Dappfile may map git sources: only then

@@ -5,6 +5,8 @@ import (
 	"io"
 	"os"
 	"path"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -69,7 +71,34 @@ type readerFS struct {
 	dirs map[string][]*fstypes.Stat
 	// pending holds the chunks being read; closed when the read ends.
 	pending map[chunkKey]chan struct{}
+	// pendingDirs holds the listings being made.
+	pendingDirs map[string]chan struct{}
+	// spans holds pieces of files read ahead (see fetchSpan): an object
+	// of a pack or the start of a loose one, where a whole chunk would
+	// carry mostly what nothing reads. Sorted by offset, disjoint.
+	spans map[string][]span
+	// spanBytes is what spans hold; past maxSpanBytes none is kept.
+	spanBytes int64
+	// pendingSpans are the spans being read.
+	pendingSpans map[string][]pendingSpan
 }
+
+// span is the bytes of a file from off on.
+type span struct {
+	off  int64
+	data []byte
+}
+
+func (s span) end() int64 { return s.off + int64(len(s.data)) }
+
+type pendingSpan struct {
+	off, end int64
+	done     chan struct{}
+}
+
+// maxSpanBytes bounds what spans hold: only the read-ahead makes them,
+// within its own budget.
+const maxSpanBytes = 64 << 20
 
 // maxCachedStats bounds the stat cache; past it, answers are not kept.
 const maxCachedStats = 1 << 18
@@ -102,22 +131,56 @@ func filepathToSlash(p string) string { return strings.ReplaceAll(p, `\`, "/") }
 func (fs *readerFS) stat(name string) (*fileInfo, error) {
 	abs := fs.abs(name)
 	st, ok := fs.cachedStat(abs)
+	if !ok && fs.listedAbsent(abs) {
+		st, ok = nil, true
+	}
 	if !ok {
 		var err error
-		st, err = fs.r.StatFile(fs.ctx, gwclient.StatRequest{Path: abs})
-		if err != nil {
-			err = notExist(err)
-			if err == os.ErrNotExist {
-				fs.keepStat(abs, nil)
-			}
-			return nil, &os.PathError{Op: "stat", Path: name, Err: err}
+		if st, err = fs.statVia(fs.r, abs); err != nil {
+			return nil, &os.PathError{Op: "stat", Path: name, Err: notExist(err)}
 		}
-		fs.keepStat(abs, st)
 	}
 	if st == nil {
 		return nil, &os.PathError{Op: "stat", Path: name, Err: os.ErrNotExist}
 	}
 	return &fileInfo{name: path.Base(path.Clean("/" + name)), st: st}, nil
+}
+
+// statVia stats abs through r, keeping the answer as stat does.
+func (fs *readerFS) statVia(r fileReader, abs string) (*fstypes.Stat, error) {
+	if st, ok := fs.cachedStat(abs); ok {
+		return st, nil
+	}
+	st, err := r.StatFile(fs.ctx, gwclient.StatRequest{Path: abs})
+	if err != nil {
+		if notExist(err) == os.ErrNotExist {
+			fs.keepStat(abs, nil)
+		}
+		return nil, err
+	}
+	fs.keepStat(abs, st)
+	return st, nil
+}
+
+// listedAbsent reports that the cached listing of abs's directory has no
+// such entry: the state is a snapshot, so abs does not exist. go-git
+// probes optional files (shallow, packed-refs, alternates), each a round
+// trip otherwise.
+func (fs *readerFS) listedAbsent(abs string) bool {
+	dir, base := path.Split(abs)
+	dir = strings.TrimSuffix(dir, "/")
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	sts, ok := fs.dirs[dir]
+	if !ok {
+		return false
+	}
+	for _, st := range sts {
+		if path.Base(st.Path) == base {
+			return false
+		}
+	}
+	return true
 }
 
 // notExist turns a "no such file" answer of the reader into os.ErrNotExist
@@ -153,14 +216,9 @@ func (fs *readerFS) Readlink(name string) (string, error) {
 
 func (fs *readerFS) ReadDir(name string) ([]os.FileInfo, error) {
 	abs := fs.abs(name)
-	fs.mu.Lock()
-	sts, ok := fs.dirs[abs]
-	fs.mu.Unlock()
-	if !ok {
-		var err error
-		if sts, err = fs.listDir(fs.r, abs); err != nil {
-			return nil, &os.PathError{Op: "readdir", Path: name, Err: notExist(err)}
-		}
+	sts, err := fs.listDir(fs.r, abs)
+	if err != nil {
+		return nil, &os.PathError{Op: "readdir", Path: name, Err: notExist(err)}
 	}
 	out := make([]os.FileInfo, 0, len(sts))
 	for _, st := range sts {
@@ -169,25 +227,43 @@ func (fs *readerFS) ReadDir(name string) ([]os.FileInfo, error) {
 	return out, nil
 }
 
-// cachedDir is the listing of abs if the cache holds it.
-func (fs *readerFS) cachedDir(abs string) []*fstypes.Stat {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	return fs.dirs[abs]
-}
-
 // listDir lists abs through r and keeps the listing and its entries'
 // stats.
+// A listing already kept answers at once, and one being made (by the
+// read-ahead, or another goroutine) is waited for, not asked again.
 func (fs *readerFS) listDir(r fileReader, abs string) ([]*fstypes.Stat, error) {
+	for {
+		fs.mu.Lock()
+		if sts, ok := fs.dirs[abs]; ok {
+			fs.mu.Unlock()
+			return sts, nil
+		}
+		wait, busy := fs.pendingDirs[abs]
+		if !busy {
+			if fs.pendingDirs == nil {
+				fs.pendingDirs = map[string]chan struct{}{}
+			}
+			fs.pendingDirs[abs] = make(chan struct{})
+			fs.mu.Unlock()
+			break
+		}
+		fs.mu.Unlock()
+		// the other listing may fail: then look again and list here
+		<-wait
+	}
 	sts, err := r.ReadDir(fs.ctx, gwclient.ReadDirRequest{Path: abs})
+	if err == nil {
+		for _, st := range sts {
+			fs.keepStat(path.Join(abs, path.Base(st.Path)), st)
+		}
+	}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	close(fs.pendingDirs[abs])
+	delete(fs.pendingDirs, abs)
 	if err != nil {
 		return nil, err
 	}
-	for _, st := range sts {
-		fs.keepStat(path.Join(abs, path.Base(st.Path)), st)
-	}
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
 	if fs.dirs == nil {
 		fs.dirs = map[string][]*fstypes.Stat{}
 	}
@@ -215,29 +291,198 @@ func (fs *readerFS) OpenFile(name string, flag int, _ os.FileMode) (billy.File, 
 	return &readerFile{fs: fs, name: name, abs: fs.abs(name), size: fi.st.Size}, nil
 }
 
-// readAt serves p from cached chunks of the file.
-func (fs *readerFS) readAt(abs string, p []byte, off, size int64) (int, error) {
+// readAt serves p from cached chunks and spans of the file, reading the
+// chunks neither holds. A short read (Read, not ReadAt) stops at the end
+// of a span rather than read the chunk past it: go-git reads objects
+// through buffers larger than what the read-ahead fetched of them.
+func (fs *readerFS) readAt(abs string, p []byte, off, size int64, short bool) (int, error) {
 	n := 0
 	for n < len(p) && off < size {
 		idx := off / fs.chunkSize
-		chunk, err := fs.chunk(abs, idx, size)
-		if err != nil {
-			return n, err
+		data, ok := fs.cachedAt(abs, off)
+		if !ok {
+			if short && n > 0 {
+				return n, nil
+			}
+			chunk, err := fs.chunk(abs, idx, size)
+			if err != nil {
+				return n, err
+			}
+			if off-idx*fs.chunkSize >= int64(len(chunk)) {
+				return n, io.ErrUnexpectedEOF
+			}
+			data = chunk[off-idx*fs.chunkSize:]
 		}
-		if off-idx*fs.chunkSize >= int64(len(chunk)) {
-			return n, io.ErrUnexpectedEOF
-		}
-		c := copy(p[n:], chunk[off-idx*fs.chunkSize:])
+		c := copy(p[n:], data)
 		if c == 0 {
 			break
 		}
 		n += c
 		off += int64(c)
 	}
-	if n < len(p) {
+	if n < len(p) && off >= size {
 		return n, io.EOF
 	}
 	return n, nil
+}
+
+// cachedAt returns the cached bytes of abs from off on (to the end of a
+// chunk or span), waiting for a span being read that holds off.
+func (fs *readerFS) cachedAt(abs string, off int64) ([]byte, bool) {
+	for {
+		fs.mu.Lock()
+		idx := off / fs.chunkSize
+		if chunk, ok := fs.chunks[chunkKey{abs, idx}]; ok && off-idx*fs.chunkSize < int64(len(chunk)) {
+			fs.mu.Unlock()
+			return chunk[off-idx*fs.chunkSize:], true
+		}
+		spans := fs.spans[abs]
+		i := sort.Search(len(spans), func(i int) bool { return spans[i].end() > off })
+		if i < len(spans) && spans[i].off <= off {
+			fs.mu.Unlock()
+			return spans[i].data[off-spans[i].off:], true
+		}
+		var wait chan struct{}
+		for _, ps := range fs.pendingSpans[abs] {
+			if ps.off <= off && off < ps.end {
+				wait = ps.done
+				break
+			}
+		}
+		fs.mu.Unlock()
+		if wait == nil {
+			return nil, false
+		}
+		<-wait
+	}
+}
+
+// cachedPrefix is the cached start of abs, up to max bytes.
+func (fs *readerFS) cachedPrefix(abs string, max int64) []byte {
+	var out []byte
+	for int64(len(out)) < max {
+		dt, ok := fs.cachedAt(abs, int64(len(out)))
+		if !ok || len(dt) == 0 {
+			break
+		}
+		out = append(out, dt[:min(int64(len(dt)), max-int64(len(out)))]...)
+	}
+	return out
+}
+
+// covered reports whether the cache holds all of [off, end) of abs.
+func (fs *readerFS) covered(abs string, off, end int64) bool {
+	for off < end {
+		data, ok := fs.cachedAt(abs, off)
+		if !ok {
+			return false
+		}
+		off += int64(len(data))
+	}
+	return true
+}
+
+// coveredFrom is where the cached bytes that end at end start, no lower
+// than off.
+func (fs *readerFS) coveredFrom(abs string, off, end int64) int64 {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	start := end
+	for start > off {
+		idx := (start - 1) / fs.chunkSize
+		if chunk, ok := fs.chunks[chunkKey{abs, idx}]; ok && start-idx*fs.chunkSize <= int64(len(chunk)) {
+			start = idx * fs.chunkSize
+			continue
+		}
+		spans := fs.spans[abs]
+		i := sort.Search(len(spans), func(i int) bool { return spans[i].end() >= start })
+		if i < len(spans) && spans[i].off < start {
+			start = spans[i].off
+			continue
+		}
+		break
+	}
+	return max(start, off)
+}
+
+// fetchSpan reads [off, end) of abs through r in one request and keeps
+// it as a span, unless the cache holds all of it already.
+func (fs *readerFS) fetchSpan(r fileReader, abs string, off, end int64) error {
+	// leave out what the cache holds at either end
+	for off < end {
+		dt, ok := fs.cachedAt(abs, off)
+		if !ok {
+			break
+		}
+		off += int64(len(dt))
+	}
+	for off < end && fs.covered(abs, end-1, end) {
+		end = fs.coveredFrom(abs, off, end)
+	}
+	if off >= end {
+		return nil
+	}
+	ps := pendingSpan{off: off, end: end, done: make(chan struct{})}
+	fs.mu.Lock()
+	if fs.pendingSpans == nil {
+		fs.pendingSpans = map[string][]pendingSpan{}
+	}
+	fs.pendingSpans[abs] = append(fs.pendingSpans[abs], ps)
+	fs.mu.Unlock()
+	dt, err := r.ReadFile(fs.ctx, gwclient.ReadRequest{
+		Filename: abs,
+		Range:    &gwclient.FileRange{Offset: int(off), Length: int(end - off)},
+	})
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	close(ps.done)
+	pend := fs.pendingSpans[abs]
+	for i := range pend {
+		if pend[i].done == ps.done {
+			fs.pendingSpans[abs] = append(pend[:i:i], pend[i+1:]...)
+			break
+		}
+	}
+	if err != nil {
+		return errors.Wrapf(err, "failed to read %s", abs)
+	}
+	fs.keepSpanLocked(abs, off, dt)
+	return nil
+}
+
+// keepSpanLocked adds the bytes of abs at off to the spans, leaving out
+// what they hold already (the file never changes, so the bytes are the
+// same); fs.mu is held.
+func (fs *readerFS) keepSpanLocked(abs string, off int64, dt []byte) {
+	if fs.spans == nil {
+		fs.spans = map[string][]span{}
+	}
+	spans := fs.spans[abs]
+	end := off + int64(len(dt))
+	i := sort.Search(len(spans), func(i int) bool { return spans[i].end() > off })
+	var add []span
+	for off < end {
+		if i < len(spans) && spans[i].off <= off {
+			off = spans[i].end()
+			i++
+			continue
+		}
+		stop := end
+		if i < len(spans) {
+			stop = min(stop, spans[i].off)
+		}
+		add = append(add, span{off: off, data: dt[len(dt)-int(end-off) : len(dt)-int(end-stop)]})
+		off = stop
+	}
+	for _, s := range add {
+		if fs.spanBytes+int64(len(s.data)) > maxSpanBytes {
+			break
+		}
+		fs.spanBytes += int64(len(s.data))
+		at := sort.Search(len(spans), func(i int) bool { return spans[i].off > s.off })
+		spans = slices.Insert(spans, at, s)
+	}
+	fs.spans[abs] = spans
 }
 
 func (fs *readerFS) chunk(abs string, idx, size int64) ([]byte, error) {
@@ -292,8 +537,14 @@ func (fs *readerFS) fetchChunk(r fileReader, abs string, idx, size int64) ([]byt
 	return dt, nil
 }
 
+// readChunk reads chunk key.idx of a file of size bytes; size < 0 says
+// the size is not known yet: the gateway answers a range past the end
+// with the bytes up to it, the same as a read that knew the size.
 func (fs *readerFS) readChunk(r fileReader, key chunkKey, size int64) ([]byte, error) {
-	length := min(fs.chunkSize, size-key.idx*fs.chunkSize)
+	length := fs.chunkSize
+	if size >= 0 {
+		length = min(length, size-key.idx*fs.chunkSize)
+	}
 	dt, err := r.ReadFile(fs.ctx, gwclient.ReadRequest{
 		Filename: key.name,
 		Range:    &gwclient.FileRange{Offset: int(key.idx * fs.chunkSize), Length: int(length)},
@@ -337,7 +588,7 @@ func (f *readerFile) Read(p []byte) (int, error) {
 	if f.off >= f.size {
 		return 0, io.EOF
 	}
-	n, err := f.fs.readAt(f.abs, p, f.off, f.size)
+	n, err := f.fs.readAt(f.abs, p, f.off, f.size, true)
 	f.off += int64(n)
 	if err == io.EOF && n > 0 {
 		err = nil
@@ -346,7 +597,7 @@ func (f *readerFile) Read(p []byte) (int, error) {
 }
 
 func (f *readerFile) ReadAt(p []byte, off int64) (int, error) {
-	return f.fs.readAt(f.abs, p, off, f.size)
+	return f.fs.readAt(f.abs, p, off, f.size, false)
 }
 
 func (f *readerFile) Seek(offset int64, whence int) (int64, error) {

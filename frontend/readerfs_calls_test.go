@@ -2,15 +2,24 @@ package frontend
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"os"
+	"path"
+	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/flant/dapp-frontend/dappfile"
 	"github.com/flant/dapp-frontend/gitsource"
 	"github.com/flant/dapp-frontend/internal/gittest"
+	dappllb "github.com/flant/dapp-frontend/llb"
 	"github.com/flant/dapp-frontend/llb/gitllb"
+	"github.com/go-git/go-billy/v5"
+	"github.com/go-git/go-billy/v5/osfs"
 
 	"github.com/moby/buildkit/client/llb"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
@@ -120,6 +129,11 @@ func (s *slowReader) ReadFile(ctx context.Context, req gwclient.ReadRequest) ([]
 	return s.countingReader.ReadFile(ctx, req)
 }
 
+func (s *slowReader) ReadDir(ctx context.Context, req gwclient.ReadDirRequest) ([]*fstypes.Stat, error) {
+	time.Sleep(20 * time.Millisecond)
+	return s.countingReader.ReadDir(ctx, req)
+}
+
 // TestReaderChunkReadOnce: goroutines asking for one chunk at the same
 // time (prefetch and go-git) share one gateway read.
 func TestReaderChunkReadOnce(t *testing.T) {
@@ -141,4 +155,251 @@ func TestReaderChunkReadOnce(t *testing.T) {
 	}
 	wg.Wait()
 	require.Equal(t, int64(1), sr.reads.Load())
+}
+
+// gatewayRecorder stands in for the gateway: every request takes delay,
+// as a gRPC round trip does whatever its size, and is recorded with its
+// span, so a test counts requests, bytes and sequential round trips.
+type gatewayRecorder struct {
+	dirReader
+	delay time.Duration
+
+	mu    sync.Mutex
+	calls []recordedCall
+}
+
+type recordedCall struct {
+	kind, path string
+	bytes      int
+	failed     bool
+	start, end time.Time
+}
+
+func (g *gatewayRecorder) record(kind, p string, start time.Time, bytes int, err error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.calls = append(g.calls, recordedCall{kind: kind, path: p, bytes: bytes, failed: err != nil, start: start, end: time.Now()})
+}
+
+func (g *gatewayRecorder) ReadFile(ctx context.Context, req gwclient.ReadRequest) ([]byte, error) {
+	start := time.Now()
+	time.Sleep(g.delay)
+	dt, err := g.dirReader.ReadFile(ctx, req)
+	g.record("read", req.Filename, start, len(dt), err)
+	return dt, err
+}
+
+func (g *gatewayRecorder) ReadDir(ctx context.Context, req gwclient.ReadDirRequest) ([]*fstypes.Stat, error) {
+	start := time.Now()
+	time.Sleep(g.delay)
+	sts, err := g.dirReader.ReadDir(ctx, req)
+	g.record("readdir", req.Path, start, 0, err)
+	return sts, err
+}
+
+func (g *gatewayRecorder) StatFile(ctx context.Context, req gwclient.StatRequest) (*fstypes.Stat, error) {
+	start := time.Now()
+	time.Sleep(g.delay)
+	st, err := g.dirReader.StatFile(ctx, req)
+	g.record("stat", req.Path, start, 0, err)
+	return st, err
+}
+
+// gatewayFigures sums what a recorder saw.
+type gatewayFigures struct {
+	reads, stats, dirs, failed int
+	bytes                      int
+	// rounds is the longest chain of requests each sent after the
+	// previous one was answered: the round trips one after another, what
+	// the wall time is made of when each costs about the same
+	rounds int
+}
+
+func (f gatewayFigures) calls() int { return f.reads + f.stats + f.dirs }
+
+func (f gatewayFigures) String() string {
+	return fmt.Sprintf("calls=%d (reads=%d stats=%d readdirs=%d, %d failed) bytes=%d rounds=%d",
+		f.calls(), f.reads, f.stats, f.dirs, f.failed, f.bytes, f.rounds)
+}
+
+func (g *gatewayRecorder) figures() gatewayFigures {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var f gatewayFigures
+	for _, c := range g.calls {
+		switch c.kind {
+		case "read":
+			f.reads++
+		case "stat":
+			f.stats++
+		case "readdir":
+			f.dirs++
+		}
+		if c.failed {
+			f.failed++
+		}
+		f.bytes += c.bytes
+	}
+	// the most requests that do not overlap in time: earliest end first
+	calls := append([]recordedCall(nil), g.calls...)
+	sort.Slice(calls, func(i, j int) bool { return calls[i].end.Before(calls[j].end) })
+	var last time.Time
+	for _, c := range calls {
+		if !c.start.Before(last) {
+			f.rounds++
+			last = c.end
+		}
+	}
+	return f
+}
+
+func (g *gatewayRecorder) dump() string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var b strings.Builder
+	for _, c := range g.calls {
+		fmt.Fprintf(&b, "%s %s %d %v\n", c.kind, c.path, c.bytes, c.failed)
+	}
+	return b.String()
+}
+
+// noopDappfile maps the whole repository, install depending on
+// package.json, as the application benchmark does.
+const noopDappfile = `dimg: app
+from: alpine
+git:
+- add: /
+  to: /app
+  stageDependencies:
+    install: [package.json]
+shell:
+  install: [cp /app/package.json /installed.json]
+  setup: [ls /app]
+`
+
+// noopBuild reads what a no-op build reads of dir's .git through a
+// gateway that takes delay per request: the prefetch (when asked), then
+// HEAD's commit (.Commit, the epoch), the conversion (plans, the
+// git-export steps' object files, inline patches) and the
+// uncommitted-change check.
+func noopBuild(t *testing.T, dir string, delay time.Duration, prefetch bool) (ahead, later gatewayFigures) {
+	t.Helper()
+	ctx := context.Background()
+	rec := &gatewayRecorder{dirReader: dirReader{root: dir}, delay: delay}
+	pre := &gatewayRecorder{dirReader: dirReader{root: dir}, delay: delay}
+	fs := newReaderFS(ctx, rec, ".git").(*readerFS)
+	if prefetch {
+		fs.prefetch(pre)
+	}
+	convertNoop(t, dir, fs)
+	if testing.Verbose() {
+		t.Logf("ahead:\n%s\nlater:\n%s", pre.dump(), rec.dump())
+	}
+	return pre.figures(), rec.figures()
+}
+
+func convertNoop(t *testing.T, dir string, fs *readerFS) {
+	ctx := context.Background()
+	repo, err := gitsource.OpenFS(fs)
+	require.NoError(t, err)
+	_, _, err = repo.HeadCommit()
+	require.NoError(t, err)
+	cfg, _, err := dappfile.Parse([]byte(noopDappfile), dappfile.ParseOpt{})
+	require.NoError(t, err)
+	co := dappllb.ConvertOpt{
+		ImageResolver: newStub(nil, nil),
+		BuildContext: func(include, exclude []string) (llb.State, error) {
+			return llb.Local("context", llb.IncludePatterns(include), llb.ExcludePatterns(exclude)), nil
+		},
+	}
+	co.Git = dappllb.GitOpt{
+		Repo:        func(context.Context) (*gitsource.Repo, error) { return repo, nil },
+		ExportAbove: exportAbove,
+		DotGit:      func(context.Context) (llb.State, error) { return llb.Local("context"), nil },
+		Helper:      func(context.Context) (llb.State, error) { return llb.Image("helper:dev"), nil },
+		Worktree: func(context.Context, []string, []string) (billy.Filesystem, error) {
+			return osfs.New(dir), nil
+		},
+	}
+	res, err := dappllb.Convert(ctx, cfg, co)
+	require.NoError(t, err)
+	_, err = res.State.Marshal(ctx)
+	require.NoError(t, err)
+}
+
+// appHistory is a never-gc'd repository like the application
+// benchmark's: files of 4 KiB of incompressible text in 12 directories
+// committed at once, then 4 commits rewriting files each ; package.json
+// changes only in the first.
+func appHistory(t *testing.T, files, perCommit int) *gittest.Repo {
+	h := gittest.New(t)
+	rng := rand.New(rand.NewPCG(1, 2))
+	text := func() string {
+		const abc = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/"
+		b := make([]byte, 4<<10)
+		for i := range b {
+			b[i] = abc[rng.IntN(len(abc))]
+			if i%80 == 79 {
+				b[i] = '\n'
+			}
+		}
+		return string(b)
+	}
+	name := func(i int) string { return path.Join("src", fmt.Sprintf("d%02d", i%12), fmt.Sprintf("f%03d.js", i)) }
+	h.Write("package.json", `{"name":"app"}`)
+	for i := range files {
+		h.Write(name(i), text())
+	}
+	h.Commit("init")
+	for c := range 4 {
+		for i := range perCommit {
+			h.Write(name((c*perCommit+i*7)%files), text())
+		}
+		h.Commit(fmt.Sprintf("change %d", c))
+	}
+	return h
+}
+
+// TestReadAheadNoopBuild: after the read-ahead, go-git finds in the cache
+// everything a no-op build reads of .git (HEAD, the plan, the git-export
+// steps' object files, the uncommitted-change check), and the read-ahead
+// reads it in few sequential round trips, without the blobs nothing
+// reads: only the windows go-git reads to learn the sizes the plan
+// measures.
+func TestReadAheadNoopBuild(t *testing.T) {
+	t.Parallel()
+	loose := appHistory(t, 600, 60)
+	packed := appHistory(t, 600, 60)
+	packed.Git("gc", "-q")
+	packed.Write("src/d00/f000.js", "a loose commit")
+	packed.Commit("loose 1")
+	packed.Write("src/d01/f001.js", "another loose commit")
+	packed.Commit("loose 2")
+	for _, tc := range []struct {
+		name string
+		dir  string
+		// the read-ahead's bounds: requests, bytes, sequential round trips
+		calls, bytes, rounds int
+	}{
+		// 5 commits, 70 trees, 240 changed blobs and the 248 listings
+		// go-git makes of the loose objects; the blanket read-ahead made
+		// 1173 requests, 2.77 MB, 309 round trips
+		{"never gc'd", loose.Dir, 600, 1 << 20, 100},
+		// the two loose commits, the pack's index and the ranges that
+		// hold the commits, trees and changed blobs' headers
+		{"packed, loose on top", packed.Dir, 80, 3 << 20, 30},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, alone := noopBuild(t, tc.dir, 2*time.Millisecond, false)
+			ahead, later := noopBuild(t, tc.dir, 2*time.Millisecond, true)
+			t.Logf("without read-ahead: %s", alone)
+			t.Logf("read-ahead: %s; then go-git: %s", ahead, later)
+			require.Zero(t, later.calls(), "go-git finds everything in the cache")
+			require.LessOrEqual(t, ahead.calls(), tc.calls)
+			require.LessOrEqual(t, ahead.bytes, tc.bytes)
+			require.LessOrEqual(t, ahead.rounds, tc.rounds)
+			require.Less(t, ahead.rounds, alone.rounds/2)
+		})
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/go-git/go-billy/v5/osfs"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/pkg/errors"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	fstypes "github.com/tonistiigi/fsutil/types"
 )
@@ -211,4 +213,81 @@ func planSummary(t testing.TB, repo *gitsource.Repo, m *dappfile.GitMapping) []s
 		out = append(out, step.String(), strings.Join(desc, "; "))
 	}
 	return out
+}
+
+// TestReaderSpans: a span read ahead serves go-git's buffered reads up to
+// its end (a short read), never the chunk past it; a ReadAt that needs
+// more reads the chunk; a span being read is waited for.
+func TestReaderSpans(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	content := []byte("0123456789abcdefghijklmnopqrstuvwxyz")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "f"), content, 0o644))
+	dr := &dirReader{root: dir}
+	fs := newReaderFS(context.Background(), dr, "/").(*readerFS)
+	fs.chunkSize = 16
+	require.NoError(t, fs.fetchSpan(dr, "f", 4, 10))
+	require.NoError(t, fs.fetchSpan(dr, "f", 6, 12), "only 10-12 is read")
+	require.Equal(t, int64(2), dr.reads.Load())
+	require.Equal(t, "456789ab", string(fs.cachedPrefixAt(t, "f", 4)))
+
+	f, err := fs.Open("f")
+	require.NoError(t, err)
+	_, err = f.Seek(5, io.SeekStart)
+	require.NoError(t, err)
+	buf := make([]byte, 20)
+	n, err := f.Read(buf)
+	require.NoError(t, err)
+	require.Equal(t, "56789ab", string(buf[:n]), "a short read ends with the span")
+	require.Equal(t, int64(2), dr.reads.Load())
+
+	n, err = f.ReadAt(buf[:8], 8)
+	require.NoError(t, err)
+	require.Equal(t, "89abcdef", string(buf[:n]))
+	require.Equal(t, int64(3), dr.reads.Load(), "ReadAt read the chunk the span does not cover")
+	require.NoError(t, fs.fetchSpan(dr, "f", 2, 14))
+	require.Equal(t, int64(3), dr.reads.Load(), "the chunk holds it")
+	require.NoError(t, fs.fetchSpan(dr, "f", 14, 30))
+	require.Equal(t, int64(4), dr.reads.Load())
+	require.Equal(t, "ghijklmnopqrst", string(fs.spans["f"][len(fs.spans["f"])-1].data), "only what the chunk did not hold")
+}
+
+// cachedPrefixAt is what the cache holds of abs from off on, in one piece.
+func (fs *readerFS) cachedPrefixAt(t *testing.T, abs string, off int64) []byte {
+	t.Helper()
+	var out []byte
+	for {
+		dt, ok := fs.cachedAt(abs, off+int64(len(out)))
+		if !ok {
+			return out
+		}
+		out = append(out, dt...)
+	}
+}
+
+// TestReaderListedAbsent: a file a cached listing does not name does not
+// exist, without asking; a listing being made is waited for.
+func TestReaderListedAbsent(t *testing.T) {
+	t.Parallel()
+	h := gittest.New(t)
+	h.Write("a.txt", "a")
+	h.Commit("one")
+	cr := &slowReader{countingReader{dirReader: dirReader{root: h.Dir}}}
+	fs := newReaderFS(context.Background(), cr, ".git").(*readerFS)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := fs.ReadDir("/")
+			assert.NoError(t, err)
+		}()
+	}
+	wg.Wait()
+	require.Equal(t, int64(1), cr.dirs.Load(), "one listing for four readers")
+	_, err := fs.Stat("shallow")
+	require.ErrorIs(t, err, os.ErrNotExist)
+	_, err = fs.Stat("HEAD")
+	require.NoError(t, err)
+	require.Zero(t, cr.stats.Load())
 }

@@ -266,7 +266,7 @@ func (pl *planner) walk(head plumbing.Hash) error {
 	}
 	chain := []*object.Commit{c}
 	for {
-		if hasResetMarker(c.Message) || c.NumParents() == 0 {
+		if ArchiveStart(c) {
 			break
 		}
 		if shallow[c.Hash] {
@@ -278,7 +278,7 @@ func (pl *planner) walk(head plumbing.Hash) error {
 		if err != nil {
 			return err
 		}
-		if pl.opt.Period > 0 && period(c, pl.opt.Period) != period(parent, pl.opt.Period) {
+		if pl.opt.NewPeriod(c, parent) {
 			break
 		}
 		if len(chain) >= pl.opt.MaxWalk {
@@ -294,6 +294,19 @@ func (pl *planner) walk(head plumbing.Hash) error {
 	}
 	pl.chain = chain
 	return nil
+}
+
+// ArchiveStart reports whether c starts an archive whatever its parent:
+// its message carries a reset marker or it is a root. With NewPeriod it
+// is the rule of Plan's walk, which the frontend's read-ahead of .git
+// follows too.
+func ArchiveStart(c *object.Commit) bool { return hasResetMarker(c.Message) || c.NumParents() == 0 }
+
+// NewPeriod reports whether c starts an archive period of o: parent, its
+// first parent, lies in another one.
+func (o PlanOpt) NewPeriod(c, parent *object.Commit) bool {
+	o = o.withDefaults()
+	return o.Period > 0 && period(c, o.Period) != period(parent, o.Period)
 }
 
 func hasResetMarker(msg string) bool {
