@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"sort"
+	"sync/atomic"
 
 	"github.com/flant/dapp-frontend/gitsource"
 	"github.com/flant/dapp-frontend/llb/gitllb"
@@ -213,13 +214,16 @@ func (w *warmer) looseAbs(h plumbing.Hash) string {
 }
 
 // fetch sends a level's requests, with ranges of a pack closer than
-// prefetchGap merged; false once the budget is spent.
+// prefetchGap merged; false once the budget is spent or when none of
+// them could be read.
 func (w *warmer) fetch(reqs []readReq) bool {
 	if w.bytes.Load() > prefetchMaxBytes {
 		return false
 	}
 	g := newGroup(prefetchParallel)
-	for _, rq := range mergeRanges(reqs) {
+	var read atomic.Bool
+	merged := mergeRanges(reqs)
+	for _, rq := range merged {
 		g.run(func() {
 			var n int
 			var err error
@@ -232,13 +236,16 @@ func (w *warmer) fetch(reqs []readReq) bool {
 				err = w.fs.fetchSpan(w.r, rq.abs, rq.off, rq.end)
 			}
 			w.bytes.Add(int64(n))
-			if err != nil && !rq.loose.IsZero() {
+			if err == nil {
+				read.Store(true)
+			} else if !rq.loose.IsZero() {
 				w.markMissing(rq.loose)
 			}
 		})
 	}
 	g.wait()
-	return true
+	// a level that could read nothing (the reader stopped) is the last
+	return len(merged) == 0 || read.Load()
 }
 
 // mergeRanges merges ranges of one file closer than prefetchGap, up to

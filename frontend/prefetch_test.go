@@ -5,11 +5,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/flant/dapp-frontend/gitsource"
 	"github.com/flant/dapp-frontend/internal/gittest"
+	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/stretchr/testify/require"
 )
 
@@ -142,4 +144,46 @@ func TestReadAheadCorruptRepository(t *testing.T) {
 		return err.Error()
 	}
 	require.Equal(t, plan(false), plan(true))
+}
+
+// cancelAfter cancels its context at its n-th request.
+type cancelAfter struct {
+	gatewayRecorder
+	n      atomic.Int64
+	at     int64
+	cancel context.CancelFunc
+	// stoppedAt is how many requests were answered when it cancelled
+	stoppedAt int
+}
+
+func (c *cancelAfter) ReadFile(ctx context.Context, req gwclient.ReadRequest) ([]byte, error) {
+	if c.n.Add(1) == c.at {
+		c.mu.Lock()
+		c.stoppedAt = len(c.calls)
+		c.mu.Unlock()
+		c.cancel()
+	}
+	return c.gatewayRecorder.ReadFile(ctx, req)
+}
+
+// TestReadAheadStops: once the build no longer needs it (the reader's
+// requests fail), the read-ahead ends, and go-git reads for itself what
+// it still needs, a read it waited on included.
+func TestReadAheadStops(t *testing.T) {
+	t.Parallel()
+	h := appHistory(t, 60, 10)
+	onDisk, err := gitsource.OpenDir(h.Dir)
+	require.NoError(t, err)
+	want := planSummary(t, onDisk, depsMapping())
+	for _, at := range []int64{1, 5, 20} {
+		stop, cancel := context.WithCancel(context.Background())
+		ahead := &cancelAfter{gatewayRecorder: gatewayRecorder{dirReader: dirReader{root: h.Dir}}, at: at, cancel: cancel}
+		fs := newReaderFS(context.Background(), &dirReader{root: h.Dir}, ".git").(*readerFS)
+		fs.prefetch(stoppable{ahead, stop})
+		require.LessOrEqual(t, len(ahead.calls)-ahead.stoppedAt, prefetchParallel+prefetchBackground,
+			"only the requests in flight end after the stop")
+		repo, err := gitsource.OpenFS(fs)
+		require.NoError(t, err)
+		require.Equal(t, want, planSummary(t, repo, depsMapping()))
+	}
 }
