@@ -232,24 +232,8 @@ func (fs *readerFS) ReadDir(name string) ([]os.FileInfo, error) {
 // A listing already kept answers at once, and one being made (by the
 // read-ahead, or another goroutine) is waited for, not asked again.
 func (fs *readerFS) listDir(r fileReader, abs string) ([]*fstypes.Stat, error) {
-	for {
-		fs.mu.Lock()
-		if sts, ok := fs.dirs[abs]; ok {
-			fs.mu.Unlock()
-			return sts, nil
-		}
-		wait, busy := fs.pendingDirs[abs]
-		if !busy {
-			if fs.pendingDirs == nil {
-				fs.pendingDirs = map[string]chan struct{}{}
-			}
-			fs.pendingDirs[abs] = make(chan struct{})
-			fs.mu.Unlock()
-			break
-		}
-		fs.mu.Unlock()
-		// the other listing may fail: then look again and list here
-		<-wait
+	if sts, ok := claim(&fs.mu, &fs.dirs, &fs.pendingDirs, abs); ok {
+		return sts, nil
 	}
 	sts, err := r.ReadDir(fs.ctx, gwclient.ReadDirRequest{Path: abs})
 	if err == nil {
@@ -259,8 +243,7 @@ func (fs *readerFS) listDir(r fileReader, abs string) ([]*fstypes.Stat, error) {
 	}
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	close(fs.pendingDirs[abs])
-	delete(fs.pendingDirs, abs)
+	releaseLocked(fs.pendingDirs, abs)
 	if err != nil {
 		return nil, err
 	}
@@ -494,31 +477,13 @@ func (fs *readerFS) chunk(abs string, idx, size int64) ([]byte, error) {
 // prefetch, or another goroutine) is waited for, not read again.
 func (fs *readerFS) fetchChunk(r fileReader, abs string, idx, size int64) ([]byte, error) {
 	key := chunkKey{abs, idx}
-	for {
-		fs.mu.Lock()
-		if dt, ok := fs.chunks[key]; ok {
-			fs.mu.Unlock()
-			return dt, nil
-		}
-		wait, busy := fs.pending[key]
-		if !busy {
-			if fs.pending == nil {
-				fs.pending = map[chunkKey]chan struct{}{}
-			}
-			fs.pending[key] = make(chan struct{})
-			fs.mu.Unlock()
-			break
-		}
-		fs.mu.Unlock()
-		// the other read may fail or be evicted at once: then look again
-		// and read it here
-		<-wait
+	if dt, ok := claim(&fs.mu, &fs.chunks, &fs.pending, key); ok {
+		return dt, nil
 	}
 	dt, err := fs.readChunk(r, key, size)
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	close(fs.pending[key])
-	delete(fs.pending, key)
+	releaseLocked(fs.pending, key)
 	if err != nil {
 		return nil, err
 	}
@@ -540,6 +505,39 @@ func (fs *readerFS) fetchChunk(r fileReader, abs string, idx, size int64) ([]byt
 // readChunk reads chunk key.idx of a file of size bytes; size < 0 says
 // the size is not known yet: the gateway answers a range past the end
 // with the bytes up to it, the same as a read that knew the size.
+// claim returns what cache holds for key or, when no other goroutine is
+// reading it, claims the read for the caller, who then calls
+// releaseLocked; a read in progress is waited for and the cache looked
+// up again (the read may have failed, or its chunk been evicted at once:
+// then the caller reads). mu guards cache and pending.
+func claim[K comparable, V any](mu *sync.Mutex, cache *map[K]V, pending *map[K]chan struct{}, key K) (V, bool) {
+	for {
+		mu.Lock()
+		if v, ok := (*cache)[key]; ok {
+			mu.Unlock()
+			return v, true
+		}
+		wait, busy := (*pending)[key]
+		if !busy {
+			if *pending == nil {
+				*pending = map[K]chan struct{}{}
+			}
+			(*pending)[key] = make(chan struct{})
+			mu.Unlock()
+			var none V
+			return none, false
+		}
+		mu.Unlock()
+		<-wait
+	}
+}
+
+// releaseLocked ends a read claim gave; the mutex is held.
+func releaseLocked[K comparable](pending map[K]chan struct{}, key K) {
+	close(pending[key])
+	delete(pending, key)
+}
+
 func (fs *readerFS) readChunk(r fileReader, key chunkKey, size int64) ([]byte, error) {
 	length := fs.chunkSize
 	if size >= 0 {
