@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/go-git/go-billy/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -79,6 +80,10 @@ func (fs *readerFS) prefetch(r fileReader) {
 	w := &warmer{fs: fs, r: r, bg: newGroup(prefetchBackground),
 		trees: map[plumbing.Hash]*object.Tree{}, wanted: map[plumbing.Hash]bool{}}
 	defer w.bg.wait()
+	// until it ends, a read go-git makes that the cache misses waits for
+	// the end of the level in flight first
+	fs.endLevel(false)
+	defer fs.endLevel(true)
 	head, ok := w.refsAndPacks()
 	if !ok {
 		return
@@ -151,6 +156,7 @@ func (w *warmer) refsAndPacks() (plumbing.Hash, bool) {
 	g.run(func() { _, _ = w.fs.fetchChunk(w.r, w.gitAbs("HEAD"), 0, -1) })
 	g.run(func() { _, _ = w.fs.statVia(w.r, w.gitAbs("objects/info/alternates")) })
 	g.wait()
+	w.fs.endLevel(false)
 	if root == nil {
 		return plumbing.ZeroHash, false
 	}
@@ -164,6 +170,7 @@ func (w *warmer) refsAndPacks() (plumbing.Hash, bool) {
 	}
 	idx := w.packIndexes(g, packDir)
 	g.wait()
+	w.fs.endLevel(false)
 	w.decodePacks(idx)
 	return w.resolveHead()
 }
@@ -225,12 +232,27 @@ func (w *warmer) headRef() (string, bool) {
 
 // resolveHead resolves HEAD with go-git, from the cache.
 func (w *warmer) resolveHead() (plumbing.Hash, bool) {
-	st := filesystem.NewStorageWithOptions(w.fs, cache.NewObjectLRU(0), filesystem.Options{ExclusiveAccess: true})
+	st := filesystem.NewStorageWithOptions(aheadFS{w.fs}, cache.NewObjectLRU(0), filesystem.Options{ExclusiveAccess: true})
 	ref, err := storer.ResolveReference(st, plumbing.HEAD)
 	if err != nil || ref.Type() != plumbing.HashReference {
 		return plumbing.ZeroHash, false
 	}
 	return ref.Hash(), true
+}
+
+// aheadFS is the reader as the read-ahead reads through go-git: its
+// files never wait for the read-ahead's levels (it would wait for
+// itself).
+type aheadFS struct{ *readerFS }
+
+func (a aheadFS) Open(name string) (billy.File, error) { return a.OpenFile(name, os.O_RDONLY, 0) }
+
+func (a aheadFS) OpenFile(name string, flag int, perm os.FileMode) (billy.File, error) {
+	f, err := a.readerFS.OpenFile(name, flag, perm)
+	if rf, ok := f.(*readerFile); ok {
+		rf.ahead = true
+	}
+	return f, err
 }
 
 // mentionsGit reports whether a Dappfile may map git sources: only then

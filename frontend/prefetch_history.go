@@ -223,6 +223,7 @@ func (w *warmer) fetch(reqs []readReq) bool {
 	g := newGroup(prefetchParallel)
 	var read atomic.Bool
 	merged := mergeRanges(reqs)
+	defer w.fs.endLevel(false)
 	for _, rq := range merged {
 		g.run(func() {
 			var n int

@@ -79,7 +79,9 @@ func (w *warmer) decodePacks(packs []packFiles) {
 			continue
 		}
 		abs := w.gitAbs(p.base + ".pack")
-		file := func() *readerFile { return &readerFile{fs: w.fs, name: p.base + ".pack", abs: abs, size: p.pack.Size} }
+		file := func() *readerFile {
+			return &readerFile{fs: w.fs, name: p.base + ".pack", abs: abs, size: p.pack.Size, ahead: true}
+		}
 		w.packs = append(w.packs, &warmPack{abs: abs, size: p.pack.Size, idx: idx, offsets: offsets,
 			scanner: packfile.NewScanner(file()), pf: packfile.NewPackfile(idx, nil, file(), 0)})
 	}

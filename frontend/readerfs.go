@@ -81,6 +81,9 @@ type readerFS struct {
 	spanBytes int64
 	// pendingSpans are the spans being read.
 	pendingSpans map[string][]pendingSpan
+	// level is closed when the read-ahead's level in flight ends; nil
+	// when none runs.
+	level chan struct{}
 }
 
 // span is the bytes of a file from off on.
@@ -278,11 +281,18 @@ func (fs *readerFS) OpenFile(name string, flag int, _ os.FileMode) (billy.File, 
 // chunks neither holds. A short read (Read, not ReadAt) stops at the end
 // of a span rather than read the chunk past it: go-git reads objects
 // through buffers larger than what the read-ahead fetched of them.
-func (fs *readerFS) readAt(abs string, p []byte, off, size int64, short bool) (int, error) {
+func (fs *readerFS) readAt(abs string, p []byte, off, size int64, short, ahead bool) (int, error) {
 	n := 0
 	for n < len(p) && off < size {
 		idx := off / fs.chunkSize
 		data, ok := fs.cachedAt(abs, off)
+		if level := fs.aheadLevel(); !ok && n == 0 && level != nil && !ahead {
+			// go-git got ahead of the read-ahead, whose level in flight
+			// likely brings what it needs (a few bytes of a pack, where
+			// its own read would take a whole chunk)
+			<-level
+			data, ok = fs.cachedAt(abs, off)
+		}
 		if !ok {
 			if short && n > 0 {
 				return n, nil
@@ -307,6 +317,28 @@ func (fs *readerFS) readAt(abs string, p []byte, off, size int64, short bool) (i
 		return n, io.EOF
 	}
 	return n, nil
+}
+
+// aheadLevel is what a read the cache misses waits for first: the end of
+// the read-ahead's level in flight, or of the next one, while it runs.
+func (fs *readerFS) aheadLevel() chan struct{} {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return fs.level
+}
+
+// endLevel ends a level of the read-ahead: the reads waiting for it look
+// again, and, unless last, the next level starts.
+func (fs *readerFS) endLevel(last bool) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if fs.level != nil {
+		close(fs.level)
+	}
+	fs.level = nil
+	if !last {
+		fs.level = make(chan struct{})
+	}
 }
 
 // cachedAt returns the cached bytes of abs from off on (to the end of a
@@ -578,6 +610,9 @@ type readerFile struct {
 	abs  string
 	size int64
 	off  int64
+	// ahead marks the read-ahead's own file, whose reads never wait for
+	// its levels
+	ahead bool
 }
 
 func (f *readerFile) Name() string { return f.name }
@@ -586,7 +621,7 @@ func (f *readerFile) Read(p []byte) (int, error) {
 	if f.off >= f.size {
 		return 0, io.EOF
 	}
-	n, err := f.fs.readAt(f.abs, p, f.off, f.size, true)
+	n, err := f.fs.readAt(f.abs, p, f.off, f.size, true, f.ahead)
 	f.off += int64(n)
 	if err == io.EOF && n > 0 {
 		err = nil
@@ -595,7 +630,7 @@ func (f *readerFile) Read(p []byte) (int, error) {
 }
 
 func (f *readerFile) ReadAt(p []byte, off int64) (int, error) {
-	return f.fs.readAt(f.abs, p, off, f.size, false)
+	return f.fs.readAt(f.abs, p, off, f.size, false, f.ahead)
 }
 
 func (f *readerFile) Seek(offset int64, whence int) (int64, error) {
