@@ -85,12 +85,12 @@ func TestSeedLeavesTheBuildAlone(t *testing.T) {
 	}, buildCaches)
 	seedExecs := execs(t, seed)
 	require.Len(t, seedExecs, 1)
-	// the private caches locked: the seed fills an instance the build
-	// uses, never a new one of its own
+	// every cache locked: the seed fills an instance the build uses,
+	// never a new one of its own
 	require.Equal(t, []string{
 		"dapp/auto/apt/cache LOCKED",
 		"dapp/auto/apt/lists LOCKED",
-		"dapp/project/default/build_dir/build SHARED",
+		"dapp/project/default/build_dir/build LOCKED",
 	}, cacheMountsOf(seedExecs, false), "the seed mounts the build's caches, writable")
 	e := seedExecs[0]
 	require.Equal(t, []string{"/dapp-helper/dapp-frontend", cachemounts.SeedCommand}, e.Meta.Args[:2])
@@ -120,13 +120,13 @@ func TestSaveTarget(t *testing.T) {
 	def := c.solved[len(c.solved)-1]
 	es := execs(t, def)
 	require.Len(t, es, 1, "no user step runs")
-	// apt's caches are private in the build, locked here: the save waits
+	// every cache locked here, whatever the build's mode: the save waits
 	// for an instance the build filled instead of making an empty one
 	require.Equal(t, []string{
 		"dapp/auto/apt/cache LOCKED",
 		"dapp/auto/apt/lists LOCKED",
-		"dapp/auto/npm SHARED",
-		"dapp/project/default/build_dir/build SHARED",
+		"dapp/auto/npm LOCKED",
+		"dapp/project/default/build_dir/build LOCKED",
 	}, cacheMountsOf(es, true))
 	require.Equal(t, []string{"/dapp-helper/dapp-frontend", cachemounts.SaveCommand, "--saved", "/out", "--max-size", "1073741824"}, es[0].Meta.Args[:6])
 	// not IgnoreCache, which would empty the caches: the session makes

@@ -187,8 +187,8 @@ func TestCacheSharingModes(t *testing.T) {
 		{"apk", []string{"apk add git"}, "/etc/apk/cache", pb.CacheSharingOpt_PRIVATE, pb.CacheSharingOpt_LOCKED},
 		{"dnf", []string{"dnf install -y git"}, "/var/cache/dnf", pb.CacheSharingOpt_PRIVATE, pb.CacheSharingOpt_LOCKED},
 		{"maven", []string{"mvn package"}, "/root/.m2/repository", pb.CacheSharingOpt_PRIVATE, pb.CacheSharingOpt_LOCKED},
-		{"npm", []string{"npm ci"}, "/root/.npm", pb.CacheSharingOpt_SHARED, pb.CacheSharingOpt_SHARED},
-		{"go build cache", []string{"go build ./..."}, "/root/.cache/go-build", pb.CacheSharingOpt_SHARED, pb.CacheSharingOpt_SHARED},
+		{"npm", []string{"npm ci"}, "/root/.npm", pb.CacheSharingOpt_SHARED, pb.CacheSharingOpt_LOCKED},
+		{"go build cache", []string{"go build ./..."}, "/root/.cache/go-build", pb.CacheSharingOpt_SHARED, pb.CacheSharingOpt_LOCKED},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -128,20 +128,18 @@ func transferMounts(ms []cachemounts.Mount, save bool) ([]bkllb.RunOption, []cac
 }
 
 // transferSharing is the sharing mode the save and seed steps mount a
-// cache with, for a cache the build mounts with s. BuildKit finds a
-// cache's instances by id and source whatever the mode, so a mode of their
-// own still reaches the build's directories. A private cache is mounted
-// locked: when every instance is busy (another build on the builder),
-// private would give the step a new, empty instance, and the save would
-// save nothing and leave that empty instance behind for later steps to
-// take; locked waits for an instance the build filled, the one a step that
-// runs alone takes (BuildKit's first free instance). The others keep
-// their mode.
-func transferSharing(s cachemounts.Sharing) cachemounts.Sharing {
-	if s == cachemounts.Private {
-		return cachemounts.Locked
-	}
-	return s
+// cache with, for a cache the build mounts with s: locked, whatever s.
+// BuildKit finds a cache's instances by id and source whatever the mode,
+// so a mode of their own still reaches the build's directories. When the
+// instance is busy (a step of another build on the builder, or the
+// build's last step whose hold on the cache BuildKit has not released yet
+// when the save starts), a private or shared mount would get a new, empty
+// instance: the save would save nothing and leave that empty instance
+// behind for later steps to take, the seed would fill an instance the
+// build may not take. Locked waits for the instance the build filled,
+// the one a step that runs alone takes (BuildKit's first free instance).
+func transferSharing(cachemounts.Sharing) cachemounts.Sharing {
+	return cachemounts.Locked
 }
 
 // cacheSet collects the persistent caches the converted steps mount, once
