@@ -46,15 +46,7 @@ func Secrets(cfg *dappfile.Config, img *dappfile.Image) ([]*dappfile.Secret, []*
 	var secrets []*dappfile.Secret
 	var ssh []*dappfile.SSH
 	seenSecret, seenSSH := map[string]bool{}, map[string]bool{}
-	visited := map[*dappfile.Image]bool{}
-	queue := []*dappfile.Image{img}
-	for len(queue) > 0 {
-		im := queue[0]
-		queue = queue[1:]
-		if im == nil || visited[im] {
-			continue
-		}
-		visited[im] = true
+	for _, im := range BuildsOn(cfg, img) {
 		for _, s := range im.Secrets {
 			if !seenSecret[s.ID] {
 				seenSecret[s.ID] = true
@@ -65,20 +57,6 @@ func Secrets(cfg *dappfile.Config, img *dappfile.Image) ([]*dappfile.Secret, []*
 			if !seenSSH[s.ID] {
 				seenSSH[s.ID] = true
 				ssh = append(ssh, s)
-			}
-		}
-		deps := []string{im.FromDimg, im.FromDimgArtifact}
-		for _, imp := range im.Imports {
-			deps = append(deps, imp.Artifact)
-		}
-		for _, name := range deps {
-			if name == "" {
-				continue
-			}
-			for _, other := range cfg.Images {
-				if other.Name == name {
-					queue = append(queue, other)
-				}
 			}
 		}
 	}

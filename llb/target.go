@@ -88,3 +88,47 @@ func CheckCacheMountsTarget(cfg *dappfile.Config, target string) error {
 	}
 	return nil
 }
+
+// TargetImages lists the documents the conversion of target builds (see
+// BuildsOn); none when target selects nothing. Callers use it to start,
+// as soon as the Dappfile is read, work the conversion will need.
+func TargetImages(cfg *dappfile.Config, target string) []*dappfile.Image {
+	img, err := SelectTarget(cfg, target)
+	if err != nil {
+		return nil
+	}
+	return BuildsOn(cfg, img)
+}
+
+// BuildsOn lists img and every image and artifact it builds on
+// (fromDimg, fromDimgArtifact) or imports from, each once, breadth first
+// from img.
+func BuildsOn(cfg *dappfile.Config, img *dappfile.Image) []*dappfile.Image {
+	var out []*dappfile.Image
+	visited := map[*dappfile.Image]bool{}
+	queue := []*dappfile.Image{img}
+	for len(queue) > 0 {
+		im := queue[0]
+		queue = queue[1:]
+		if im == nil || visited[im] {
+			continue
+		}
+		visited[im] = true
+		out = append(out, im)
+		deps := []string{im.FromDimg, im.FromDimgArtifact}
+		for _, imp := range im.Imports {
+			deps = append(deps, imp.Artifact)
+		}
+		for _, name := range deps {
+			if name == "" {
+				continue
+			}
+			for _, other := range cfg.Images {
+				if other.Name == name {
+					queue = append(queue, other)
+				}
+			}
+		}
+	}
+	return out
+}

@@ -34,41 +34,6 @@ func WorktreeChecks(cfg *dappfile.Config, target string, dev bool) []WorktreeChe
 	return out
 }
 
-// TargetImages lists the documents the conversion of target builds: what
-// it builds on (fromDimg, fromDimgArtifact, imports), depth first, then
-// the target. None when target selects nothing. Callers use it to start,
-// as soon as the Dappfile is read, work the conversion will need.
-func TargetImages(cfg *dappfile.Config, target string) []*dappfile.Image {
-	img, err := SelectTarget(cfg, target)
-	if err != nil {
-		return nil
-	}
-	byName := map[string]*dappfile.Image{}
-	for _, im := range cfg.Images {
-		byName[im.Name] = im
-	}
-	var out []*dappfile.Image
-	seen := map[*dappfile.Image]bool{}
-	var visit func(im *dappfile.Image)
-	visit = func(im *dappfile.Image) {
-		if im == nil || seen[im] {
-			return
-		}
-		seen[im] = true
-		for _, name := range []string{im.FromDimg, im.FromDimgArtifact} {
-			if name != "" {
-				visit(byName[name])
-			}
-		}
-		for _, imp := range im.Imports {
-			visit(byName[imp.Artifact])
-		}
-		out = append(out, im)
-	}
-	visit(img)
-	return out
-}
-
 // worktreeCheck is the narrowing the uncommitted-change check of m reads:
 // the files m can use and, when that is a list of include paths, the
 // .gitignore files go-git needs to tell ignored files apart.

@@ -57,10 +57,10 @@ import:
 		want   []check
 	}{
 		{name: "the target and what it builds on, each local mapping", want: []check{
-			{"/src/package.json", []string{"package.json", "**/.gitignore"}, []string{".git"}},
-			{"/src", []string{"assets", "**/.gitignore"}, []string{".git"}},
 			{"/app", nil, []string{"docs", ".git"}},
 			{"/app2", nil, []string{"docs", ".git"}},
+			{"/src/package.json", []string{"package.json", "**/.gitignore"}, []string{".git"}},
+			{"/src", []string{"assets", "**/.gitignore"}, []string{".git"}},
 		}},
 		{name: "an artifact target", target: "unused", want: []check{
 			{"/docs", []string{"docs", "**/.gitignore"}, []string{".git"}},
