@@ -22,9 +22,10 @@ import (
 // through the user step's mount source would therefore change that step's
 // cache key and point it at another cache directory. Instead the saved
 // content reaches the cache through a separate step, solved before the
-// build, that mounts the same cache (same id and source; a private cache
-// locked, see transferSharing) and copies into it when it is empty; the build's own definition stays the
-// same byte for byte, with or without seeding, whatever was saved.
+// build, that mounts the same cache (same id and source; locked, see
+// transferSharing) and copies into it when it is empty; the build's own
+// definition stays the same byte for byte, with or without seeding,
+// whatever was saved.
 const (
 	// CacheMountsTarget is the target whose result is the content of the
 	// build's cache mounts, one directory per cache id.
@@ -113,7 +114,7 @@ func transferMounts(ms []cachemounts.Mount, save bool) ([]bkllb.RunOption, []cac
 	for i, m := range ms {
 		m.Target = fmt.Sprintf("%s/%d", transferCaches, i)
 		st, opts := ownedRoot(m, "cache")
-		opts = append(opts, bkllb.AsPersistentCacheDir(m.ID, sharingMode(transferSharing(m.Sharing))))
+		opts = append(opts, bkllb.AsPersistentCacheDir(m.ID, sharingMode(transferSharing)))
 		if save {
 			opts = append(opts, bkllb.Readonly)
 		}
@@ -127,20 +128,18 @@ func transferMounts(ms []cachemounts.Mount, save bool) ([]bkllb.RunOption, []cac
 	return ros, tms
 }
 
-// transferSharing is the sharing mode the save and seed steps mount a
-// cache with, for a cache the build mounts with s: locked, whatever s.
-// BuildKit finds a cache's instances by id and source whatever the mode,
-// so a mode of their own still reaches the build's directories. When the
-// instance is busy (a step of another build on the builder, or the
-// build's last step whose hold on the cache BuildKit has not released yet
-// when the save starts), a private or shared mount would get a new, empty
-// instance: the save would save nothing and leave that empty instance
-// behind for later steps to take, the seed would fill an instance the
-// build may not take. Locked waits for the instance the build filled,
-// the one a step that runs alone takes (BuildKit's first free instance).
-func transferSharing(cachemounts.Sharing) cachemounts.Sharing {
-	return cachemounts.Locked
-}
+// transferSharing is the sharing mode the save and seed steps mount every
+// cache with, whatever the build's mode. BuildKit finds a cache's
+// instances by id and source whatever the mode, so a mode of their own
+// still reaches the build's directories. When the instance is busy (a
+// step of another build on the builder, or the build's last step whose
+// hold on the cache BuildKit has not released yet when the save starts),
+// a private or shared mount would get a new, empty instance: the save
+// would save nothing and leave that empty instance behind for later steps
+// to take, the seed would fill an instance the build may not take. Locked
+// waits for the instance the build filled, the one a step that runs alone
+// takes (BuildKit's first free instance).
+const transferSharing = cachemounts.Locked
 
 // cacheSet collects the persistent caches the converted steps mount, once
 // per CacheKey.
