@@ -85,9 +85,9 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 	// transfer from now on, beside the reading of .git and the plan.
 	bg := newBackground(ctx, git, newWorktrees(bc), newBaseImages(bc))
 	defer bg.wait()
-	// so are the base images, beside .git
+	// the base images resolve from now on too
 	bg.bases.warm(ctx, dappllb.TargetImages(cfg, bc.Target))
-	bg.start(dappllb.WorktreeChecks(cfg, bc.Target, opt.dev), bg.worktrees.get, func(ws []dappfile.Warning) {
+	bg.start(dappllb.WorktreeChecks(cfg, bc.Target, opt.dev), func(ws []dappfile.Warning) {
 		for _, w := range ws {
 			src.Warn(ctx, w.Message, warnOpts(w.Range))
 		}

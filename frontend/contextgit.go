@@ -136,12 +136,12 @@ type background struct {
 // start transfers the work trees of checks and queues the checks, before
 // the conversion asks for them: they then run beside the reading of .git,
 // the plan and the solve. warn reports what they find.
-func (bg *background) start(checks []dappllb.WorktreeCheck, worktree func(ctx context.Context, include, exclude []string) (billy.Filesystem, error), warn func([]dappfile.Warning)) {
+func (bg *background) start(checks []dappllb.WorktreeCheck, warn func([]dappfile.Warning)) {
 	bg.worktrees.warm(bg.ctx, checks)
 	for _, c := range checks {
 		m := c.Mapping
 		bg.run(m, func(ctx context.Context, repo *gitsource.Repo) {
-			dappllb.CheckUncommitted(ctx, worktree, repo, m, warn)
+			dappllb.CheckUncommitted(ctx, bg.worktrees.get, repo, m, warn)
 		})
 	}
 }
