@@ -2,6 +2,8 @@ package frontend
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"path"
 	"strconv"
 	"strings"
@@ -209,21 +211,56 @@ func buildContext(ctx context.Context, bc *dockerui.Client, include, exclude []s
 	if err != nil {
 		return bkllb.State{}, err
 	}
-	opts := []bkllb.LocalOption{bkllb.ExcludePatterns(append(append([]string{}, ignore...), exclude...))}
+	excludes := append(append([]string{}, ignore...), exclude...)
+	opts := []bkllb.LocalOption{bkllb.ExcludePatterns(excludes)}
 	if len(include) > 0 {
 		opts = append(opts, bkllb.IncludePatterns(include))
 	}
-	st, err := bc.MainContext(ctx, opts...)
+	st, err := narrowedContext(ctx, bc, narrowing{include: include, exclude: excludes}, opts...)
 	if err != nil {
 		return bkllb.State{}, err
 	}
 	return *st, nil
 }
 
+// narrowing is what a transfer of the main context takes of it.
+type narrowing struct {
+	include, exclude, follow []string
+}
+
+// sharedKeyHint names the copy of the main context that BuildKit keeps
+// for this narrowing. BuildKit keeps one copy of a local source per name
+// and shared-key hint, whatever its patterns, and sends only what differs
+// from it. dockerui's hint is the context's name alone, so the frontend's
+// narrowings (.git, the templates, the work trees of the uncommitted
+// checks, dev mode's mappings), transferred at the same time, took one
+// another's copies and sent most of what they hold on every build: 3 MB
+// of .git and the whole work tree twice on a no-op. A hint per narrowing
+// keeps each copy, as dockerui does for .dockerignore. It is not part of
+// any cache key: a local source is keyed by its patterns, and what reads
+// it by the content transferred.
+func (n narrowing) sharedKeyHint() string {
+	h := sha256.New()
+	for _, list := range [][]string{n.include, n.exclude, n.follow} {
+		for _, p := range list {
+			h.Write([]byte(p))
+			h.Write([]byte{0})
+		}
+		h.Write([]byte{1})
+	}
+	return dockerui.DefaultLocalNameContext + "-" + hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// narrowedContext is dockerui's main context narrowed by opts, which n
+// describes, under a shared-key hint of its own (see sharedKeyHint).
+func narrowedContext(ctx context.Context, bc *dockerui.Client, n narrowing, opts ...bkllb.LocalOption) (*bkllb.State, error) {
+	return bc.MainContext(ctx, append(opts, bkllb.SharedKeyHint(n.sharedKeyHint()))...)
+}
+
 // dotGit is the context limited to .git. The git-export helper mounts the
 // same state, so its vertex is the one contextGit already solved.
 func dotGit(ctx context.Context, bc *dockerui.Client) (bkllb.State, error) {
-	st, err := bc.MainContext(ctx, bkllb.IncludePatterns([]string{".git"}), bkllb.ExcludePatterns(nil),
+	st, err := narrowedContext(ctx, bc, narrowing{include: []string{".git"}}, bkllb.IncludePatterns([]string{".git"}), bkllb.ExcludePatterns(nil),
 		dockerui.WithInternalName("load .git"))
 	if err != nil {
 		return bkllb.State{}, err

@@ -157,7 +157,7 @@ type contextFS struct {
 
 func (c *contextFS) fsFor(name string) (refFS, error) {
 	if !dappfile.IsTemplatePath(name) {
-		return c.solve(bkllb.FollowPaths([]string{name}), dockerui.WithInternalName("load "+name))
+		return c.solve(narrowing{follow: []string{name}}, bkllb.FollowPaths([]string{name}), dockerui.WithInternalName("load "+name))
 	}
 	if c.templates == nil {
 		// Whole folders, not dappfile.TemplatePatterns: a pattern with a
@@ -165,7 +165,7 @@ func (c *contextFS) fsFor(name string) (refFS, error) {
 		// context (.git, node_modules) on every build, while plain
 		// folder names let it skip everything else. dappfile reads only
 		// the .tmpl files of what comes.
-		r, err := c.solve(bkllb.IncludePatterns(dappfile.TemplateDirs),
+		r, err := c.solve(narrowing{include: dappfile.TemplateDirs}, bkllb.IncludePatterns(dappfile.TemplateDirs),
 			dockerui.WithInternalName("load "+strings.Join(dappfile.TemplateDirs, ", ")+" templates"))
 		if err != nil {
 			return refFS{}, err
@@ -175,8 +175,8 @@ func (c *contextFS) fsFor(name string) (refFS, error) {
 	return *c.templates, nil
 }
 
-func (c *contextFS) solve(opts ...bkllb.LocalOption) (refFS, error) {
-	st, err := c.bc.MainContext(c.ctx, opts...)
+func (c *contextFS) solve(n narrowing, opts ...bkllb.LocalOption) (refFS, error) {
+	st, err := narrowedContext(c.ctx, c.bc, n, opts...)
 	if err != nil {
 		return refFS{}, err
 	}
