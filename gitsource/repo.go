@@ -1,9 +1,13 @@
 package gitsource
 
 import (
+	"bytes"
+	"compress/zlib"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/go-git/go-billy/v5"
@@ -33,6 +37,13 @@ type Repo struct {
 	fs billy.Filesystem
 
 	packIndexCache
+	// sizes keeps the blob sizes read so far: the plan, the choice
+	// between inline and export and the export's narrowing each ask for
+	// the same blobs, and a loose blob's size costs inflating up to 32 KiB
+	// of it (Go's inflater fills its window before it returns a byte).
+	sizes map[plumbing.Hash]int64
+	// loose is the set of loose objects (isLoose).
+	loose map[plumbing.Hash]struct{}
 }
 
 // OpenFS opens the repository whose .git directory is dotgit. The
@@ -134,6 +145,24 @@ func (r *Repo) commit(h plumbing.Hash) (*object.Commit, error) {
 // blobSize returns the size of a blob without inflating it when the
 // storage can tell.
 func (r *Repo) blobSize(h plumbing.Hash) (int64, error) {
+	if n, ok := r.sizes[h]; ok {
+		return n, nil
+	}
+	n, err := r.readBlobSize(h)
+	if err != nil {
+		return 0, err
+	}
+	if r.sizes == nil {
+		r.sizes = map[plumbing.Hash]int64{}
+	}
+	r.sizes[h] = n
+	return n, nil
+}
+
+func (r *Repo) readBlobSize(h plumbing.Hash) (int64, error) {
+	if n, ok := r.looseBlobSize(h); ok {
+		return n, nil
+	}
 	type sizer interface {
 		EncodedObjectSize(plumbing.Hash) (int64, error)
 	}
@@ -147,6 +176,110 @@ func (r *Repo) blobSize(h plumbing.Hash) (int64, error) {
 		return 0, errors.Wrapf(err, "failed to read blob %s", h)
 	}
 	return b.Size, nil
+}
+
+// looseHeaderPrefix is how much of a loose object's file looseBlobSize
+// inflates: its header ("blob <size>" and a NUL) comes first in the zlib
+// stream, after at most a dynamic block's code tables.
+const looseHeaderPrefix = 1 << 10
+
+// looseBlobSize reads a loose blob's size from the start of its file.
+// go-git inflates the object through a reader that fills its 32 KiB
+// window before it returns a byte, which made the sizes of a never-packed
+// repository's blobs most of a conversion's time; inflating a short
+// prefix stops at the prefix. ok is false when h is not a loose blob or
+// its header does not come out of the prefix: go-git then reads it.
+func (r *Repo) looseBlobSize(h plumbing.Hash) (int64, bool) {
+	if !r.isLoose(h) {
+		return 0, false
+	}
+	hex := h.String()
+	f, err := r.fs.Open(path.Join("objects", hex[:2], hex[2:]))
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	prefix := make([]byte, looseHeaderPrefix)
+	n, err := io.ReadFull(f, prefix)
+	if err != nil && err != io.ErrUnexpectedEOF {
+		return 0, false
+	}
+	zr, err := zlib.NewReader(bytes.NewReader(prefix[:n]))
+	if err != nil {
+		return 0, false
+	}
+	// the header is at most "blob " and 20 digits and a NUL; a short
+	// prefix ends the stream early (io.ErrUnexpectedEOF) after what it
+	// held came out
+	var head [32]byte
+	got, _ := io.ReadAtLeast(zr, head[:], len(head))
+	hdr, _, found := bytes.Cut(head[:got], []byte{0})
+	if !found {
+		return 0, false
+	}
+	size, ok := bytes.CutPrefix(hdr, []byte("blob "))
+	if !ok {
+		return 0, false
+	}
+	v, err := strconv.ParseInt(string(size), 10, 64)
+	if err != nil || v < 0 {
+		return 0, false
+	}
+	return v, true
+}
+
+// maxLooseListed bounds the loose objects isLoose keeps; past it, every
+// size is left to go-git.
+const maxLooseListed = 1 << 20
+
+// isLoose reports whether h is a loose object. It lists the loose
+// objects once, as go-git does when it first looks one up (the folders
+// it lists are what the frontend's reader keeps), instead of trying to
+// open each object's file: through the gateway a missing file is a round
+// trip, and most objects of a packed repository are missing there.
+func (r *Repo) isLoose(h plumbing.Hash) bool {
+	if r.loose == nil {
+		r.loose = r.listLoose()
+	}
+	_, ok := r.loose[h]
+	return ok
+}
+
+func (r *Repo) listLoose() map[plumbing.Hash]struct{} {
+	out := map[plumbing.Hash]struct{}{}
+	dirs, err := r.fs.ReadDir("objects")
+	if err != nil {
+		return out
+	}
+	for _, d := range dirs {
+		if !d.IsDir() || len(d.Name()) != 2 || !isHex(d.Name()) {
+			continue
+		}
+		files, err := r.fs.ReadDir(path.Join("objects", d.Name()))
+		if err != nil {
+			continue
+		}
+		for _, f := range files {
+			name := d.Name() + f.Name()
+			if len(name) != 40 || !isHex(name) {
+				continue
+			}
+			if len(out) == maxLooseListed {
+				return map[plumbing.Hash]struct{}{}
+			}
+			out[plumbing.NewHash(name)] = struct{}{}
+		}
+	}
+	return out
+}
+
+func isHex(s string) bool {
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *Repo) blobData(h plumbing.Hash) ([]byte, error) {
