@@ -46,7 +46,7 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 	}
 	defer func() { err = keepMessage(wrapSource(err, src.SourceMap)) }()
 
-	git := newContextGit(bc)
+	git := newContextGit(bc, readAheadHelper(ctx, bc, opt))
 	// .git is read ahead, beside the templates and the rendering, when
 	// the Dappfile may need it; the reads land in the reader's cache
 	var ahead sync.WaitGroup
@@ -56,6 +56,7 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 	defer ahead.Wait()
 	defer stopAhead()
 	if mentionsGit(src.Data) {
+		git.willPrefetch()
 		ahead.Add(1)
 		go func() {
 			defer ahead.Done()

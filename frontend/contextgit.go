@@ -8,6 +8,7 @@ import (
 	"github.com/flant/dapp-frontend/gitsource"
 	dappllb "github.com/flant/dapp-frontend/llb"
 	"github.com/go-git/go-billy/v5"
+	bkllb "github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerui"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 )
@@ -25,6 +26,12 @@ import (
 // nothing the first one read already.
 type contextGit struct {
 	bc *dockerui.Client
+	// helper is the frontend binary the read-ahead runs inside the build
+	// with (readAheadInBuild); nil reads ahead through the gateway.
+	helper func(context.Context) (bkllb.State, error)
+	// ahead is set by willPrefetch: a read-ahead will run, so the reader
+	// is born waiting for the one done inside the build.
+	ahead bool
 
 	fsOnce sync.Once
 	fs     billy.Filesystem
@@ -40,7 +47,14 @@ type contextGit struct {
 	handedOut bool
 }
 
-func newContextGit(bc *dockerui.Client) *contextGit { return &contextGit{bc: bc} }
+func newContextGit(bc *dockerui.Client, helper func(context.Context) (bkllb.State, error)) *contextGit {
+	return &contextGit{bc: bc, helper: helper}
+}
+
+// willPrefetch says that prefetch is about to run. Called before anything
+// else reads .git, it lets the reader wait for the read-ahead done inside
+// the build from its first read on: prefetch ends that wait in any case.
+func (g *contextGit) willPrefetch() { g.ahead = g.helper != nil }
 
 // dotGitFS solves the context narrowed to .git once (it ignores
 // .dockerignore, which often lists .git: only the files that git mappings
@@ -61,7 +75,11 @@ func (g *contextGit) dotGitFS(ctx context.Context) (billy.Filesystem, error) {
 			return
 		}
 		g.ref = ref
-		g.fs = newReaderFS(ctx, traceReader(tr, phaseGit, ref), ".git")
+		rfs := newReaderFS(ctx, traceReader(tr, phaseGit, ref), ".git").(*readerFS)
+		if g.ahead {
+			rfs.beginLoad()
+		}
+		g.fs = rfs
 	})
 	return g.fs, g.fsErr
 }

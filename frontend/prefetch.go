@@ -264,13 +264,23 @@ func mentionsGit(dappfile []byte) bool { return bytes.Contains(dappfile, []byte(
 // Dappfile's reading, so its time overlaps the phases.
 // It stops asking for more once stop is done (its requests fail, and a
 // read that waited on one of them reads for itself).
+// With a frontend binary to run inside the build, the read-ahead runs
+// there (readAheadInBuild), and through the gateway only when that fails.
+// The caller calls willPrefetch first.
 func (g *contextGit) prefetch(ctx, stop context.Context) {
-	if _, err := g.dotGitFS(ctx); err != nil {
+	_, err := g.dotGitFS(ctx)
+	rfs, ok := g.fs.(*readerFS)
+	if err != nil || !ok {
 		return
 	}
-	rfs, ok := g.fs.(*readerFS)
-	if !ok {
-		return
+	if g.helper != nil {
+		err := g.readAheadInBuild(ctx, rfs)
+		rfs.endLoad()
+		if err == nil {
+			return
+		}
+		// the same reads through the gateway: slower, never different
+		tracerFrom(ctx).add(ioGitReadAheadFallback, true, 0, 0, 1)
 	}
 	rfs.prefetch(stoppable{traceIO(tracerFrom(ctx), ioGitPrefetch, g.ref), stop})
 }

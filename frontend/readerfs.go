@@ -84,6 +84,39 @@ type readerFS struct {
 	// level is closed when the read-ahead's level in flight ends; nil
 	// when none runs.
 	level chan struct{}
+	// loading is closed when the read-ahead done inside the build is
+	// loaded (or failed); nil when none is pending. Until then every
+	// read the caches miss waits for it (see waitLoad).
+	loading chan struct{}
+}
+
+// beginLoad makes the reads the caches miss wait until endLoad: the
+// read-ahead done inside the build is on its way and likely holds them.
+func (fs *readerFS) beginLoad() {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.loading = make(chan struct{})
+}
+
+// endLoad lets the waiting reads go on; a read still missing then goes
+// through the reader.
+func (fs *readerFS) endLoad() {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if fs.loading != nil {
+		close(fs.loading)
+		fs.loading = nil
+	}
+}
+
+// waitLoad waits for a pending load (beginLoad) to end.
+func (fs *readerFS) waitLoad() {
+	fs.mu.Lock()
+	ch := fs.loading
+	fs.mu.Unlock()
+	if ch != nil {
+		<-ch
+	}
 }
 
 // span is the bytes of a file from off on.
@@ -136,6 +169,13 @@ func (fs *readerFS) stat(name string) (*fileInfo, error) {
 	st, ok := fs.cachedStat(abs)
 	if !ok && fs.listedAbsent(abs) {
 		st, ok = nil, true
+	}
+	if !ok {
+		fs.waitLoad()
+		st, ok = fs.cachedStat(abs)
+		if !ok && fs.listedAbsent(abs) {
+			st, ok = nil, true
+		}
 	}
 	if !ok {
 		var err error
@@ -219,6 +259,7 @@ func (fs *readerFS) Readlink(name string) (string, error) {
 
 func (fs *readerFS) ReadDir(name string) ([]os.FileInfo, error) {
 	abs := fs.abs(name)
+	fs.waitLoad()
 	sts, err := fs.listDir(fs.r, abs)
 	if err != nil {
 		return nil, &os.PathError{Op: "readdir", Path: name, Err: notExist(err)}
@@ -286,6 +327,10 @@ func (fs *readerFS) readAt(abs string, p []byte, off, size int64, short, ahead b
 	for n < len(p) && off < size {
 		idx := off / fs.chunkSize
 		data, ok := fs.cachedAt(abs, off)
+		if !ok && !ahead {
+			fs.waitLoad()
+			data, ok = fs.cachedAt(abs, off)
+		}
 		if level := fs.aheadLevel(); !ok && n == 0 && level != nil && !ahead {
 			// go-git got ahead of the read-ahead, whose level in flight
 			// likely brings what it needs (a few bytes of a pack, where

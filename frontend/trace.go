@@ -50,6 +50,16 @@ const ioProbe = "probe-solve"
 // cache, and the git phase holds only what it still had to read.
 const ioGitPrefetch = "git-prefetch"
 
+// ioGitReadAhead counts the read-ahead done inside the build
+// (readAheadInBuild): its solve and the reading of its file; a no-op finds
+// it cached. When it fails, the read-ahead goes through the gateway
+// (git-prefetch).
+const ioGitReadAhead = "git-read-ahead"
+
+// ioGitReadAheadFallback counts the read-aheads inside the build that
+// failed, so the gateway read .git instead.
+const ioGitReadAheadFallback = "git-read-ahead-fallback"
+
 // tracer sums time, bytes and calls per phase of one build. A nil tracer
 // records nothing, so call sites need no checks.
 type tracer struct {

@@ -40,6 +40,10 @@ func runSubcommand(name string, args []string) error {
 		// hidden: run by the frontend's own ExecOps for git steps too big
 		// to inline (see gitllb.ExportEnv), not by users
 		return runGitExport(args)
+	case frontend.ReadAheadCommand:
+		// hidden: run by the frontend's own ExecOp that reads .git ahead
+		// inside the build (see frontend.RunReadAhead), not by users
+		return frontend.RunReadAhead(args)
 	case cachemounts.SaveCommand, cachemounts.SeedCommand:
 		// hidden: run by the frontend's own ExecOps that save the build's
 		// cache mounts and seed them (see llb.SaveCacheMounts), not by users

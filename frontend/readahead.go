@@ -1,0 +1,398 @@
+package frontend
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/gob"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/flant/dapp-frontend/llb/gitllb"
+	bkllb "github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/frontend/dockerui"
+	gwclient "github.com/moby/buildkit/frontend/gateway/client"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/pkg/errors"
+	fstypes "github.com/tonistiigi/fsutil/types"
+)
+
+// The read-ahead of .git done inside the build. Through the gateway, the
+// read-ahead (readerFS.prefetch) is hundreds of requests a build, a few
+// milliseconds each, level after level, and the same on a no-op as on a
+// commit. Inside the build the frontend binary runs the same read-ahead
+// on .git where it lies, as an ExecOp mounting the .git the frontend
+// reads, and writes what it read into one file; the frontend reads that
+// file and loads it into its reader's caches before go-git starts. The
+// ExecOp is keyed by the content of .git, so a no-op finds it cached: the
+// frontend then reads one file, and go-git plans from memory.
+//
+// The file holds only bytes, listings and stats of .git as the read-ahead
+// read them, so go-git reads the same either way, and anything the file
+// lacks is read through the gateway as before. When the ExecOp cannot
+// run (the frontend runs in-process, with no image to run it from) or
+// fails, the read-ahead goes through the gateway.
+
+// ReadAheadCommand is the frontend binary's hidden subcommand that runs
+// the read-ahead inside the build: `dapp-frontend git-read-ahead DIR OUT`
+// reads DIR/.git and writes OUT.
+const ReadAheadCommand = "git-read-ahead"
+
+// Mount points of the read-ahead ExecOp, and the file it writes.
+const (
+	aheadHelperMount = "/dapp-helper"
+	aheadGitMount    = "/dapp-git"
+	aheadOutMount    = "/out"
+	aheadFile        = "git-read-ahead"
+)
+
+// readAheadVersion changes with the file's layout; it is in the ExecOp's
+// command line, so a new layout never meets an old file in the cache.
+const readAheadVersion = "v1"
+
+// maxReadAheadFile bounds the file the frontend reads: the read-ahead's
+// own budget (prefetchMaxBytes) and the stats and listings beside it.
+const maxReadAheadFile = prefetchMaxBytes + 32<<20
+
+// readAheadFile is what the ExecOp writes: the reader's caches after the
+// read-ahead. Paths are the reader's (".git/..."), as the frontend's
+// reader names them.
+type readAheadFile struct {
+	Stats []aheadStat
+	// Absent are paths the read-ahead found missing.
+	Absent []string
+	Dirs   []aheadDir
+	Spans  []aheadSpan
+}
+
+type aheadStat struct {
+	Path     string
+	Mode     uint32
+	Size     int64
+	ModTime  int64
+	Linkname string
+}
+
+type aheadDir struct {
+	Path    string
+	Entries []aheadStat
+}
+
+type aheadSpan struct {
+	Path string
+	Off  int64
+	Data []byte
+}
+
+func toAheadStat(p string, st *fstypes.Stat) aheadStat {
+	return aheadStat{Path: p, Mode: st.Mode, Size: st.Size, ModTime: st.ModTime, Linkname: st.Linkname}
+}
+
+func (s aheadStat) stat() *fstypes.Stat {
+	return &fstypes.Stat{Path: s.Path, Mode: s.Mode, Size: s.Size, ModTime: s.ModTime, Linkname: s.Linkname}
+}
+
+// snapshot is what the reader's caches hold, sorted by path, so the same
+// reads always write the same file.
+func (fs *readerFS) snapshot() readAheadFile {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	var out readAheadFile
+	for p, st := range fs.stats {
+		if st == nil {
+			out.Absent = append(out.Absent, p)
+			continue
+		}
+		out.Stats = append(out.Stats, toAheadStat(p, st))
+	}
+	for p, sts := range fs.dirs {
+		d := aheadDir{Path: p}
+		for _, st := range sts {
+			d.Entries = append(d.Entries, toAheadStat(path.Base(st.Path), st))
+		}
+		out.Dirs = append(out.Dirs, d)
+	}
+	for p, spans := range fs.spans {
+		for _, s := range spans {
+			out.Spans = append(out.Spans, aheadSpan{Path: p, Off: s.off, Data: s.data})
+		}
+	}
+	for k, dt := range fs.chunks {
+		out.Spans = append(out.Spans, aheadSpan{Path: k.name, Off: k.idx * fs.chunkSize, Data: dt})
+	}
+	sort.Slice(out.Stats, func(i, j int) bool { return out.Stats[i].Path < out.Stats[j].Path })
+	sort.Strings(out.Absent)
+	sort.Slice(out.Dirs, func(i, j int) bool { return out.Dirs[i].Path < out.Dirs[j].Path })
+	sort.Slice(out.Spans, func(i, j int) bool {
+		a, b := out.Spans[i], out.Spans[j]
+		return a.Path < b.Path || a.Path == b.Path && a.Off < b.Off
+	})
+	return out
+}
+
+// load adds what f holds to the caches. f comes from the build, whose
+// .git is as hostile as the context: every path must lie below the
+// reader's root, every listing entry be a plain name, and the caches keep
+// their bounds.
+func (fs *readerFS) load(f readAheadFile) error {
+	root := strings.TrimPrefix(fs.root, "/")
+	inRoot := func(p string) error {
+		if p != path.Clean(p) || path.IsAbs(p) || (p != root && !strings.HasPrefix(p, root+"/")) {
+			return errors.Errorf("the read-ahead of .git names %q, outside %s", p, root)
+		}
+		return nil
+	}
+	for _, s := range f.Stats {
+		if err := inRoot(s.Path); err != nil {
+			return err
+		}
+	}
+	for _, p := range f.Absent {
+		if err := inRoot(p); err != nil {
+			return err
+		}
+	}
+	for _, d := range f.Dirs {
+		if err := inRoot(d.Path); err != nil {
+			return err
+		}
+		for _, e := range d.Entries {
+			if e.Path == "" || e.Path == "." || e.Path == ".." || strings.Contains(e.Path, "/") {
+				return errors.Errorf("the read-ahead of .git lists %q in %s, not a name", e.Path, d.Path)
+			}
+		}
+	}
+	for _, s := range f.Spans {
+		if err := inRoot(s.Path); err != nil {
+			return err
+		}
+		if s.Off < 0 {
+			return errors.Errorf("the read-ahead of .git holds %s at offset %d", s.Path, s.Off)
+		}
+	}
+	for _, s := range f.Stats {
+		fs.keepStat(s.Path, s.stat())
+	}
+	for _, p := range f.Absent {
+		fs.keepStat(p, nil)
+	}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	for _, d := range f.Dirs {
+		sts := make([]*fstypes.Stat, 0, len(d.Entries))
+		for _, e := range d.Entries {
+			sts = append(sts, e.stat())
+		}
+		if fs.dirs == nil {
+			fs.dirs = map[string][]*fstypes.Stat{}
+		}
+		if len(fs.dirs) < maxCachedStats {
+			fs.dirs[d.Path] = sts
+		}
+	}
+	for _, s := range f.Spans {
+		fs.keepSpanLocked(s.Path, s.Off, s.Data)
+	}
+	return nil
+}
+
+// readAheadState is the ExecOp that reads .git ahead inside the build:
+// the frontend binary of helper runs on dotgit (the state with .git at
+// /.git) and writes aheadFile. The command line names only fixed paths and
+// the layout's version, so the op is keyed by the helper and the content
+// of .git. No network; the root is empty, as the helper is static.
+func readAheadState(dotgit, helper bkllb.State, platform ocispecs.Platform) bkllb.State {
+	run := bkllb.Scratch().Run(
+		bkllb.Args([]string{aheadHelperMount + gitllb.HelperBinary, ReadAheadCommand, readAheadVersion,
+			aheadGitMount, path.Join(aheadOutMount, aheadFile)}),
+		bkllb.Dir("/"),
+		bkllb.AddMount(aheadHelperMount, helper, bkllb.Readonly),
+		bkllb.AddMount(aheadGitMount, dotgit, bkllb.Readonly),
+		bkllb.Network(bkllb.NetModeNone),
+		bkllb.Platform(platform),
+		bkllb.WithCustomName("[internal] read .git ahead for the plan"),
+	)
+	return run.AddMount(aheadOutMount, bkllb.Scratch())
+}
+
+// RunReadAhead is the subcommand ReadAheadCommand: args are the layout's
+// version, the directory holding .git and the file to write.
+func RunReadAhead(args []string) error {
+	if len(args) != 3 || args[0] != readAheadVersion {
+		return errors.Errorf("usage: %s %s DIR OUT (run by the frontend inside the build)", ReadAheadCommand, readAheadVersion)
+	}
+	root, err := os.OpenRoot(args[1])
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	r := rootReader{root}
+	fs := newReaderFS(context.Background(), r, ".git").(*readerFS)
+	fs.prefetch(r)
+	out, err := os.OpenFile(args[2], os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(out, 1<<20)
+	if err := gob.NewEncoder(w).Encode(fs.snapshot()); err != nil {
+		out.Close()
+		return errors.Wrap(err, "failed to write the read-ahead")
+	}
+	if err := w.Flush(); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// rootReader is a fileReader over a directory on disk. os.Root keeps
+// every path inside it: a symlink of .git that leads out is not followed.
+type rootReader struct{ root *os.Root }
+
+func (r rootReader) ReadFile(_ context.Context, req gwclient.ReadRequest) ([]byte, error) {
+	f, err := r.root.Open(req.Filename)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if req.Range == nil {
+		return io.ReadAll(io.LimitReader(f, readChunk))
+	}
+	if req.Range.Offset < 0 || req.Range.Length < 0 {
+		return nil, errors.Errorf("invalid range of %s", req.Filename)
+	}
+	buf := make([]byte, min(req.Range.Length, readChunk*4))
+	n, err := f.ReadAt(buf, int64(req.Range.Offset))
+	if err != nil && err != io.EOF {
+		return nil, err
+	}
+	return buf[:n], nil
+}
+
+func (r rootReader) ReadDir(_ context.Context, req gwclient.ReadDirRequest) ([]*fstypes.Stat, error) {
+	f, err := r.root.Open(req.Path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	ents, err := f.ReadDir(-1)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*fstypes.Stat, 0, len(ents))
+	for _, e := range ents {
+		fi, err := e.Info()
+		if err != nil {
+			continue
+		}
+		out = append(out, fileStat(e.Name(), fi, r.linkname(path.Join(req.Path, e.Name()), fi)))
+	}
+	return out, nil
+}
+
+func (r rootReader) StatFile(_ context.Context, req gwclient.StatRequest) (*fstypes.Stat, error) {
+	fi, err := r.root.Lstat(req.Path)
+	if err != nil {
+		return nil, err
+	}
+	return fileStat(req.Path, fi, r.linkname(req.Path, fi)), nil
+}
+
+func (r rootReader) linkname(p string, fi os.FileInfo) string {
+	if fi.Mode()&os.ModeSymlink == 0 {
+		return ""
+	}
+	l, err := r.root.Readlink(p)
+	if err != nil {
+		return ""
+	}
+	return l
+}
+
+func fileStat(p string, fi os.FileInfo, linkname string) *fstypes.Stat {
+	return &fstypes.Stat{Path: p, Mode: uint32(fi.Mode()), Size: fi.Size(), ModTime: fi.ModTime().UnixNano(), Linkname: linkname}
+}
+
+// readAheadHelper is the frontend binary the read-ahead runs inside the
+// build with, or nil when there is none (the frontend runs in-process
+// and no git-helper-image is set): .git is then read ahead through the
+// gateway.
+func readAheadHelper(ctx context.Context, bc *dockerui.Client, opt options) func(context.Context) (bkllb.State, error) {
+	helper := frontendBinary(bc, opt, "the read-ahead of .git runs the frontend binary inside the build")
+	if _, err := helper(ctx); err != nil {
+		return nil
+	}
+	return helper
+}
+
+// readAheadInBuild solves the read-ahead ExecOp and loads its file into
+// rfs. It is counted as the io row git-read-ahead of the trace.
+func (g *contextGit) readAheadInBuild(ctx context.Context, rfs *readerFS) error {
+	start := time.Now()
+	var size int64
+	defer func() { tracerFrom(ctx).add(ioGitReadAhead, true, time.Since(start), size, 1) }()
+	helper, err := g.helper(ctx)
+	if err != nil {
+		return err
+	}
+	dotgit, err := dotGit(ctx, g.bc)
+	if err != nil {
+		return err
+	}
+	ref, err := solveRef(ctx, g.bc.GatewayClient(), readAheadState(dotgit, helper, workerPlatform(g.bc)))
+	if err != nil {
+		return err
+	}
+	data, err := readWholeFile(ctx, ref, aheadFile, maxReadAheadFile)
+	if err != nil {
+		return err
+	}
+	size = int64(len(data))
+	var f readAheadFile
+	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&f); err != nil {
+		return errors.Wrap(err, "failed to decode the read-ahead of .git")
+	}
+	return rfs.load(f)
+}
+
+// readWholeFile reads name of ref, at most max bytes, in requests of
+// readChunk run side by side.
+func readWholeFile(ctx context.Context, ref gwclient.Reference, name string, max int64) ([]byte, error) {
+	st, err := ref.StatFile(ctx, gwclient.StatRequest{Path: name})
+	if err != nil {
+		return nil, err
+	}
+	if st.Size < 0 || st.Size > max {
+		return nil, fmt.Errorf("%s is %d bytes, more than %d", name, st.Size, max)
+	}
+	out := make([]byte, st.Size)
+	g := newGroup(prefetchParallel)
+	var mu sync.Mutex
+	var firstErr error
+	for off := int64(0); off < st.Size; off += readChunk {
+		n := min(readChunk, st.Size-off)
+		g.run(func() {
+			dt, err := ref.ReadFile(ctx, gwclient.ReadRequest{Filename: name, Range: &gwclient.FileRange{Offset: int(off), Length: int(n)}})
+			if err == nil && int64(len(dt)) != n {
+				err = fmt.Errorf("%s: read %d bytes at %d, expected %d", name, len(dt), off, n)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if firstErr == nil {
+					firstErr = err
+				}
+				return
+			}
+			copy(out[off:], dt)
+		})
+	}
+	g.wait()
+	return out, firstErr
+}
