@@ -2,6 +2,9 @@ package frontend
 
 import (
 	"context"
+	"os"
+	"path"
+	"sort"
 	"strings"
 	"sync"
 
@@ -51,7 +54,47 @@ func (w *worktrees) solve(ctx context.Context, include, exclude []string) (billy
 	if err != nil {
 		return nil, err
 	}
-	return newReaderFS(ctx, traceReader(tr, phaseWorktree, ref), "/"), nil
+	rfs := newReaderFS(ctx, traceReader(tr, phaseWorktree, ref), "/").(*readerFS)
+	rfs.warmListings(maxWarmListings)
+	return rfs, nil
+}
+
+// maxWarmListings bounds the directories warmListings lists ahead; go-git
+// lists the rest itself.
+const maxWarmListings = 1024
+
+// warmListings lists the directories of fs breadth first, several at a
+// time, up to max of them. The uncommitted-change check (go-git's status)
+// walks the work tree one directory after another, a gateway round trip
+// each, and ends the build: with the listings (and the stats they carry)
+// in the cache it walks from memory.
+func (fs *readerFS) warmListings(max int) {
+	g := newGroup(prefetchParallel)
+	level := []string{fs.abs("")}
+	listed := 0
+	for len(level) > 0 && listed < max {
+		var mu sync.Mutex
+		var next []string
+		for _, dir := range level[:min(len(level), max-listed)] {
+			listed++
+			g.run(func() {
+				sts, err := fs.listDir(fs.r, dir)
+				if err != nil {
+					return
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				for _, st := range sts {
+					if os.FileMode(st.Mode).IsDir() {
+						next = append(next, path.Join(dir, path.Base(st.Path)))
+					}
+				}
+			})
+		}
+		g.wait()
+		sort.Strings(next)
+		level = next
+	}
 }
 
 // warm starts the transfers of checks in the background; errors stay in
