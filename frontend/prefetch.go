@@ -35,19 +35,12 @@ const (
 	// prefetchMaxObjectSize: commits and trees bigger than this are left
 	// to go-git.
 	prefetchMaxObjectSize = 4 << 20
-	// prefetchLooseWindow and prefetchPackWindow are what is read of a
-	// blob to learn its size. A loose object's zlib stream starts with
-	// the header, but Go's inflater fills its 32 KiB window before it
-	// returns a byte: go-git reads the compressed bytes of up to 32 KiB
-	// of data (8 KiB of a source file, 16 KiB and a few of incompressible
-	// data in git's stored blocks). The read-ahead inflates what it read
-	// as go-git will and reads on, to 3 times as much each time, until
-	// the header comes out. A packed object's header takes a few
-	// bytes (a delta, whose size is in the delta, is read whole, and is
-	// often shorter than the window).
-	prefetchLooseWindow    = 8 << 10
-	prefetchMaxLooseWindow = 64 << 10
-	prefetchPackWindow     = 512
+	// prefetchPackWindow is what is read of a packed blob to learn its
+	// size: a packed object's header takes a few bytes (a delta, whose
+	// size is in the delta, is read whole, and is often shorter than the
+	// window). Of a loose blob the read-ahead reads what gitsource reads
+	// to learn its size (gitsource.LooseHeaderPrefix).
+	prefetchPackWindow = 512
 	// prefetchGap: ranges of one pack closer than this are read in one
 	// request (up to readChunk bytes), since a request costs more than
 	// the bytes between (through the gateway about 3 ms a request, 20 ms

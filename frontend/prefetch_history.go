@@ -154,58 +154,13 @@ func (w *warmer) need(wt want) ([]readReq, bool) {
 		}
 		return []readReq{{abs: abs, loose: wt.h, chunk: true}}, true
 	}
-	dt := w.fs.cachedPrefix(abs, prefetchMaxLooseWindow)
-	if len(dt) == 0 {
-		return []readReq{{abs: abs, end: prefetchLooseWindow, loose: wt.h}}, true
-	}
-	n, done := headerFits(dt)
-	if done {
+	// gitsource reads a loose blob's size from this much of its file
+	// (go-git inflated 32 KiB of it)
+	// (a shorter file comes whole)
+	if _, ok := w.fs.cachedAt(abs, 0); ok {
 		return nil, true
 	}
-	if n < prefetchMaxLooseWindow {
-		// 8, 24, 64 KiB: a git stored block of 16 KiB in one more level
-		return []readReq{{abs: abs, off: n, end: min(3*n, prefetchMaxLooseWindow), loose: wt.h}}, true
-	}
-	return nil, false
-}
-
-// headerFits reports whether the start dt of a loose object holds all
-// go-git reads to learn its type and size: it inflates dt as go-git
-// will and sees whether the inflater asked for more. A dt shorter than
-// the windows asked for is the whole object.
-func headerFits(dt []byte) (int64, bool) {
-	pr := &probeReader{r: bytes.NewReader(dt)}
-	if rd, err := objfile.NewReader(pr); err == nil {
-		_, _, _ = rd.Header()
-		rd.Close()
-	}
-	n := int64(len(dt))
-	asked := n == prefetchLooseWindow || n == 3*prefetchLooseWindow || n == prefetchMaxLooseWindow
-	return n, !pr.starved || !asked
-}
-
-// probeReader records a read past the end of what it has.
-type probeReader struct {
-	r       *bytes.Reader
-	starved bool
-}
-
-func (p *probeReader) Read(b []byte) (int, error) {
-	n, err := p.r.Read(b)
-	if n < len(b) {
-		p.starved = true
-	}
-	return n, err
-}
-
-// ReadByte keeps the inflater reading byte by byte, as it does from
-// go-git's buffered reader, instead of buffering ahead.
-func (p *probeReader) ReadByte() (byte, error) {
-	b, err := p.r.ReadByte()
-	if err != nil {
-		p.starved = true
-	}
-	return b, err
+	return []readReq{{abs: abs, end: gitsource.LooseHeaderPrefix, loose: wt.h}}, true
 }
 
 func (w *warmer) looseAbs(h plumbing.Hash) string {

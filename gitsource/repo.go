@@ -178,10 +178,12 @@ func (r *Repo) readBlobSize(h plumbing.Hash) (int64, error) {
 	return b.Size, nil
 }
 
-// looseHeaderPrefix is how much of a loose object's file looseBlobSize
-// inflates: its header ("blob <size>" and a NUL) comes first in the zlib
-// stream, after at most a dynamic block's code tables.
-const looseHeaderPrefix = 1 << 10
+// LooseHeaderPrefix is how much of a loose object's file blobSize reads
+// and inflates: its header ("blob <size>" and a NUL) comes first in the
+// zlib stream, after at most a dynamic block's code tables. The
+// frontend's read-ahead reads that much of each loose blob whose size the
+// plan needs.
+const LooseHeaderPrefix = 1 << 10
 
 // looseBlobSize reads a loose blob's size from the start of its file.
 // go-git inflates the object through a reader that fills its 32 KiB
@@ -199,7 +201,7 @@ func (r *Repo) looseBlobSize(h plumbing.Hash) (int64, bool) {
 		return 0, false
 	}
 	defer f.Close()
-	prefix := make([]byte, looseHeaderPrefix)
+	prefix := make([]byte, LooseHeaderPrefix)
 	n, err := io.ReadFull(f, prefix)
 	if err != nil && err != io.ErrUnexpectedEOF {
 		return 0, false
