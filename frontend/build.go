@@ -40,28 +40,30 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 	}
 	endOptions(0, 0)
 	endDappfile := tr.span(phaseDappfile)
+	git := newContextGit(bc, readAheadHelper(ctx, bc, opt))
+	var ahead sync.WaitGroup
+	defer ahead.Wait()
+	// the transfer of .git and the read-ahead inside the build start
+	// before the Dappfile is read, and stop if it maps no git
+	stopSpeculation := git.speculate(ctx, &ahead)
+	defer stopSpeculation()
 	src, err := bc.ReadEntrypoint(ctx, "YAML", entrypointOpts(c)...)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { err = keepMessage(wrapSource(err, src.SourceMap)) }()
 
-	git := newContextGit(bc, readAheadHelper(ctx, bc, opt))
 	// .git is read ahead, beside the templates and the rendering, when
-	// the Dappfile may need it; the reads land in the reader's cache
-	var ahead sync.WaitGroup
-	// once the conversions are done, what prefetch has not read yet is
+	// the Dappfile may need it; the reads land in the reader's cache.
+	// Once the conversions are done, what prefetch has not read yet is
 	// not needed: it stops rather than hold the build's end
 	aheadCtx, stopAhead := context.WithCancel(ctx)
-	defer ahead.Wait()
 	defer stopAhead()
 	if mentionsGit(src.Data) {
 		git.willPrefetch()
-		ahead.Add(1)
-		go func() {
-			defer ahead.Done()
-			git.prefetch(ctx, aheadCtx)
-		}()
+		ahead.Go(func() { git.prefetch(ctx, aheadCtx) })
+	} else {
+		stopSpeculation()
 	}
 	cfg, err := readDappfile(ctx, bc, src, git)
 	if err != nil {

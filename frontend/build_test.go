@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -38,17 +39,38 @@ type stubClient struct {
 	mu     sync.Mutex
 	solved []*pb.Definition
 	warned []string
+	// readAheads counts the solves of the read-ahead of .git, left out
+	// of solved
+	readAheads int
 }
 
 var _ gwclient.Client = (*stubClient)(nil)
 
 func (c *stubClient) Solve(ctx context.Context, req gwclient.SolveRequest) (*gwclient.Result, error) {
 	c.mu.Lock()
-	c.solved = append(c.solved, req.Definition)
+	if !isReadAhead(req.Definition) {
+		// the read-ahead of .git inside the build may run before the
+		// build's own solves or after: tests count those
+		c.solved = append(c.solved, req.Definition)
+	} else {
+		c.readAheads++
+	}
 	c.mu.Unlock()
 	res := gwclient.NewResult()
 	res.SetRef(&stubRef{files: c.files})
 	return res, nil
+}
+
+// isReadAhead reports whether def runs the read-ahead of .git
+// (readAheadState).
+func isReadAhead(def *pb.Definition) bool {
+	for _, dt := range def.Def {
+		var op pb.Op
+		if op.UnmarshalVT(dt) == nil && op.GetExec() != nil && slices.Contains(op.GetExec().Meta.Args, ReadAheadCommand) {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *stubClient) ResolveImageConfig(ctx context.Context, ref string, opt sourceresolver.Opt) (string, digest.Digest, []byte, error) {

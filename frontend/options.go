@@ -260,12 +260,36 @@ func narrowedContext(ctx context.Context, bc *dockerui.Client, n narrowing, opts
 // dotGit is the context limited to .git. The git-export helper mounts the
 // same state, so its vertex is the one contextGit already solved.
 func dotGit(ctx context.Context, bc *dockerui.Client) (bkllb.State, error) {
-	st, err := narrowedContext(ctx, bc, narrowing{include: []string{".git"}}, bkllb.IncludePatterns([]string{".git"}), bkllb.ExcludePatterns(nil),
-		dockerui.WithInternalName("load .git"))
+	st, err := bc.MainContext(ctx, dotGitOpts()...)
 	if err != nil {
 		return bkllb.State{}, err
 	}
 	return *st, nil
+}
+
+// dotGitOpts narrow the main context to .git, whatever .dockerignore says.
+func dotGitOpts() []bkllb.LocalOption {
+	n := narrowing{include: []string{".git"}}
+	return []bkllb.LocalOption{bkllb.IncludePatterns(n.include), bkllb.ExcludePatterns(nil),
+		dockerui.WithInternalName("load .git"), bkllb.SharedKeyHint(n.sharedKeyHint())}
+}
+
+// earlyDotGit is dotGit's state, made without dockerui, which reads
+// .dockerignore (next to the Dappfile first) before it hands out the main
+// context: Build starts the transfer of .git with it before the Dappfile
+// is read. ok is false when the main context may not be the client's
+// directory under its default name (another name, a remote context):
+// dotGit's state could then differ.
+func earlyDotGit(bc *dockerui.Client) (bkllb.State, bool) {
+	bo := bc.BuildOpts()
+	if bo.Opts[keyContextKey] != "" || bo.Opts[dockerui.DefaultLocalNameContext] != "" {
+		return bkllb.State{}, false
+	}
+	sessionID := bo.SessionID
+	if v := bo.Opts[localSessionPrefix+dockerui.DefaultLocalNameContext]; v != "" {
+		sessionID = v
+	}
+	return bkllb.Local(dockerui.DefaultLocalNameContext, append([]bkllb.LocalOption{bkllb.SessionID(sessionID)}, dotGitOpts()...)...), true
 }
 
 // currentFrontend is how the gRPC gateway client exposes the image the

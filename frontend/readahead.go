@@ -331,6 +331,28 @@ func readAheadHelper(ctx context.Context, bc *dockerui.Client, opt options) func
 	return helper
 }
 
+// speculate solves the read-ahead inside the build, and with it the
+// transfer of .git, before the Dappfile is read, so that both are under
+// way while it and its .dockerignore are: prefetch's own solves of the
+// same states later join them (BuildKit runs a vertex once per build).
+// The returned func cancels it, for a Dappfile that maps no git; it runs
+// in wg.
+func (g *contextGit) speculate(ctx context.Context, wg *sync.WaitGroup) (cancel func()) {
+	dotgit, ok := earlyDotGit(g.bc)
+	if g.helper == nil || !ok {
+		return func() {}
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	wg.Go(func() {
+		helper, err := g.helper(sctx)
+		if err != nil {
+			return
+		}
+		_, _ = solveRef(sctx, g.bc.GatewayClient(), readAheadState(dotgit, helper, workerPlatform(g.bc)))
+	})
+	return cancel
+}
+
 // readAheadInBuild solves the read-ahead ExecOp and loads its file into
 // rfs. It is counted as the io row git-read-ahead of the trace.
 func (g *contextGit) readAheadInBuild(ctx context.Context, rfs *readerFS) error {

@@ -12,6 +12,7 @@ import (
 	"github.com/flant/dapp-frontend/gitsource"
 	"github.com/flant/dapp-frontend/internal/gittest"
 	bkllb "github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/frontend/dockerui"
 	"github.com/moby/buildkit/solver/pb"
 	"github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
@@ -187,5 +188,43 @@ func TestReadAheadStateKeyedByContent(t *testing.T) {
 		default:
 			t.Fatalf("unexpected mount %s", m.Dest)
 		}
+	}
+}
+
+// TestEarlyDotGitIsDotGit: the state Build transfers .git with before the
+// Dappfile is read is the very one dotGit gets from dockerui after it,
+// so BuildKit runs the transfer once; with another main context it is
+// not made at all.
+func TestEarlyDotGitIsDotGit(t *testing.T) {
+	t.Parallel()
+	lastOp := func(st bkllb.State) digest.Digest {
+		def, err := st.Marshal(context.Background())
+		require.NoError(t, err)
+		return digest.FromBytes(def.Def[len(def.Def)-2])
+	}
+	for name, opts := range map[string]map[string]string{
+		"default":                   nil,
+		"a session of its own":      {localSessionPrefix + "context": "other-session"},
+		"a .dockerignore excluding": {},
+	} {
+		t.Run(name, func(t *testing.T) {
+			files := map[string]string{"Dappfile": "dimg: app\nfrom: alpine\n"}
+			if name == "a .dockerignore excluding" {
+				files[".dockerignore"] = ".git\n"
+			}
+			bc, err := dockerui.NewClient(newStub(files, opts))
+			require.NoError(t, err)
+			want, err := dotGit(context.Background(), bc)
+			require.NoError(t, err)
+			got, ok := earlyDotGit(bc)
+			require.True(t, ok)
+			require.Equal(t, lastOp(want), lastOp(got))
+		})
+	}
+	for _, opts := range []map[string]string{{keyContextKey: "src"}, {"context": "https://example.com/repo.git"}} {
+		bc, err := dockerui.NewClient(newStub(nil, opts))
+		require.NoError(t, err)
+		_, ok := earlyDotGit(bc)
+		require.False(t, ok, "%v", opts)
 	}
 }
