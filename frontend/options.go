@@ -339,18 +339,25 @@ func workerPlatform(bc *dockerui.Client) ocispecs.Platform {
 // only small patches, never a tree's unchanged content.
 const exportAbove = 64 << 10
 
+// exportPatchesAbove is exportAbove for patches (llb.GitOpt): a patch
+// below the gitCache threshold travels inline, its files' content read
+// ahead with the history (prefetchPatchBytes), since after a commit the
+// git-export ExecOp and its copies cost more than the data.
+const exportPatchesAbove = gitsource.DefaultPatchThreshold
+
 // gitOpt gives the conversion the context's repository, its work tree and
 // the resolver that pins remote refs, all through the gateway.
 func gitOpt(bc *dockerui.Client, opt options, git *contextGit, bg *background) dappllb.GitOpt {
 	return dappllb.GitOpt{
-		Background:  bg.run,
-		Repo:        git.forConversion,
-		ExportAbove: exportAbove,
-		Resolver:    bc.GatewayClient(),
-		Dev:         opt.dev,
-		Plan:        gitsource.PlanOpt{PatchThreshold: opt.gitPatchThreshold},
-		DotGit:      func(ctx context.Context) (bkllb.State, error) { return dotGit(ctx, bc) },
-		Helper:      frontendBinary(bc, opt, "such steps are written by the frontend binary inside the build"),
+		Background:         bg.run,
+		Repo:               git.forConversion,
+		ExportAbove:        exportAbove,
+		ExportPatchesAbove: exportPatchesAbove,
+		Resolver:           bc.GatewayClient(),
+		Dev:                opt.dev,
+		Plan:               gitsource.PlanOpt{PatchThreshold: opt.gitPatchThreshold},
+		DotGit:             func(ctx context.Context) (bkllb.State, error) { return dotGit(ctx, bc) },
+		Helper:             frontendBinary(bc, opt, "such steps are written by the frontend binary inside the build"),
 		HelperPlatform: func() *ocispecs.Platform {
 			p := workerPlatform(bc)
 			return &p

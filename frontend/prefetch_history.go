@@ -25,7 +25,16 @@ const (
 	// wantSize: a blob whose size the plan reads; only what go-git reads
 	// to learn it.
 	wantSize
+	// wantBlob: a blob of a recent commit, whole: the conversion writes
+	// a patch that small inline (see recentBlobs).
+	wantBlob
 )
+
+// prefetchPatchBytes bounds the blobs of the newest commits read whole:
+// a latest patch below the gitCache threshold travels inline in the build
+// definition (llb.GitOpt.ExportPatchesAbove), so every build, a no-op
+// too, reads its files' content.
+const prefetchPatchBytes = gitsource.DefaultPatchThreshold
 
 // want is an object the read-ahead reads.
 type want struct {
@@ -62,8 +71,17 @@ func (w *warmer) history(head plumbing.Hash) {
 		return
 	}
 	var blobs []want
+	// byCommit holds the blobs each commit of the chain writes first,
+	// newest commit first
+	var byCommit [][]plumbing.Hash
 	for i := 1; i < len(w.chain); i++ {
+		n := len(blobs)
 		w.changedBlobs(w.chain[i].TreeHash, w.chain[i-1].TreeHash, 0, &blobs)
+		var hs []plumbing.Hash
+		for _, b := range blobs[n:] {
+			hs = append(hs, b.h)
+		}
+		byCommit = append(byCommit, hs)
 	}
 	var files []plumbing.Hash
 	if w.files(w.chain[len(w.chain)-1].TreeHash, 0, &files) {
@@ -72,6 +90,47 @@ func (w *warmer) history(head plumbing.Hash) {
 		}
 	}
 	w.run(blobs)
+	w.run(w.recentBlobs(byCommit))
+}
+
+// recentBlobs are the blobs the newest commits write, whole commits at a
+// time, as long as their sizes add up to prefetchPatchBytes: a superset
+// of the latest patch of a mapping whose patch stays below the gitCache
+// threshold, whose files the conversion writes inline. A patch that
+// reaches further back reads the rest itself.
+func (w *warmer) recentBlobs(byCommit [][]plumbing.Hash) []want {
+	var out []want
+	var total int64
+	for _, hs := range byCommit {
+		var sum int64
+		for _, h := range hs {
+			n, ok := w.cachedSize(h)
+			if !ok {
+				return out
+			}
+			sum += n
+		}
+		if total += sum; total > prefetchPatchBytes {
+			return out
+		}
+		for _, h := range hs {
+			out = append(out, want{h: h, kind: wantBlob})
+		}
+	}
+	return out
+}
+
+// cachedSize is the size of blob h from what the read-ahead read of it.
+func (w *warmer) cachedSize(h plumbing.Hash) (int64, bool) {
+	if p, off := w.locate(h); p != nil {
+		n, err := p.pf.GetSizeByOffset(off)
+		return n, err == nil
+	}
+	dt, ok := w.fs.cachedAt(w.looseAbs(h), 0)
+	if !ok {
+		return 0, false
+	}
+	return gitsource.LooseBlobSize(dt)
 }
 
 // files adds the blobs of tree h to out; false when they are more than
@@ -148,7 +207,14 @@ func (w *warmer) need(wt want) ([]readReq, bool) {
 	if w.missing(wt.h) || w.fs.listedAbsent(abs) {
 		return nil, false
 	}
-	if wt.kind != wantSize {
+	switch wt.kind {
+	case wantBlob:
+		// the whole file (its first chunk), where a size read its start
+		if w.fs.hasChunk(abs, 0) {
+			return nil, true
+		}
+		return []readReq{{abs: abs, loose: wt.h, chunk: true}}, true
+	case wantCommit, wantTree:
 		if _, ok := w.fs.cachedAt(abs, 0); ok {
 			return nil, true
 		}
@@ -247,7 +313,7 @@ func (w *warmer) missing(h plumbing.Hash) bool {
 // leads to: a commit its tree and the parent the plan's walk reads, a
 // tree its subtrees.
 func (w *warmer) decode(wt want) []want {
-	if wt.kind == wantSize {
+	if wt.kind == wantSize || wt.kind == wantBlob {
 		return nil
 	}
 	obj, ok := w.object(wt.h)

@@ -118,13 +118,20 @@ func (fs *readerFS) snapshot() readAheadFile {
 		}
 		out.Dirs = append(out.Dirs, d)
 	}
+	// the bytes of each file as runs of contiguous bytes: spans and
+	// chunks overlap, and split differently by the order the reads came
+	// back in
+	pieces := map[string][]span{}
 	for p, spans := range fs.spans {
-		for _, s := range spans {
-			out.Spans = append(out.Spans, aheadSpan{Path: p, Off: s.off, Data: s.data})
-		}
+		pieces[p] = append(pieces[p], spans...)
 	}
 	for k, dt := range fs.chunks {
-		out.Spans = append(out.Spans, aheadSpan{Path: k.name, Off: k.idx * fs.chunkSize, Data: dt})
+		pieces[k.name] = append(pieces[k.name], span{off: k.idx * fs.chunkSize, data: dt})
+	}
+	for p, ps := range pieces {
+		for _, run := range contiguous(ps) {
+			out.Spans = append(out.Spans, aheadSpan{Path: p, Off: run.off, Data: run.data})
+		}
 	}
 	sort.Slice(out.Stats, func(i, j int) bool { return out.Stats[i].Path < out.Stats[j].Path })
 	sort.Strings(out.Absent)
@@ -133,6 +140,26 @@ func (fs *readerFS) snapshot() readAheadFile {
 		a, b := out.Spans[i], out.Spans[j]
 		return a.Path < b.Path || a.Path == b.Path && a.Off < b.Off
 	})
+	return out
+}
+
+// contiguous merges pieces of one file (the same bytes where they
+// overlap: the file never changes) into runs of contiguous bytes.
+func contiguous(pieces []span) []span {
+	sort.Slice(pieces, func(i, j int) bool {
+		return pieces[i].off < pieces[j].off || pieces[i].off == pieces[j].off && len(pieces[i].data) > len(pieces[j].data)
+	})
+	var out []span
+	for _, p := range pieces {
+		if n := len(out); n > 0 && p.off <= out[n-1].end() {
+			last := &out[n-1]
+			if p.end() > last.end() {
+				last.data = append(last.data[:len(last.data):len(last.data)], p.data[last.end()-p.off:]...)
+			}
+			continue
+		}
+		out = append(out, span{off: p.off, data: p.data})
+	}
 	return out
 }
 

@@ -417,6 +417,14 @@ func (fs *readerFS) cachedAt(abs string, off int64) ([]byte, bool) {
 	}
 }
 
+// hasChunk reports whether chunk idx of abs is cached.
+func (fs *readerFS) hasChunk(abs string, idx int64) bool {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	_, ok := fs.chunks[chunkKey{abs, idx}]
+	return ok
+}
+
 // cachedPrefix is the cached start of abs, up to max bytes.
 func (fs *readerFS) cachedPrefix(abs string, max int64) []byte {
 	var out []byte

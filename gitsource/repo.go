@@ -206,7 +206,14 @@ func (r *Repo) looseBlobSize(h plumbing.Hash) (int64, bool) {
 	if err != nil && err != io.ErrUnexpectedEOF {
 		return 0, false
 	}
-	zr, err := zlib.NewReader(bytes.NewReader(prefix[:n]))
+	return LooseBlobSize(prefix[:n])
+}
+
+// LooseBlobSize reads the size of a loose blob from prefix, the start of
+// its file (LooseHeaderPrefix bytes, or the whole file when shorter).
+// ok is false when prefix does not hold a blob's header.
+func LooseBlobSize(prefix []byte) (int64, bool) {
+	zr, err := zlib.NewReader(bytes.NewReader(prefix))
 	if err != nil {
 		return 0, false
 	}

@@ -61,6 +61,12 @@ type GitOpt struct {
 	// bigger than it are written inside the build, not inlined. Zero
 	// inlines up to gitllb.DefaultMaxInlineBytes.
 	ExportAbove int64
+	// ExportPatchesAbove, when bigger, is ExportAbove for the patches
+	// (gitPatch, gitLatestPatch): a patch stays below the gitCache
+	// threshold, and written inline it costs no container after a
+	// commit, where the helper's ExecOp, and the copies before and after
+	// it, cost more than the file data the definition then carries.
+	ExportPatchesAbove int64
 }
 
 // gitState is what an image's git stages share: the mappings with
@@ -85,8 +91,12 @@ func (sb *stageBuilder) applyGit(ctx context.Context, st stages.Stage) error {
 	if st.ID == stages.GitPatch {
 		name = sb.vertexName(st.ID, "before "+string(st.User))
 	}
+	exportAbove := sb.b.opt.Git.ExportAbove
+	if (st.ID == stages.GitPatch || st.ID == stages.GitLatestPatch) && sb.b.opt.Git.ExportPatchesAbove > exportAbove {
+		exportAbove = sb.b.opt.Git.ExportPatchesAbove
+	}
 	next, err := gitllb.ApplySteps(sb.state, steps, gitllb.ApplyOpt{Constraints: sb.constraints(st, name), Export: sb.b.exportEnv(ctx), Budget: &sb.b.inlineBudget,
-		ExportAbove: sb.b.opt.Git.ExportAbove})
+		ExportAbove: exportAbove})
 	if err != nil {
 		return withLocation(sb.b.cfg, err, st.Ranges[0])
 	}
