@@ -39,11 +39,7 @@ func readAheadOf(t *testing.T, dir string) readAheadFile {
 // the plan comes out as from .git on disk.
 func TestReadAheadInBuildNoopBuild(t *testing.T) {
 	t.Parallel()
-	loose := appHistory(t, 300, 30)
-	packed := appHistory(t, 300, 30)
-	packed.Git("gc", "-q")
-	packed.Write("src/d00/f000.js", "a loose commit")
-	packed.Commit("loose 1")
+	loose, packed := appRepositories(t, 300, 30)
 	for _, tc := range []struct{ name, dir string }{
 		{"never gc'd", loose.Dir},
 		{"packed, loose on top", packed.Dir},

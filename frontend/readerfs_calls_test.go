@@ -381,6 +381,17 @@ func appHistory(t *testing.T, files, perCommit int) *gittest.Repo {
 	return h
 }
 
+// appRepositories are two appHistory repositories: one never gc'd, one
+// packed with a loose commit on top.
+func appRepositories(t *testing.T, files, perCommit int) (loose, packed *gittest.Repo) {
+	loose = appHistory(t, files, perCommit)
+	packed = appHistory(t, files, perCommit)
+	packed.Git("gc", "-q")
+	packed.Write("src/d00/f000.js", "a loose commit")
+	packed.Commit("loose 1")
+	return loose, packed
+}
+
 // TestReadAheadNoopBuild: after the read-ahead, go-git finds in the cache
 // everything a no-op build reads of .git (HEAD, the plan, the git-export
 // steps' object files, the uncommitted-change check), and the read-ahead
@@ -389,11 +400,7 @@ func appHistory(t *testing.T, files, perCommit int) *gittest.Repo {
 // measures.
 func TestReadAheadNoopBuild(t *testing.T) {
 	t.Parallel()
-	loose := appHistory(t, 600, 60)
-	packed := appHistory(t, 600, 60)
-	packed.Git("gc", "-q")
-	packed.Write("src/d00/f000.js", "a loose commit")
-	packed.Commit("loose 1")
+	loose, packed := appRepositories(t, 600, 60)
 	packed.Write("src/d01/f001.js", "another loose commit")
 	packed.Commit("loose 2")
 	for _, tc := range []struct {
