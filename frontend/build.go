@@ -26,6 +26,12 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 	tr := traceOption(c.BuildOpts().Opts)
 	ctx = withTracer(ctx, tr)
 	endOptions := tr.span(phaseOptions)
+	var ahead sync.WaitGroup
+	defer ahead.Wait()
+	// the transfer of .git and the read-ahead inside the build start
+	// before the Dappfile is found and read, and stop if it maps no git
+	stopSpeculation := speculateReadAhead(ctx, c, &ahead)
+	defer stopSpeculation()
 	c, err = withDefaultFilename(ctx, c)
 	if err != nil {
 		return nil, err
@@ -41,17 +47,18 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 	endOptions(0, 0)
 	endDappfile := tr.span(phaseDappfile)
 	git := newContextGit(bc, readAheadHelper(ctx, bc, opt))
-	var ahead sync.WaitGroup
-	defer ahead.Wait()
-	// the transfer of .git and the read-ahead inside the build start
-	// before the Dappfile is read, and stop if it maps no git
-	stopSpeculation := git.speculate(ctx, &ahead)
-	defer stopSpeculation()
 	src, err := bc.ReadEntrypoint(ctx, "YAML", entrypointOpts(c)...)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { err = keepMessage(wrapSource(err, src.SourceMap)) }()
+	bases := newBaseImages(bc)
+	defer bases.wait()
+	// a Dappfile without templates is what it says: its base images
+	// resolve from now on, beside the templates' transfer
+	if early := parseUntemplated(src, bc); early != nil {
+		bases.warm(ctx, dappllb.TargetImages(early, bc.Target))
+	}
 
 	// .git is read ahead, beside the templates and the rendering, when
 	// the Dappfile may need it; the reads land in the reader's cache.
@@ -86,9 +93,10 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 	// the uncommitted-change checks run beside the solves; their
 	// warnings must be sent before Build returns. Their work trees
 	// transfer from now on, beside the reading of .git and the plan.
-	bg := newBackground(ctx, git, newWorktrees(bc), newBaseImages(bc))
+	bg := newBackground(ctx, git, newWorktrees(bc), bases)
 	defer bg.wait()
-	// the base images resolve from now on too
+	// the base images resolve from now on too (those warm started
+	// already are not asked again)
 	bg.bases.warm(ctx, dappllb.TargetImages(cfg, bc.Target))
 	bg.start(dappllb.WorktreeChecks(cfg, bc.Target, opt.dev), func(ws []dappfile.Warning) {
 		for _, w := range ws {

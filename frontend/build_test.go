@@ -17,6 +17,7 @@ import (
 	bkllb "github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
+	"github.com/moby/buildkit/frontend/dockerui"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	gwpb "github.com/moby/buildkit/frontend/gateway/pb"
 	"github.com/moby/buildkit/frontend/subrequests/outline"
@@ -389,4 +390,28 @@ func TestNoCacheFilterDockerfileImage(t *testing.T) {
 	require.Equal(t, 2, ignored("web"))
 	require.Equal(t, 1, ignored("base"))
 	require.Equal(t, 0, ignored("other"))
+}
+
+// TestParseUntemplated: only a Dappfile without template actions is
+// parsed before its templates are read (what it names is then final);
+// one with them, or one that does not parse, waits for readDappfile.
+func TestParseUntemplated(t *testing.T) {
+	t.Parallel()
+	bc, err := dockerui.NewClient(newStub(nil, nil))
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name, data string
+		parsed     bool
+	}{
+		{"plain", "dimg: app\nfrom: alpine:3.20\n", true},
+		{"templated", "dimg: app\nfrom: {{ env \"BASE\" }}\n", false},
+		{"an include", "{{ include \"base\" . }}\n", false},
+		{"broken", "dimg: app\nfrom: [\n", false},
+	} {
+		cfg := parseUntemplated(&dockerui.Source{SourceMap: &bkllb.SourceMap{Filename: "Dappfile", Data: []byte(tc.data)}}, bc)
+		require.Equal(t, tc.parsed, cfg != nil, tc.name)
+		if cfg != nil {
+			require.Equal(t, "alpine:3.20", cfg.Images[0].From)
+		}
+	}
 }

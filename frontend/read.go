@@ -1,6 +1,7 @@
 package frontend
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io/fs"
@@ -133,6 +134,22 @@ func readDappfile(ctx context.Context, bc *dockerui.Client, src *dockerui.Source
 		src.Warn(ctx, w.Message, warnOpts(w.Range))
 	}
 	return cfg, err
+}
+
+// parseUntemplated is the Dappfile of src when it holds no template
+// action: readDappfile then gives the same config, whatever the
+// templates' folders hold, so what it names can be started before they
+// are read. nil otherwise, or when it does not parse (readDappfile
+// reports why).
+func parseUntemplated(src *dockerui.Source, bc *dockerui.Client) *dappfile.Config {
+	if bytes.Contains(src.Data, []byte("{{")) {
+		return nil
+	}
+	cfg, _, err := dappfile.Parse(src.Data, dappfile.ParseOpt{Werf: dappfile.IsWerfFile(src.Filename), BuildArgs: bc.BuildArgs})
+	if err != nil {
+		return nil
+	}
+	return cfg
 }
 
 // headCommit is the context repository's HEAD, for werf's `.Commit`.

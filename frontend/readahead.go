@@ -358,24 +358,34 @@ func readAheadHelper(ctx context.Context, bc *dockerui.Client, opt options) func
 	return helper
 }
 
-// speculate solves the read-ahead inside the build, and with it the
-// transfer of .git, before the Dappfile is read, so that both are under
-// way while it and its .dockerignore are: prefetch's own solves of the
-// same states later join them (BuildKit runs a vertex once per build).
-// The returned func cancels it, for a Dappfile that maps no git; it runs
-// in wg.
-func (g *contextGit) speculate(ctx context.Context, wg *sync.WaitGroup) (cancel func()) {
-	dotgit, ok := earlyDotGit(g.bc)
-	if g.helper == nil || !ok {
-		return func() {}
+// speculateReadAhead solves the read-ahead inside the build, and with it
+// the transfer of .git, before the Dappfile is found and read, so that
+// both are under way while it and its .dockerignore are: prefetch's own
+// solves of the same states later join them (BuildKit runs a vertex once
+// per build). It reads only c's options. The returned func cancels it,
+// for a Dappfile that maps no git; it runs in wg.
+func speculateReadAhead(ctx context.Context, c gwclient.Client, wg *sync.WaitGroup) (cancel func()) {
+	none := func() {}
+	bc, err := dockerui.NewClient(c)
+	if err != nil {
+		return none
+	}
+	opt, err := parseOptions(bc.BuildOpts().Opts)
+	if err != nil {
+		return none
+	}
+	helper := readAheadHelper(ctx, bc, opt)
+	dotgit, ok := earlyDotGit(bc)
+	if helper == nil || !ok {
+		return none
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	wg.Go(func() {
-		helper, err := g.helper(sctx)
+		h, err := helper(sctx)
 		if err != nil {
 			return
 		}
-		_, _ = solveRef(sctx, g.bc.GatewayClient(), readAheadState(dotgit, helper, workerPlatform(g.bc)))
+		_, _ = solveRef(sctx, bc.GatewayClient(), readAheadState(dotgit, h, workerPlatform(bc)))
 	})
 	return cancel
 }
