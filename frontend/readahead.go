@@ -283,6 +283,15 @@ func RunReadAhead(args []string) error {
 type rootReader struct{ root *os.Root }
 
 func (r rootReader) ReadFile(_ context.Context, req gwclient.ReadRequest) ([]byte, error) {
+	// only regular files: a FIFO or a device planted in .git would block
+	// the read, or read what is not .git's
+	fi, err := r.root.Stat(req.Filename)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, errors.Errorf("%s is not a regular file", req.Filename)
+	}
 	f, err := r.root.Open(req.Filename)
 	if err != nil {
 		return nil, err

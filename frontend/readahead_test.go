@@ -6,6 +6,7 @@ import (
 	"encoding/gob"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -79,8 +80,19 @@ func TestReadAheadInBuildStaysInGit(t *testing.T) {
 	require.NoError(t, os.WriteFile(secret, []byte("TOPSECRET-not-git"), 0o644))
 	require.NoError(t, os.Symlink(secret, filepath.Join(h.Dir, ".git", "packed-refs")))
 	require.NoError(t, os.Symlink(filepath.Dir(secret), filepath.Join(h.Dir, ".git", "objects", "ab")))
+	// a FIFO where git keeps HEAD, which the read-ahead reads first:
+	// opening it would block the helper
+	require.NoError(t, os.Remove(filepath.Join(h.Dir, ".git", "HEAD")))
+	require.NoError(t, syscall.Mkfifo(filepath.Join(h.Dir, ".git", "HEAD"), 0o644))
 	out := filepath.Join(t.TempDir(), aheadFile)
-	require.NoError(t, RunReadAhead([]string{readAheadVersion, h.Dir, out}))
+	done := make(chan error, 1)
+	go func() { done <- RunReadAhead([]string{readAheadVersion, h.Dir, out}) }()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("the read-ahead blocked on a FIFO")
+	}
 	data, err := os.ReadFile(out)
 	require.NoError(t, err)
 	require.NotContains(t, string(data), "TOPSECRET")
