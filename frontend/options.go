@@ -267,12 +267,22 @@ func dotGit(ctx context.Context, bc *dockerui.Client) (bkllb.State, error) {
 	return *st, nil
 }
 
-// dotGitOpts narrow the main context to .git, whatever .dockerignore says.
+// dotGitOpts narrow the main context to .git, whatever .dockerignore says,
+// without what neither the plan, the checks nor git-export ever read:
+// dotGitUnread.
 func dotGitOpts() []bkllb.LocalOption {
-	n := narrowing{include: []string{".git"}}
-	return []bkllb.LocalOption{bkllb.IncludePatterns(n.include), bkllb.ExcludePatterns(nil),
+	n := narrowing{include: []string{".git"}, exclude: dotGitUnread}
+	return []bkllb.LocalOption{bkllb.IncludePatterns(n.include), bkllb.ExcludePatterns(n.exclude),
 		dockerui.WithInternalName("load .git"), bkllb.SharedKeyHint(n.sharedKeyHint())}
 }
+
+// dotGitUnread are the folders of .git the build never reads, left out of
+// its transfer: Git LFS's store (the content of every LFS file, which
+// git mappings copy as the pointers git holds), the reflogs (a file per
+// ref, rewritten by every commit), the hooks, the linked worktrees'
+// state (an index each) and rerere's cache. The objects, refs, HEAD,
+// packed-refs, index, config, info/ and modules/ (submodules) stay.
+var dotGitUnread = []string{".git/lfs", ".git/logs", ".git/hooks", ".git/worktrees", ".git/rr-cache"}
 
 // earlyDotGit is dotGit's state, made without dockerui, which reads
 // .dockerignore (next to the Dappfile first) before it hands out the main

@@ -227,6 +227,16 @@ func TestEarlyDotGitIsDotGit(t *testing.T) {
 			got, ok := earlyDotGit(bc)
 			require.True(t, ok)
 			require.Equal(t, lastOp(want), lastOp(got))
+			// what the build never reads of .git is not transferred
+			def, err := got.Marshal(context.Background())
+			require.NoError(t, err)
+			var op pb.Op
+			require.NoError(t, op.UnmarshalVT(def.Def[len(def.Def)-2]))
+			excludes := op.GetSource().Attrs[pb.AttrExcludePatterns]
+			for _, dir := range []string{".git/lfs", ".git/logs", ".git/hooks"} {
+				require.Contains(t, excludes, `"`+dir+`"`)
+			}
+			require.NotContains(t, excludes, ".git/objects")
 		})
 	}
 	for _, opts := range []map[string]string{{keyContextKey: "src"}, {"context": "https://example.com/repo.git"}} {
