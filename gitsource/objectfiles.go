@@ -191,8 +191,11 @@ func isPackName(base string) bool {
 	if !ok || (len(h) != 40 && len(h) != 64) {
 		return false
 	}
-	return strings.Trim(h, "0123456789abcdef") == ""
+	return isHex(h)
 }
+
+// isHex reports lower-case hexadecimal, as git names objects and packs.
+func isHex(s string) bool { return strings.Trim(s, "0123456789abcdef") == "" }
 
 // packIndexCache is the lazily decoded pack indexes of a Repo.
 type packIndexCache struct {

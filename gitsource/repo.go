@@ -282,15 +282,6 @@ func (r *Repo) listLoose() map[plumbing.Hash]struct{} {
 	return out
 }
 
-func isHex(s string) bool {
-	for _, c := range s {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
-
 func (r *Repo) blobData(h plumbing.Hash) ([]byte, error) {
 	rd, err := r.blobReader(h)
 	if err != nil {
