@@ -166,16 +166,10 @@ func filepathToSlash(p string) string { return strings.ReplaceAll(p, `\`, "/") }
 
 func (fs *readerFS) stat(name string) (*fileInfo, error) {
 	abs := fs.abs(name)
-	st, ok := fs.cachedStat(abs)
-	if !ok && fs.listedAbsent(abs) {
-		st, ok = nil, true
-	}
+	st, ok := fs.knownStat(abs)
 	if !ok {
 		fs.waitLoad()
-		st, ok = fs.cachedStat(abs)
-		if !ok && fs.listedAbsent(abs) {
-			st, ok = nil, true
-		}
+		st, ok = fs.knownStat(abs)
 	}
 	if !ok {
 		var err error
@@ -187,6 +181,18 @@ func (fs *readerFS) stat(name string) (*fileInfo, error) {
 		return nil, &os.PathError{Op: "stat", Path: name, Err: os.ErrNotExist}
 	}
 	return &fileInfo{name: path.Base(path.Clean("/" + name)), st: st}, nil
+}
+
+// knownStat is what the caches say of abs: its stat, or nil when a
+// cached listing of its directory does not name it.
+func (fs *readerFS) knownStat(abs string) (*fstypes.Stat, bool) {
+	if st, ok := fs.cachedStat(abs); ok {
+		return st, true
+	}
+	if fs.listedAbsent(abs) {
+		return nil, true
+	}
+	return nil, false
 }
 
 // statVia stats abs through r, keeping the answer as stat does.
@@ -423,19 +429,6 @@ func (fs *readerFS) hasChunk(abs string, idx int64) bool {
 	defer fs.mu.Unlock()
 	_, ok := fs.chunks[chunkKey{abs, idx}]
 	return ok
-}
-
-// cachedPrefix is the cached start of abs, up to max bytes.
-func (fs *readerFS) cachedPrefix(abs string, max int64) []byte {
-	var out []byte
-	for int64(len(out)) < max {
-		dt, ok := fs.cachedAt(abs, int64(len(out)))
-		if !ok || len(dt) == 0 {
-			break
-		}
-		out = append(out, dt[:min(int64(len(dt)), max-int64(len(out)))]...)
-	}
-	return out
 }
 
 // covered reports whether the cache holds all of [off, end) of abs.
