@@ -29,9 +29,11 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 	var ahead sync.WaitGroup
 	defer ahead.Wait()
 	// the transfer of .git and the read-ahead inside the build start
-	// before the Dappfile is found and read, and stop if it maps no git
+	// before the Dappfile is found and read, and stop if it maps no git;
+	// so do the transfers of .dockerignore and the templates
 	stopSpeculation := speculateReadAhead(ctx, c, &ahead)
 	defer stopSpeculation()
+	speculateTemplates(ctx, c, &ahead)
 	c, err = withDefaultFilename(ctx, c)
 	if err != nil {
 		return nil, err

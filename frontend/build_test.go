@@ -43,19 +43,31 @@ type stubClient struct {
 	// readAheads counts the solves of the read-ahead of .git, left out
 	// of solved
 	readAheads int
+	// seen are the definitions solved so far: as BuildKit runs a vertex
+	// once per build, a definition solved again (the speculative
+	// transfers of the templates and .dockerignore, then readDappfile's)
+	// is recorded once, where it was first solved
+	seen map[digest.Digest]bool
 }
 
 var _ gwclient.Client = (*stubClient)(nil)
 
 func (c *stubClient) Solve(ctx context.Context, req gwclient.SolveRequest) (*gwclient.Result, error) {
 	c.mu.Lock()
-	if !isReadAhead(req.Definition) {
+	key := digest.FromBytes(bytes.Join(req.Definition.Def, []byte{0}))
+	if c.seen[key] {
+		// already solved: the same result, nothing recorded
+	} else if !isReadAhead(req.Definition) {
 		// the read-ahead of .git inside the build may run before the
 		// build's own solves or after: tests count those
 		c.solved = append(c.solved, req.Definition)
 	} else {
 		c.readAheads++
 	}
+	if c.seen == nil {
+		c.seen = map[digest.Digest]bool{}
+	}
+	c.seen[key] = true
 	c.mu.Unlock()
 	res := gwclient.NewResult()
 	res.SetRef(&stubRef{files: c.files})

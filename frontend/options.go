@@ -16,6 +16,7 @@ import (
 	"github.com/flant/dapp-frontend/llb/gitllb"
 	bkllb "github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerui"
+	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/pkg/errors"
 )
@@ -292,7 +293,7 @@ var dotGitUnread = []string{".git/lfs", ".git/logs", ".git/hooks", ".git/worktre
 // dotGit's state could then differ.
 func earlyDotGit(bc *dockerui.Client) (bkllb.State, bool) {
 	bo := bc.BuildOpts()
-	if bo.Opts[keyContextKey] != "" || bo.Opts[dockerui.DefaultLocalNameContext] != "" {
+	if !localMainContext(bo) {
 		return bkllb.State{}, false
 	}
 	sessionID := bo.SessionID
@@ -300,6 +301,14 @@ func earlyDotGit(bc *dockerui.Client) (bkllb.State, bool) {
 		sessionID = v
 	}
 	return bkllb.Local(dockerui.DefaultLocalNameContext, append([]bkllb.LocalOption{bkllb.SessionID(sessionID)}, dotGitOpts()...)...), true
+}
+
+// localMainContext reports whether the main context is the client's
+// directory under its default name, as the frontend's speculative solves
+// (earlyDotGit, speculateTemplates) assume: not another local name, not a
+// remote context.
+func localMainContext(bo gwclient.BuildOpts) bool {
+	return bo.Opts[keyContextKey] == "" && bo.Opts[dockerui.DefaultLocalNameContext] == ""
 }
 
 // currentFrontend is how the gRPC gateway client exposes the image the

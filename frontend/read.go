@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/flant/dapp-frontend/dappfile"
@@ -177,19 +178,48 @@ func (c *contextFS) fsFor(name string) (refFS, error) {
 		return c.solve(narrowing{follow: []string{name}}, bkllb.FollowPaths([]string{name}), dockerui.WithInternalName("load "+name))
 	}
 	if c.templates == nil {
-		// Whole folders, not dappfile.TemplatePatterns: a pattern with a
-		// wildcard inside (**/*.tmpl) makes the client walk the whole
-		// context (.git, node_modules) on every build, while plain
-		// folder names let it skip everything else. dappfile reads only
-		// the .tmpl files of what comes.
-		r, err := c.solve(narrowing{include: dappfile.TemplateDirs}, bkllb.IncludePatterns(dappfile.TemplateDirs),
-			dockerui.WithInternalName("load "+strings.Join(dappfile.TemplateDirs, ", ")+" templates"))
+		n, opts := templatesNarrowing()
+		r, err := c.solve(n, opts...)
 		if err != nil {
 			return refFS{}, err
 		}
 		c.templates = &r
 	}
 	return *c.templates, nil
+}
+
+// templatesNarrowing is the transfer of the template folders. Whole
+// folders, not dappfile.TemplatePatterns: a pattern with a wildcard inside
+// (**/*.tmpl) makes the client walk the whole context (.git, node_modules)
+// on every build, while plain folder names let it skip everything else.
+// dappfile reads only the .tmpl files of what comes.
+func templatesNarrowing() (narrowing, []bkllb.LocalOption) {
+	return narrowing{include: dappfile.TemplateDirs}, []bkllb.LocalOption{bkllb.IncludePatterns(dappfile.TemplateDirs),
+		dockerui.WithInternalName("load " + strings.Join(dappfile.TemplateDirs, ", ") + " templates")}
+}
+
+// speculateTemplates solves the transfer of the template folders, and
+// with it that of .dockerignore, before the Dappfile is found and read:
+// the three are then under way at once rather than one after the other.
+// It asks a dockerui client of its own, which does not know the
+// Dappfile's own ignore file (<Dappfile>.dockerignore): when there is
+// none, readDappfile's solves of the same states later join these
+// (BuildKit runs a vertex once per build); when there is one, its
+// patterns make other states, solved anew, and these are not used. It
+// runs in wg.
+func speculateTemplates(ctx context.Context, c gwclient.Client, wg *sync.WaitGroup) {
+	bc, err := dockerui.NewClient(c)
+	if err != nil || !localMainContext(bc.BuildOpts()) {
+		return
+	}
+	wg.Go(func() {
+		n, opts := templatesNarrowing()
+		st, err := narrowedContext(ctx, bc, n, opts...)
+		if err != nil {
+			return
+		}
+		_, _ = solveRef(ctx, bc.GatewayClient(), *st)
+	})
 }
 
 func (c *contextFS) solve(n narrowing, opts ...bkllb.LocalOption) (refFS, error) {

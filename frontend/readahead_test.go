@@ -246,3 +246,52 @@ func TestEarlyDotGitIsDotGit(t *testing.T) {
 		require.False(t, ok, "%v", opts)
 	}
 }
+
+// TestSpeculatedTemplates: the templates' transfer started before the
+// Dappfile is read (speculateTemplates, with a dockerui client that has
+// not read it) is the one readDappfile asks for when no
+// <Dappfile>.dockerignore is there, so BuildKit runs it once; with one,
+// the patterns differ and readDappfile's transfer is its own.
+func TestSpeculatedTemplates(t *testing.T) {
+	t.Parallel()
+	lastOp := func(st bkllb.State) digest.Digest {
+		def, err := st.Marshal(context.Background())
+		require.NoError(t, err)
+		return digest.FromBytes(def.Def[len(def.Def)-2])
+	}
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		same  bool
+	}{
+		{name: "no ignore file", files: map[string]string{}, same: true},
+		{name: ".dockerignore", files: map[string]string{".dockerignore": "node_modules\n*.log\n"}, same: true},
+		{name: "Dappfile.dockerignore", files: map[string]string{".dockerignore": "node_modules\n", "Dappfile.dockerignore": "vendor\n"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.files["Dappfile"] = "dimg: app\nfrom: alpine\n"
+			stub := newStub(tc.files, map[string]string{keyFilename: "Dappfile"})
+			ctx := context.Background()
+			n, opts := templatesNarrowing()
+
+			early, err := dockerui.NewClient(stub)
+			require.NoError(t, err)
+			require.True(t, localMainContext(early.BuildOpts()))
+			speculated, err := narrowedContext(ctx, early, n, opts...)
+			require.NoError(t, err)
+
+			bc, err := dockerui.NewClient(stub)
+			require.NoError(t, err)
+			_, err = bc.ReadEntrypoint(ctx, "YAML")
+			require.NoError(t, err)
+			read, err := narrowedContext(ctx, bc, n, opts...)
+			require.NoError(t, err)
+			if tc.same {
+				require.Equal(t, lastOp(*read), lastOp(*speculated))
+			} else {
+				require.NotEqual(t, lastOp(*read), lastOp(*speculated))
+			}
+		})
+	}
+}

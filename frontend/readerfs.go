@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/flant/dapp-frontend/gitsource"
 	"github.com/go-git/go-billy/v5"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/pkg/errors"
@@ -405,8 +406,11 @@ func (fs *readerFS) cachedAt(abs string, off int64) ([]byte, bool) {
 		spans := fs.spans[abs]
 		i := sort.Search(len(spans), func(i int) bool { return spans[i].end() > off })
 		if i < len(spans) && spans[i].off <= off {
+			// taken under the lock: keepSpanLocked shifts the spans in
+			// place when it inserts one
+			dt := spans[i].data[off-spans[i].off:]
 			fs.mu.Unlock()
-			return spans[i].data[off-spans[i].off:], true
+			return dt, true
 		}
 		var wait chan struct{}
 		for _, ps := range fs.pendingSpans[abs] {
@@ -630,6 +634,30 @@ func (fs *readerFS) readChunk(r fileReader, key chunkKey, size int64) ([]byte, e
 	}
 	return dt, nil
 }
+
+// WarmFiles reads the named files whole, several at a time, into the
+// cache (gitsource.FileWarmer): the blobs a step writes inline, which
+// the conversion would read one round trip after another. What the
+// read-ahead brought is not read again; a file larger than a chunk is
+// left to go-git's own reads.
+func (fs *readerFS) WarmFiles(names []string) {
+	fs.waitLoad()
+	g := newGroup(prefetchParallel)
+	for _, name := range names {
+		fi, err := fs.stat(name)
+		if err != nil || fi.IsDir() || fi.Size() > fs.chunkSize {
+			continue
+		}
+		abs := fs.abs(name)
+		if fs.covered(abs, 0, fi.Size()) {
+			continue
+		}
+		g.run(func() { _, _ = fs.chunk(abs, 0, fi.Size()) })
+	}
+	g.wait()
+}
+
+var _ gitsource.FileWarmer = (*readerFS)(nil)
 
 func (fs *readerFS) Join(elem ...string) string { return path.Join(elem...) }
 func (fs *readerFS) Root() string               { return fs.root }

@@ -20,6 +20,7 @@ import (
 	"github.com/flant/dapp-frontend/llb/gitllb"
 	"github.com/go-git/go-billy/v5"
 	"github.com/go-git/go-billy/v5/osfs"
+	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/moby/buildkit/client/llb"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
@@ -441,4 +442,41 @@ func TestReadAheadNoopBuild(t *testing.T) {
 			t.Logf("beside: read-ahead: %s; go-git: %s", ahead, later)
 		})
 	}
+}
+
+// TestInlineStepReadsItsBlobsAtOnce: a step written inline reads the
+// objects of its files all at once (gitsource.WarmData), not one round
+// trip after another.
+func TestInlineStepReadsItsBlobsAtOnce(t *testing.T) {
+	t.Parallel()
+	h := gittest.New(t)
+	objects := map[string]bool{}
+	for i := range 12 {
+		content := fmt.Sprintf("body { color: #%06d }\n", i)
+		h.Write(fmt.Sprintf("assets/f%02d.css", i), content)
+		hex := plumbing.ComputeHash(plumbing.BlobObject, []byte(content)).String()
+		objects[".git/objects/"+hex[:2]+"/"+hex[2:]] = true
+	}
+	h.Write("src/main.go", "package main\n")
+	h.Commit("assets")
+	rec := &gatewayRecorder{dirReader: dirReader{root: h.Dir}, delay: 5 * time.Millisecond}
+	repo, err := gitsource.OpenFS(newReaderFS(context.Background(), rec, ".git"))
+	require.NoError(t, err)
+	head, err := repo.Head()
+	require.NoError(t, err)
+	p, _, err := gitsource.Plan(repo, head, &dappfile.GitMapping{Add: "/", To: "/src", IncludePaths: []string{"assets"}}, gitsource.PlanOpt{})
+	require.NoError(t, err)
+	_, err = gitllb.Apply(llb.Scratch(), p, p.ArchiveStep(), gitllb.ApplyOpt{})
+	require.NoError(t, err)
+
+	blobs := &gatewayRecorder{}
+	for _, c := range rec.calls {
+		if objects[c.path] {
+			blobs.calls = append(blobs.calls, c)
+		}
+	}
+	f := blobs.figures()
+	t.Logf("the blobs' reads: %v", f)
+	require.Equal(t, len(objects), f.reads, "each blob read once:\n%s", rec.dump())
+	require.LessOrEqual(t, f.rounds, 3, "at most %d at a time, and not one after another:\n%s", prefetchParallel, rec.dump())
 }

@@ -22,6 +22,14 @@ type worktrees struct {
 	bc  *dockerui.Client
 	all onceMap[worktreeSolve]
 	wg  sync.WaitGroup
+	// shared maps the narrowing of a check warm started to the one its
+	// transfer is shared under (dappllb.SharedWorktrees); warm writes it
+	// before any get
+	shared map[string]dappllb.WorktreeCheck
+}
+
+func narrowingKey(include, exclude []string) string {
+	return strings.Join(include, "\x00") + "\x01" + strings.Join(exclude, "\x00")
 }
 
 type worktreeSolve struct {
@@ -34,7 +42,10 @@ func newWorktrees(bc *dockerui.Client) *worktrees { return &worktrees{bc: bc} }
 // get returns the work tree narrowed to include and exclude, solving it
 // the first time it is asked for.
 func (w *worktrees) get(ctx context.Context, include, exclude []string) (billy.Filesystem, error) {
-	key := strings.Join(include, "\x00") + "\x01" + strings.Join(exclude, "\x00")
+	if c, ok := w.shared[narrowingKey(include, exclude)]; ok {
+		include, exclude = c.Include, c.Exclude
+	}
+	key := narrowingKey(include, exclude)
 	s := w.all.get(key, func() worktreeSolve {
 		fs, err := w.solve(ctx, include, exclude)
 		return worktreeSolve{fs: fs, err: err}
@@ -97,10 +108,16 @@ func (fs *readerFS) warmListings(max int) {
 	}
 }
 
-// warm starts the transfers of checks in the background; errors stay in
-// the cache for the check that asks, which reports them.
+// warm starts the transfers of checks in the background, one per
+// narrowing they share; errors stay in the cache for the check that asks,
+// which reports them. It is called once, before any get.
 func (w *worktrees) warm(ctx context.Context, checks []dappllb.WorktreeCheck) {
-	for _, c := range checks {
+	shared := dappllb.SharedWorktrees(checks)
+	w.shared = map[string]dappllb.WorktreeCheck{}
+	for i, c := range checks {
+		w.shared[narrowingKey(c.Include, c.Exclude)] = shared[i]
+	}
+	for _, c := range shared {
 		w.wg.Add(1)
 		go func() {
 			defer w.wg.Done()

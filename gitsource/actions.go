@@ -46,6 +46,39 @@ func (a Action) Size() (int64, error) { return a.repo.blobSize(a.hash) }
 // Data is the content a file action writes, or a symlink's target.
 func (a Action) Data() ([]byte, error) { return a.repo.blobData(a.hash) }
 
+// FileWarmer is a repository filesystem that can read several files at
+// once into a cache its later reads are served from. The frontend's
+// filesystem over the gateway is one: there every read is a round trip.
+type FileWarmer interface {
+	// WarmFiles reads the named files (paths in the filesystem) whole;
+	// a file it cannot read is left for the read that needs it to fail.
+	WarmFiles(names []string)
+}
+
+// WarmData reads ahead, all at once, what Data of acts will read: the
+// loose objects of their blobs, when the repository's filesystem is a
+// FileWarmer. Written inline, a step's files are read one after another
+// otherwise; packed objects are left to go-git, which reads a pack in
+// large chunks anyway.
+func WarmData(acts []Action) {
+	byRepo := map[*Repo][]string{}
+	var repos []*Repo
+	for _, a := range acts {
+		if (a.Kind != ActMkfile && a.Kind != ActSymlink) || a.repo == nil || !a.repo.isLoose(a.hash) {
+			continue
+		}
+		if _, ok := byRepo[a.repo]; !ok {
+			repos = append(repos, a.repo)
+		}
+		byRepo[a.repo] = append(byRepo[a.repo], looseName(a.hash))
+	}
+	for _, r := range repos {
+		if w, ok := r.fs.(FileWarmer); ok {
+			w.WarmFiles(byRepo[r])
+		}
+	}
+}
+
 // DirMode is the mode of every directory a mapping creates.
 const DirMode = 0o755
 

@@ -33,17 +33,9 @@ func (r *Repo) Uncommitted(worktree billy.Filesystem, m *dappfile.GitMapping) ([
 	if err != nil {
 		return nil, err
 	}
-	wr, err := git.Open(r.r.Storer, worktree)
+	st, err := r.status(worktree)
 	if err != nil {
-		return nil, errors.Wrap(err, "failed to open the work tree")
-	}
-	wt, err := wr.Worktree()
-	if err != nil {
-		return nil, errors.Wrap(err, "failed to open the work tree")
-	}
-	st, err := wt.Status()
-	if err != nil {
-		return nil, errors.Wrap(err, "failed to compare the work tree with HEAD")
+		return nil, err
 	}
 	var out []string
 	for p, fs := range st {
@@ -73,4 +65,31 @@ func (v *view) relPath(p string) (string, bool) {
 		return "", false
 	}
 	return rel, true
+}
+
+// status is go-git's status of worktree against HEAD, computed once per
+// work tree: the checks of several mappings may read one transfer of the
+// work tree (the union of what they use), each keeping its own files. A
+// transferred work tree does not change during a build.
+func (r *Repo) status(worktree billy.Filesystem) (git.Status, error) {
+	if st, ok := r.statuses[worktree]; ok {
+		return st, nil
+	}
+	wr, err := git.Open(r.r.Storer, worktree)
+	if err != nil {
+		return nil, errors.Wrap(err, "failed to open the work tree")
+	}
+	wt, err := wr.Worktree()
+	if err != nil {
+		return nil, errors.Wrap(err, "failed to open the work tree")
+	}
+	st, err := wt.Status()
+	if err != nil {
+		return nil, errors.Wrap(err, "failed to compare the work tree with HEAD")
+	}
+	if r.statuses == nil {
+		r.statuses = map[billy.Filesystem]git.Status{}
+	}
+	r.statuses[worktree] = st
+	return st, nil
 }

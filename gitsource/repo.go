@@ -44,6 +44,8 @@ type Repo struct {
 	sizes map[plumbing.Hash]int64
 	// loose is the set of loose objects (isLoose).
 	loose map[plumbing.Hash]struct{}
+	// statuses keeps the work trees' status (Uncommitted).
+	statuses map[billy.Filesystem]git.Status
 }
 
 // OpenFS opens the repository whose .git directory is dotgit. The
@@ -195,8 +197,7 @@ func (r *Repo) looseBlobSize(h plumbing.Hash) (int64, bool) {
 	if !r.isLoose(h) {
 		return 0, false
 	}
-	hex := h.String()
-	f, err := r.fs.Open(path.Join("objects", hex[:2], hex[2:]))
+	f, err := r.fs.Open(looseName(h))
 	if err != nil {
 		return 0, false
 	}
@@ -207,6 +208,13 @@ func (r *Repo) looseBlobSize(h plumbing.Hash) (int64, bool) {
 		return 0, false
 	}
 	return LooseBlobSize(prefix[:n])
+}
+
+// looseName is the path of h's loose object file in the repository's
+// filesystem.
+func looseName(h plumbing.Hash) string {
+	hex := h.String()
+	return path.Join("objects", hex[:2], hex[2:])
 }
 
 // LooseBlobSize reads the size of a loose blob from prefix, the start of

@@ -1,6 +1,8 @@
 package llb
 
 import (
+	"slices"
+
 	"github.com/flant/dapp-frontend/dappfile"
 )
 
@@ -43,4 +45,64 @@ func worktreeCheck(m *dappfile.GitMapping) WorktreeCheck {
 		include = append(include, "**/.gitignore")
 	}
 	return WorktreeCheck{Mapping: m, Include: include, Exclude: exclude}
+}
+
+// SharedWorktrees gives every check the narrowing it reads when checks
+// whose narrowings leave out the same paths share one transfer of the
+// work tree: the union of their include paths (none when one of them
+// takes everything), their common exclude patterns. Each check still
+// keeps only its mapping's files (gitsource.Repo.Uncommitted filters),
+// and the repository compares a shared work tree with HEAD once. Checks
+// whose exclude patterns differ are not merged: a path one of them leaves
+// out may be one another reads, and patterns cannot be intersected. A
+// check alone in its group keeps its narrowing. The result is in the
+// order of checks.
+func SharedWorktrees(checks []WorktreeCheck) []WorktreeCheck {
+	out := make([]WorktreeCheck, len(checks))
+	groups := map[string][]int{}
+	var order []string
+	for i, c := range checks {
+		key := patternsKey(c.Exclude)
+		if _, ok := groups[key]; !ok {
+			order = append(order, key)
+		}
+		groups[key] = append(groups[key], i)
+	}
+	for _, key := range order {
+		if len(groups[key]) == 1 {
+			i := groups[key][0]
+			out[i] = checks[i]
+			continue
+		}
+		var include []string
+		whole := false
+		for _, i := range groups[key] {
+			if len(checks[i].Include) == 0 {
+				whole = true
+			}
+			include = append(include, checks[i].Include...)
+		}
+		if whole {
+			include = nil
+		} else {
+			slices.Sort(include)
+			include = slices.Compact(include)
+		}
+		for _, i := range groups[key] {
+			out[i] = WorktreeCheck{Mapping: checks[i].Mapping, Include: include, Exclude: checks[i].Exclude}
+		}
+	}
+	return out
+}
+
+// patternsKey is a set of patterns as a map key: the same patterns in
+// any order give the same key.
+func patternsKey(ps []string) string {
+	sorted := slices.Sorted(slices.Values(ps))
+	sorted = slices.Compact(sorted)
+	key := ""
+	for _, p := range sorted {
+		key += p + "\x00"
+	}
+	return key
 }

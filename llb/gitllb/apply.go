@@ -240,8 +240,18 @@ func prepareSteps(steps []gitsource.MappingStep) ([]preparedStep, error) {
 }
 
 // sizeSteps fills in the data size of every step. Sizes come from object
-// headers: no blob is inflated, but each header is a read of the pack.
+// headers: no blob is inflated, but each header is a read of the pack or
+// of the object's file. Those reads are made all at once first: a small
+// loose object is read whole by its size's read, so what a step written
+// inline then reads is there too.
 func sizeSteps(steps []preparedStep) error {
+	var unsized []gitsource.Action
+	for _, ps := range steps {
+		if !ps.sized {
+			unsized = append(unsized, ps.acts...)
+		}
+	}
+	gitsource.WarmData(unsized)
 	for i := range steps {
 		ps := &steps[i]
 		if ps.sized {
