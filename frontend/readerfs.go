@@ -133,8 +133,8 @@ type pendingSpan struct {
 	done     chan struct{}
 }
 
-// maxSpanBytes bounds what spans hold: only the read-ahead makes them,
-// within its own budget.
+// maxSpanBytes bounds what spans hold: the read-ahead (within its own
+// budget) and WarmFiles make them.
 const maxSpanBytes = 64 << 20
 
 // maxCachedStats bounds the stat cache; past it, answers are not kept.
@@ -635,24 +635,26 @@ func (fs *readerFS) readChunk(r fileReader, key chunkKey, size int64) ([]byte, e
 	return dt, nil
 }
 
-// WarmFiles reads the named files whole, several at a time, into the
-// cache (gitsource.FileWarmer): the blobs a step writes inline, which
-// the conversion would read one round trip after another. What the
-// read-ahead brought is not read again; a file larger than a chunk is
-// left to go-git's own reads.
-func (fs *readerFS) WarmFiles(names []string) {
+// WarmFiles reads the first limit bytes of the named files, several at
+// a time, into the cache (gitsource.FileWarmer): the objects whose size
+// a step needs and the blobs it writes inline, which the conversion
+// would read one round trip after another. What the read-ahead brought
+// is not read again; more than a chunk of a file is left to go-git's own
+// reads.
+func (fs *readerFS) WarmFiles(names []string, limit int64) {
 	fs.waitLoad()
 	g := newGroup(prefetchParallel)
 	for _, name := range names {
 		fi, err := fs.stat(name)
-		if err != nil || fi.IsDir() || fi.Size() > fs.chunkSize {
+		if err != nil || fi.IsDir() {
 			continue
 		}
+		end := min(fi.Size(), limit)
 		abs := fs.abs(name)
-		if fs.covered(abs, 0, fi.Size()) {
+		if end > fs.chunkSize || fs.covered(abs, 0, end) {
 			continue
 		}
-		g.run(func() { _, _ = fs.chunk(abs, 0, fi.Size()) })
+		g.run(func() { _ = fs.fetchSpan(fs.r, abs, 0, end) })
 	}
 	g.wait()
 }

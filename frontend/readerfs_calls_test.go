@@ -480,3 +480,43 @@ func TestInlineStepReadsItsBlobsAtOnce(t *testing.T) {
 	require.Equal(t, len(objects), f.reads, "each blob read once:\n%s", rec.dump())
 	require.LessOrEqual(t, f.rounds, 3, "at most %d at a time, and not one after another:\n%s", prefetchParallel, rec.dump())
 }
+
+// TestExportedStepReadsOnlyItsSizes: a step of few but big files, sized
+// to choose between inline and export, reads the start of each object
+// (its header), all at once, not the blobs the helper writes.
+func TestExportedStepReadsOnlyItsSizes(t *testing.T) {
+	t.Parallel()
+	h := gittest.New(t)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 10 {
+		raw := make([]byte, 200<<10)
+		for j := range raw {
+			raw[j] = byte(rng.Uint32())
+		}
+		h.Write(fmt.Sprintf("images/i%02d.png", i), string(raw))
+	}
+	h.Commit("images")
+	rec := &gatewayRecorder{dirReader: dirReader{root: h.Dir}, delay: 5 * time.Millisecond}
+	repo, err := gitsource.OpenFS(newReaderFS(context.Background(), rec, ".git"))
+	require.NoError(t, err)
+	head, err := repo.Head()
+	require.NoError(t, err)
+	p, _, err := gitsource.Plan(repo, head, &dappfile.GitMapping{Add: "/", To: "/app"}, gitsource.PlanOpt{})
+	require.NoError(t, err)
+	helper := func() (gitllb.ExportEnv, error) {
+		return gitllb.ExportEnv{DotGit: llb.Scratch(), Helper: llb.Scratch()}, nil
+	}
+	_, err = gitllb.Apply(llb.Scratch(), p, p.ArchiveStep(), gitllb.ApplyOpt{ExportAbove: 64 << 10, Export: helper})
+	require.NoError(t, err)
+
+	objects := &gatewayRecorder{}
+	for _, c := range rec.calls {
+		if strings.HasPrefix(c.path, ".git/objects/") && c.kind == "read" {
+			objects.calls = append(objects.calls, c)
+		}
+	}
+	f := objects.figures()
+	t.Logf("the objects' reads: %v", f)
+	require.LessOrEqual(t, f.bytes, 16*int(gitsource.LooseHeaderPrefix), "headers, not blobs:\n%s", rec.dump())
+	require.LessOrEqual(t, f.rounds, 6, "the headers at once:\n%s", rec.dump())
+}

@@ -1,6 +1,7 @@
 package gitsource
 
 import (
+	"math"
 	"os"
 	"sort"
 	"strings"
@@ -50,17 +51,24 @@ func (a Action) Data() ([]byte, error) { return a.repo.blobData(a.hash) }
 // once into a cache its later reads are served from. The frontend's
 // filesystem over the gateway is one: there every read is a round trip.
 type FileWarmer interface {
-	// WarmFiles reads the named files (paths in the filesystem) whole;
-	// a file it cannot read is left for the read that needs it to fail.
-	WarmFiles(names []string)
+	// WarmFiles reads the first limit bytes of each named file (path in
+	// the filesystem), the whole file when it is shorter; a file it
+	// cannot read is left for the read that needs it to fail.
+	WarmFiles(names []string, limit int64)
 }
 
-// WarmData reads ahead, all at once, what Data of acts will read: the
-// loose objects of their blobs, when the repository's filesystem is a
-// FileWarmer. Written inline, a step's files are read one after another
-// otherwise; packed objects are left to go-git, which reads a pack in
-// large chunks anyway.
-func WarmData(acts []Action) {
+// WarmSizes reads ahead, all at once, what Size of acts will read: the
+// start of the loose objects of their blobs (LooseHeaderPrefix), when the
+// repository's filesystem is a FileWarmer. A step's sizes are read one
+// after another otherwise; packed objects are left to go-git, which
+// reads a pack in large chunks anyway.
+func WarmSizes(acts []Action) { warmObjects(acts, LooseHeaderPrefix) }
+
+// WarmData is WarmSizes for Data: the whole loose objects, for a step
+// written inline (whose size is known to be small).
+func WarmData(acts []Action) { warmObjects(acts, math.MaxInt64) }
+
+func warmObjects(acts []Action, limit int64) {
 	byRepo := map[*Repo][]string{}
 	var repos []*Repo
 	for _, a := range acts {
@@ -74,7 +82,7 @@ func WarmData(acts []Action) {
 	}
 	for _, r := range repos {
 		if w, ok := r.fs.(FileWarmer); ok {
-			w.WarmFiles(byRepo[r])
+			w.WarmFiles(byRepo[r], limit)
 		}
 	}
 }

@@ -134,7 +134,7 @@ func ApplySteps(base llb.State, steps []gitsource.MappingStep, opt ApplyOpt) (ll
 	}
 	if over := overLimit(prepared, limit); over != nil {
 		why = over
-	} else if bad, err := notUTF8(prepared); err != nil {
+	} else if bad, err := notUTF8(warmData(prepared)); err != nil {
 		return llb.State{}, err
 	} else if bad != nil {
 		why = bad
@@ -241,9 +241,7 @@ func prepareSteps(steps []gitsource.MappingStep) ([]preparedStep, error) {
 
 // sizeSteps fills in the data size of every step. Sizes come from object
 // headers: no blob is inflated, but each header is a read of the pack or
-// of the object's file. Those reads are made all at once first: a small
-// loose object is read whole by its size's read, so what a step written
-// inline then reads is there too.
+// of the object's file; those reads are made all at once first.
 func sizeSteps(steps []preparedStep) error {
 	var unsized []gitsource.Action
 	for _, ps := range steps {
@@ -251,7 +249,7 @@ func sizeSteps(steps []preparedStep) error {
 			unsized = append(unsized, ps.acts...)
 		}
 	}
-	gitsource.WarmData(unsized)
+	gitsource.WarmSizes(unsized)
 	for i := range steps {
 		ps := &steps[i]
 		if ps.sized {
@@ -281,6 +279,18 @@ func overLimit(steps []preparedStep, limit int64) *InlineLimitError {
 		return nil
 	}
 	return &InlineLimitError{Step: *first, Bytes: total, Limit: limit}
+}
+
+// warmData reads the content of steps all at once (gitsource.WarmData):
+// they are going inline, so it is no more than the inline limit, and
+// written one file after another it would be read so.
+func warmData(steps []preparedStep) []preparedStep {
+	var acts []gitsource.Action
+	for _, ps := range steps {
+		acts = append(acts, ps.acts...)
+	}
+	gitsource.WarmData(acts)
+	return steps
 }
 
 func inlineActions(steps []preparedStep) (*llb.FileAction, error) {
