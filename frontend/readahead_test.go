@@ -199,17 +199,21 @@ func TestReadAheadStateKeyedByContent(t *testing.T) {
 	}
 }
 
+// lastOp is the digest of st's last op, the one BuildKit runs once per
+// build whichever solve asks for it first.
+func lastOp(t *testing.T, st bkllb.State) digest.Digest {
+	t.Helper()
+	def, err := st.Marshal(context.Background())
+	require.NoError(t, err)
+	return digest.FromBytes(def.Def[len(def.Def)-2])
+}
+
 // TestEarlyDotGitIsDotGit: the state Build transfers .git with before the
 // Dappfile is read is the very one dotGit gets from dockerui after it,
 // so BuildKit runs the transfer once; with another main context it is
 // not made at all.
 func TestEarlyDotGitIsDotGit(t *testing.T) {
 	t.Parallel()
-	lastOp := func(st bkllb.State) digest.Digest {
-		def, err := st.Marshal(context.Background())
-		require.NoError(t, err)
-		return digest.FromBytes(def.Def[len(def.Def)-2])
-	}
 	for name, opts := range map[string]map[string]string{
 		"default":                   nil,
 		"a session of its own":      {localSessionPrefix + "context": "other-session"},
@@ -226,7 +230,7 @@ func TestEarlyDotGitIsDotGit(t *testing.T) {
 			require.NoError(t, err)
 			got, ok := earlyDotGit(bc)
 			require.True(t, ok)
-			require.Equal(t, lastOp(want), lastOp(got))
+			require.Equal(t, lastOp(t, want), lastOp(t, got))
 			// what the build never reads of .git is not transferred
 			def, err := got.Marshal(context.Background())
 			require.NoError(t, err)
@@ -254,11 +258,6 @@ func TestEarlyDotGitIsDotGit(t *testing.T) {
 // the patterns differ and readDappfile's transfer is its own.
 func TestSpeculatedTemplates(t *testing.T) {
 	t.Parallel()
-	lastOp := func(st bkllb.State) digest.Digest {
-		def, err := st.Marshal(context.Background())
-		require.NoError(t, err)
-		return digest.FromBytes(def.Def[len(def.Def)-2])
-	}
 	for _, tc := range []struct {
 		name  string
 		files map[string]string
@@ -288,9 +287,9 @@ func TestSpeculatedTemplates(t *testing.T) {
 			read, err := narrowedContext(ctx, bc, n, opts...)
 			require.NoError(t, err)
 			if tc.same {
-				require.Equal(t, lastOp(*read), lastOp(*speculated))
+				require.Equal(t, lastOp(t, *read), lastOp(t, *speculated))
 			} else {
-				require.NotEqual(t, lastOp(*read), lastOp(*speculated))
+				require.NotEqual(t, lastOp(t, *read), lastOp(t, *speculated))
 			}
 		})
 	}

@@ -444,6 +444,30 @@ func TestReadAheadNoopBuild(t *testing.T) {
 	}
 }
 
+// applyThroughGateway plans m at HEAD of dir through a gateway recorder
+// whose requests take 5 ms each and emits its archive with opt; it
+// returns the recorder and the figures of its requests for which keep
+// holds.
+func applyThroughGateway(t *testing.T, dir string, m *dappfile.GitMapping, opt gitllb.ApplyOpt, keep func(recordedCall) bool) (*gatewayRecorder, gatewayFigures) {
+	t.Helper()
+	rec := &gatewayRecorder{dirReader: dirReader{root: dir}, delay: 5 * time.Millisecond}
+	repo, err := gitsource.OpenFS(newReaderFS(context.Background(), rec, ".git"))
+	require.NoError(t, err)
+	head, err := repo.Head()
+	require.NoError(t, err)
+	p, _, err := gitsource.Plan(repo, head, m, gitsource.PlanOpt{})
+	require.NoError(t, err)
+	_, err = gitllb.Apply(llb.Scratch(), p, p.ArchiveStep(), opt)
+	require.NoError(t, err)
+	kept := &gatewayRecorder{}
+	for _, c := range rec.calls {
+		if keep(c) {
+			kept.calls = append(kept.calls, c)
+		}
+	}
+	return rec, kept.figures()
+}
+
 // TestInlineStepReadsItsBlobsAtOnce: a step written inline reads the
 // objects of its files all at once (gitsource.WarmData), not one round
 // trip after another.
@@ -459,23 +483,8 @@ func TestInlineStepReadsItsBlobsAtOnce(t *testing.T) {
 	}
 	h.Write("src/main.go", "package main\n")
 	h.Commit("assets")
-	rec := &gatewayRecorder{dirReader: dirReader{root: h.Dir}, delay: 5 * time.Millisecond}
-	repo, err := gitsource.OpenFS(newReaderFS(context.Background(), rec, ".git"))
-	require.NoError(t, err)
-	head, err := repo.Head()
-	require.NoError(t, err)
-	p, _, err := gitsource.Plan(repo, head, &dappfile.GitMapping{Add: "/", To: "/src", IncludePaths: []string{"assets"}}, gitsource.PlanOpt{})
-	require.NoError(t, err)
-	_, err = gitllb.Apply(llb.Scratch(), p, p.ArchiveStep(), gitllb.ApplyOpt{})
-	require.NoError(t, err)
-
-	blobs := &gatewayRecorder{}
-	for _, c := range rec.calls {
-		if objects[c.path] {
-			blobs.calls = append(blobs.calls, c)
-		}
-	}
-	f := blobs.figures()
+	rec, f := applyThroughGateway(t, h.Dir, &dappfile.GitMapping{Add: "/", To: "/src", IncludePaths: []string{"assets"}},
+		gitllb.ApplyOpt{}, func(c recordedCall) bool { return objects[c.path] })
 	t.Logf("the blobs' reads: %v", f)
 	require.Equal(t, len(objects), f.reads, "each blob read once:\n%s", rec.dump())
 	require.LessOrEqual(t, f.rounds, 3, "at most %d at a time, and not one after another:\n%s", prefetchParallel, rec.dump())
@@ -496,26 +505,11 @@ func TestExportedStepReadsOnlyItsSizes(t *testing.T) {
 		h.Write(fmt.Sprintf("images/i%02d.png", i), string(raw))
 	}
 	h.Commit("images")
-	rec := &gatewayRecorder{dirReader: dirReader{root: h.Dir}, delay: 5 * time.Millisecond}
-	repo, err := gitsource.OpenFS(newReaderFS(context.Background(), rec, ".git"))
-	require.NoError(t, err)
-	head, err := repo.Head()
-	require.NoError(t, err)
-	p, _, err := gitsource.Plan(repo, head, &dappfile.GitMapping{Add: "/", To: "/app"}, gitsource.PlanOpt{})
-	require.NoError(t, err)
 	helper := func() (gitllb.ExportEnv, error) {
 		return gitllb.ExportEnv{DotGit: llb.Scratch(), Helper: llb.Scratch()}, nil
 	}
-	_, err = gitllb.Apply(llb.Scratch(), p, p.ArchiveStep(), gitllb.ApplyOpt{ExportAbove: 64 << 10, Export: helper})
-	require.NoError(t, err)
-
-	objects := &gatewayRecorder{}
-	for _, c := range rec.calls {
-		if strings.HasPrefix(c.path, ".git/objects/") && c.kind == "read" {
-			objects.calls = append(objects.calls, c)
-		}
-	}
-	f := objects.figures()
+	rec, f := applyThroughGateway(t, h.Dir, &dappfile.GitMapping{Add: "/", To: "/app"}, gitllb.ApplyOpt{ExportAbove: 64 << 10, Export: helper},
+		func(c recordedCall) bool { return strings.HasPrefix(c.path, ".git/objects/") && c.kind == "read" })
 	t.Logf("the objects' reads: %v", f)
 	require.LessOrEqual(t, f.bytes, 16*int(gitsource.LooseHeaderPrefix), "headers, not blobs:\n%s", rec.dump())
 	require.LessOrEqual(t, f.rounds, 6, "the headers at once:\n%s", rec.dump())

@@ -134,10 +134,13 @@ func ApplySteps(base llb.State, steps []gitsource.MappingStep, opt ApplyOpt) (ll
 	}
 	if over := overLimit(prepared, limit); over != nil {
 		why = over
-	} else if bad, err := notUTF8(warmData(prepared)); err != nil {
-		return llb.State{}, err
-	} else if bad != nil {
-		why = bad
+	} else {
+		warmData(prepared)
+		if bad, err := notUTF8(prepared); err != nil {
+			return llb.State{}, err
+		} else if bad != nil {
+			why = bad
+		}
 	}
 	if why == nil {
 		fa, err = inlineActions(prepared)
@@ -281,16 +284,15 @@ func overLimit(steps []preparedStep, limit int64) *InlineLimitError {
 	return &InlineLimitError{Step: *first, Bytes: total, Limit: limit}
 }
 
-// warmData reads the content of steps all at once (gitsource.WarmData):
-// they are going inline, so it is no more than the inline limit, and
-// written one file after another it would be read so.
-func warmData(steps []preparedStep) []preparedStep {
+// warmData reads the content of steps all at once (gitsource.WarmData),
+// where writing them one file after another would read it so: they are
+// within the inline limit, so it is no more than that.
+func warmData(steps []preparedStep) {
 	var acts []gitsource.Action
 	for _, ps := range steps {
 		acts = append(acts, ps.acts...)
 	}
 	gitsource.WarmData(acts)
-	return steps
 }
 
 func inlineActions(steps []preparedStep) (*llb.FileAction, error) {
