@@ -2,6 +2,7 @@ package llb
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/flant/dapp-frontend/dappfile"
 )
@@ -98,11 +99,5 @@ func SharedWorktrees(checks []WorktreeCheck) []WorktreeCheck {
 // patternsKey is a set of patterns as a map key: the same patterns in
 // any order give the same key.
 func patternsKey(ps []string) string {
-	sorted := slices.Sorted(slices.Values(ps))
-	sorted = slices.Compact(sorted)
-	key := ""
-	for _, p := range sorted {
-		key += p + "\x00"
-	}
-	return key
+	return strings.Join(slices.Compact(slices.Sorted(slices.Values(ps))), "\x00")
 }
