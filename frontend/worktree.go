@@ -108,9 +108,11 @@ func (fs *readerFS) warmListings(max int) {
 	}
 }
 
-// warm starts the transfers of checks in the background, one per
-// narrowing they share; errors stay in the cache for the check that asks,
-// which reports them. It is called once, before any get.
+// warm starts the transfers of checks in the background under the
+// narrowings dappllb.SharedWorktrees gives them: checks that share one
+// share its transfer, as get solves each narrowing once. Errors stay in
+// the cache for the check that asks, which reports them. It is called
+// once, before any get.
 func (w *worktrees) warm(ctx context.Context, checks []dappllb.WorktreeCheck) {
 	shared := dappllb.SharedWorktrees(checks)
 	w.shared = map[string]dappllb.WorktreeCheck{}
