@@ -1,6 +1,7 @@
 package dappfile
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -146,9 +147,16 @@ type LoadOpt struct {
 
 // Load reads a Dappfile the same way wherever it runs: templates from the
 // context's TemplateDirs, `.Files.Get` from the context, then Parse.
+//
+// A Dappfile without a template action renders to itself whatever the
+// template folders hold, so Load reads nothing of the context for it: in
+// a frontend every read of the context is a transfer, a solve of the
+// daemon's on every build, and most Dappfiles have no action. A template
+// that nothing can include is then not read, and its syntax errors do not
+// fail the build, as they do in dapp and werf, which parse every template.
 func Load(data []byte, opt LoadOpt) (*Config, []Warning, error) {
 	popt := ParseOpt{Werf: opt.Werf, BuildArgs: opt.BuildArgs, Commit: opt.Commit}
-	if opt.Context != nil {
+	if opt.Context != nil && HasTemplateActions(data) {
 		templates, paths, err := ReadTemplates(opt.Context)
 		if err != nil {
 			return nil, nil, err
@@ -157,4 +165,12 @@ func Load(data []byte, opt LoadOpt) (*Config, []Warning, error) {
 		popt.ReadFile = opt.Context.ReadFile
 	}
 	return Parse(data, popt)
+}
+
+// HasTemplateActions reports whether data may hold a text/template action:
+// whether it has the left delimiter anywhere, in a comment or a quoted
+// string too, so that no Dappfile that renders differently is taken for
+// plain YAML.
+func HasTemplateActions(data []byte) bool {
+	return bytes.Contains(data, []byte("{{"))
 }

@@ -2,6 +2,7 @@ package dappfile
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -152,5 +153,51 @@ func TestDirFSRefusesInvalidNames(t *testing.T) {
 	for _, name := range []string{"/a", "../a", "./a", "a/"} {
 		_, err := DirFS(dir).ReadFile(name)
 		require.Error(t, err, name)
+	}
+}
+
+// countingFS counts the reads Load makes of a context.
+type countingFS struct {
+	FS
+	reads int
+}
+
+func (c *countingFS) ReadFile(name string) ([]byte, error) { c.reads++; return c.FS.ReadFile(name) }
+func (c *countingFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	c.reads++
+	return c.FS.ReadDir(name)
+}
+
+// TestLoadReadsTemplatesOnlyForActions: a Dappfile without a template
+// action reads nothing of the context (in a frontend, each read is a
+// transfer), even beside a template that does not parse; one with an
+// action reads the templates, and that template fails it.
+func TestLoadReadsTemplatesOnlyForActions(t *testing.T) {
+	t.Parallel()
+	dir := writeTree(t, map[string]string{
+		".dappfiles/base.tmpl":   `{{ define "base" }}from: alpine{{ end }}`,
+		".dappfiles/broken.tmpl": `{{ if }}`,
+	})
+	for _, tc := range []struct {
+		name, data string
+		reads      bool
+		err        string
+	}{
+		{name: "plain", data: "dimg: app\nfrom: alpine\n"},
+		{name: "an action", data: "dimg: app\n{{ include \"base\" . }}\n", reads: true, err: "broken.tmpl"},
+		{name: "braces in a comment", data: "# {{ \"\" }}\ndimg: app\nfrom: alpine\n", reads: true, err: "broken.tmpl"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := &countingFS{FS: DirFS(dir)}
+			cfg, _, err := Load([]byte(tc.data), LoadOpt{Context: ctx})
+			require.Equal(t, tc.reads, ctx.reads > 0, "reads: %d", ctx.reads)
+			if tc.err != "" {
+				require.ErrorContains(t, err, tc.err)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, "alpine", cfg.Images[0].From)
+		})
 	}
 }
