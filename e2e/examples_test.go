@@ -6,8 +6,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flant/dapp-frontend/frontend"
 	"github.com/moby/buildkit/client"
@@ -117,16 +119,21 @@ func TestExampleTemplatesInProcess(t *testing.T) {
 
 // TestIndependentArtifactsRunConcurrently: two artifacts an image imports
 // are separate subgraphs; BuildKit runs their steps at the same time.
+// fromCacheVersion is new on every run, so that the steps run on a daemon
+// that ran the test before rather than come from its cache.
 func TestIndependentArtifactsRunConcurrently(t *testing.T) {
 	t.Parallel()
+	nonce := strconv.FormatInt(time.Now().UnixNano(), 36)
 	dir := writeTree(t, map[string]string{"Dappfile": `
 artifact: one
 from: busybox:latest
+fromCacheVersion: "` + nonce + `"
 shell:
   buildArtifact: [sleep 3, echo one > /one]
 ---
 artifact: two
 from: busybox:latest
+fromCacheVersion: "` + nonce + `"
 shell:
   buildArtifact: [sleep 3, echo two > /two]
 ---
