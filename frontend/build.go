@@ -28,12 +28,14 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 	endOptions := tr.span(phaseOptions)
 	var ahead sync.WaitGroup
 	defer ahead.Wait()
-	// the transfer of .git and the read-ahead inside the build start
-	// before the Dappfile is found and read, and stop if it maps no git;
-	// so do the transfers of .dockerignore and the templates
-	stopSpeculation := speculateReadAhead(ctx, c, &ahead)
+	// the transfer of .git (.dockerignore with it, see dotGitOpts) and
+	// the read-ahead inside the build start before the Dappfile is found
+	// and read, and stop if it maps no git. The templates are not
+	// transferred ahead: dappfile.Load reads them only for a Dappfile
+	// with template actions, and for the others the transfer would cost
+	// the daemon a solve for nothing
+	spec, stopSpeculation := speculateReadAhead(ctx, c, &ahead)
 	defer stopSpeculation()
-	speculateTemplates(ctx, c, &ahead)
 	c, err = withDefaultFilename(ctx, c)
 	if err != nil {
 		return nil, err
@@ -49,6 +51,7 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 	endOptions(0, 0)
 	endDappfile := tr.span(phaseDappfile)
 	git := newContextGit(bc, readAheadHelper(ctx, bc, opt))
+	git.spec = spec
 	src, err := bc.ReadEntrypoint(ctx, "YAML", entrypointOpts(c)...)
 	if err != nil {
 		return nil, err
@@ -56,11 +59,6 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 	defer func() { err = keepMessage(wrapSource(err, src.SourceMap)) }()
 	bases := newBaseImages(bc)
 	defer bases.wait()
-	// a Dappfile without templates is what it says: its base images
-	// resolve from now on, beside the templates' transfer
-	if early := parseUntemplated(src, bc); early != nil {
-		bases.warm(ctx, dappllb.TargetImages(early, bc.Target))
-	}
 
 	// .git is read ahead, beside the templates and the rendering, when
 	// the Dappfile may need it; the reads land in the reader's cache.
@@ -72,9 +70,13 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 		git.willPrefetch()
 		ahead.Go(func() { git.prefetch(ctx, aheadCtx) })
 	} else {
+		// what it solved may be cut short: .git, if a template reads
+		// it, is solved anew
 		stopSpeculation()
+		git.spec = nil
 	}
-	cfg, err := readDappfile(ctx, bc, src, git)
+	main := newMainContext(bc, src, git)
+	cfg, err := readDappfile(ctx, bc, src, main, git)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +97,7 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 	// the uncommitted-change checks run beside the solves; their
 	// warnings must be sent before Build returns. Their work trees
 	// transfer from now on, beside the reading of .git and the plan.
-	bg := newBackground(ctx, git, newWorktrees(bc), bases)
+	bg := newBackground(ctx, git, newWorktrees(main), bases)
 	defer bg.wait()
 	// the base images resolve from now on too (those warm started
 	// already are not asked again)

@@ -17,7 +17,6 @@ import (
 	bkllb "github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
-	"github.com/moby/buildkit/frontend/dockerui"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	gwpb "github.com/moby/buildkit/frontend/gateway/pb"
 	"github.com/moby/buildkit/frontend/subrequests/outline"
@@ -43,10 +42,11 @@ type stubClient struct {
 	// readAheads counts the solves of the read-ahead of .git, left out
 	// of solved
 	readAheads int
+	// dotGits counts the solves of .git alone, left out of solved too
+	dotGits int
 	// seen are the definitions solved so far: as BuildKit runs a vertex
-	// once per build, a definition solved again (the speculative
-	// transfers of the templates and .dockerignore, then readDappfile's)
-	// is recorded once, where it was first solved
+	// once per build, a definition solved again is recorded once, where
+	// it was first solved
 	seen map[digest.Digest]bool
 }
 
@@ -57,12 +57,15 @@ func (c *stubClient) Solve(ctx context.Context, req gwclient.SolveRequest) (*gwc
 	key := digest.FromBytes(bytes.Join(req.Definition.Def, []byte{0}))
 	if c.seen[key] {
 		// already solved: the same result, nothing recorded
-	} else if !isReadAhead(req.Definition) {
-		// the read-ahead of .git inside the build may run before the
-		// build's own solves or after: tests count those
-		c.solved = append(c.solved, req.Definition)
-	} else {
+	} else if isReadAhead(req.Definition) {
+		// the read-ahead of .git inside the build, and the transfer of
+		// .git, may run before the build's own solves or after (they
+		// start speculatively): tests count those
 		c.readAheads++
+	} else if isDotGit(req.Definition) {
+		c.dotGits++
+	} else {
+		c.solved = append(c.solved, req.Definition)
 	}
 	if c.seen == nil {
 		c.seen = map[digest.Digest]bool{}
@@ -72,6 +75,25 @@ func (c *stubClient) Solve(ctx context.Context, req gwclient.SolveRequest) (*gwc
 	res := gwclient.NewResult()
 	res.SetRef(&stubRef{files: c.files})
 	return res, nil
+}
+
+// isDotGit reports whether def is the transfer of .git alone (dotGit).
+func isDotGit(def *pb.Definition) bool {
+	sources := 0
+	dotgit := false
+	for _, dt := range def.Def {
+		var op pb.Op
+		if op.UnmarshalVT(dt) != nil {
+			return false
+		}
+		if src := op.GetSource(); src != nil {
+			sources++
+			dotgit = strings.HasPrefix(src.Attrs[pb.AttrIncludePatterns], `[".git",`)
+		} else if len(op.Inputs) != 1 {
+			return false
+		}
+	}
+	return sources == 1 && dotgit
 }
 
 // isReadAhead reports whether def runs the read-ahead of .git
@@ -122,7 +144,13 @@ func (r *stubRef) ToState() (bkllb.State, error)      { return bkllb.Scratch(), 
 func (r *stubRef) Evaluate(ctx context.Context) error { return nil }
 
 func (r *stubRef) ReadFile(ctx context.Context, req gwclient.ReadRequest) ([]byte, error) {
-	return fs.ReadFile(r.files, path.Clean(req.Filename))
+	dt, err := fs.ReadFile(r.files, path.Clean(req.Filename))
+	if err != nil || req.Range == nil {
+		return dt, err
+	}
+	// the gateway's range: from Offset, at most Length bytes
+	dt = dt[min(req.Range.Offset, len(dt)):]
+	return dt[:min(req.Range.Length, len(dt))], nil
 }
 
 func (r *stubRef) StatFile(ctx context.Context, req gwclient.StatRequest) (*fstypes.Stat, error) {
@@ -141,7 +169,7 @@ func (r *stubRef) ReadDir(ctx context.Context, req gwclient.ReadDirRequest) ([]*
 	var out []*fstypes.Stat
 	for _, e := range entries {
 		fi, _ := e.Info()
-		out = append(out, &fstypes.Stat{Path: e.Name(), Mode: uint32(fi.Mode())})
+		out = append(out, &fstypes.Stat{Path: e.Name(), Mode: uint32(fi.Mode()), Size: fi.Size()})
 	}
 	return out, nil
 }
@@ -242,7 +270,7 @@ func TestBuildErrorsNameTheFile(t *testing.T) {
 		{name: "default name", files: map[string]string{"dappfile.yml": "dimg: a\nfrom: alpine\nshel: {}\n"}, err: `dappfile.yml:3:1: unknown key "shel"`, lines: []int32{3}},
 		{name: "whole file", files: map[string]string{"Dappfile": "dimg: a\nfrom: x\n---\ndimg: b\nfrom: x\n"}, err: "Dappfile: defines 2 images (a, b)"},
 		{name: "files get outside", files: map[string]string{"Dappfile": "dimg: a\nfrom: x{{ .Files.Get \"/etc/passwd\" }}\n"}, err: `Dappfile:2:`, lines: []int32{2}},
-		{name: "template file", files: map[string]string{"Dappfile": "dimg: a\nfrom: x\n", ".dappfiles/t.tmpl": "{{ end }}"}, err: ".dappfiles/t.tmpl:1:1: template: unexpected {{end}}"},
+		{name: "template file", files: map[string]string{"Dappfile": "dimg: a\nfrom: x{{ \"\" }}\n", ".dappfiles/t.tmpl": "{{ end }}"}, err: ".dappfiles/t.tmpl:1:1: template: unexpected {{end}}"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -402,28 +430,4 @@ func TestNoCacheFilterDockerfileImage(t *testing.T) {
 	require.Equal(t, 2, ignored("web"))
 	require.Equal(t, 1, ignored("base"))
 	require.Equal(t, 0, ignored("other"))
-}
-
-// TestParseUntemplated: only a Dappfile without template actions is
-// parsed before its templates are read (what it names is then final);
-// one with them, or one that does not parse, waits for readDappfile.
-func TestParseUntemplated(t *testing.T) {
-	t.Parallel()
-	bc, err := dockerui.NewClient(newStub(nil, nil))
-	require.NoError(t, err)
-	for _, tc := range []struct {
-		name, data string
-		parsed     bool
-	}{
-		{"plain", "dimg: app\nfrom: alpine:3.20\n", true},
-		{"templated", "dimg: app\nfrom: {{ env \"BASE\" }}\n", false},
-		{"an include", "{{ include \"base\" . }}\n", false},
-		{"broken", "dimg: app\nfrom: [\n", false},
-	} {
-		cfg := parseUntemplated(&dockerui.Source{SourceMap: &bkllb.SourceMap{Filename: "Dappfile", Data: []byte(tc.data)}}, bc)
-		require.Equal(t, tc.parsed, cfg != nil, tc.name)
-		if cfg != nil {
-			require.Equal(t, "alpine:3.20", cfg.Images[0].From)
-		}
-	}
 }

@@ -32,6 +32,10 @@ type contextGit struct {
 	// ahead is set by willPrefetch: a read-ahead will run, so the reader
 	// is born waiting for the one done inside the build.
 	ahead bool
+	// prefetching is set by willPrefetch: .git is transferred
+	prefetching bool
+	// spec is what speculateReadAhead started, or nil
+	spec *aheadSpeculation
 
 	fsOnce sync.Once
 	fs     billy.Filesystem
@@ -54,7 +58,14 @@ func newContextGit(bc *dockerui.Client, helper func(context.Context) (bkllb.Stat
 // willPrefetch says that prefetch is about to run. Called before anything
 // else reads .git, it lets the reader wait for the read-ahead done inside
 // the build from its first read on: prefetch ends that wait in any case.
-func (g *contextGit) willPrefetch() { g.ahead = g.helper != nil }
+func (g *contextGit) willPrefetch() {
+	g.ahead = g.helper != nil
+	g.prefetching = true
+}
+
+// transfers reports whether .git is transferred in this build: prefetch
+// solves it whenever the Dappfile may read it.
+func (g *contextGit) transfers() bool { return g.prefetching }
 
 // dotGitFS solves the context narrowed to .git once (it ignores
 // .dockerignore, which often lists .git: only the files that git mappings
@@ -64,12 +75,7 @@ func (g *contextGit) dotGitFS(ctx context.Context) (billy.Filesystem, error) {
 		tr := tracerFrom(ctx)
 		end := tr.span(phaseGit)
 		defer end(0, 0)
-		st, err := dotGit(ctx, g.bc)
-		if err != nil {
-			g.fsErr = err
-			return
-		}
-		ref, err := solveRef(ctx, g.bc.GatewayClient(), st)
+		ref, err := g.solveDotGit(ctx)
 		if err != nil {
 			g.fsErr = err
 			return
@@ -82,6 +88,22 @@ func (g *contextGit) dotGitFS(ctx context.Context) (billy.Filesystem, error) {
 		g.fs = rfs
 	})
 	return g.fs, g.fsErr
+}
+
+// solveDotGit is dotGit's state solved: by the speculation when there is
+// one (dotGit's state is then the one it solved) and it did not fail,
+// else now.
+func (g *contextGit) solveDotGit(ctx context.Context) (gwclient.Reference, error) {
+	if g.spec != nil {
+		if ref, err := g.spec.dotGitRef(ctx); err == nil {
+			return ref, nil
+		}
+	}
+	st, err := dotGit(ctx, g.bc)
+	if err != nil {
+		return nil, err
+	}
+	return solveRef(ctx, g.bc.GatewayClient(), st)
 }
 
 func (g *contextGit) open(ctx context.Context) (*gitsource.Repo, error) {

@@ -187,7 +187,7 @@ func convertOpt(ctx context.Context, bc *dockerui.Client, opt options, src *dock
 		ImageResolveMode: bc.ImageResolveMode.String(),
 		NamedContext:     bg.bases.namedContext,
 		BuildContext: func(include, exclude []string) (bkllb.State, error) {
-			return buildContext(ctx, bc, include, exclude)
+			return bg.worktrees.main.narrowedTo(ctx, include, exclude)
 		},
 		SourceMap:         src.SourceMap,
 		IgnoreCache:       bc.IsNoCache,
@@ -203,25 +203,6 @@ func convertOpt(ctx context.Context, bc *dockerui.Client, opt options, src *dock
 			src.Warn(ctx, w.Message, warnOpts(w.Range))
 		},
 	}
-}
-
-// buildContext is the main context narrowed to include/exclude, keeping the
-// user's .dockerignore.
-func buildContext(ctx context.Context, bc *dockerui.Client, include, exclude []string) (bkllb.State, error) {
-	ignore, err := bc.DockerIgnorePatterns(ctx)
-	if err != nil {
-		return bkllb.State{}, err
-	}
-	excludes := append(append([]string{}, ignore...), exclude...)
-	opts := []bkllb.LocalOption{bkllb.ExcludePatterns(excludes)}
-	if len(include) > 0 {
-		opts = append(opts, bkllb.IncludePatterns(include))
-	}
-	st, err := narrowedContext(ctx, bc, narrowing{include: include, exclude: excludes}, opts...)
-	if err != nil {
-		return bkllb.State{}, err
-	}
-	return *st, nil
 }
 
 // narrowing is what a transfer of the main context takes of it.
@@ -252,15 +233,22 @@ func (n narrowing) sharedKeyHint() string {
 	return dockerui.DefaultLocalNameContext + "-" + hex.EncodeToString(h.Sum(nil))[:16]
 }
 
-// narrowedContext is dockerui's main context narrowed by opts, which n
-// describes, under a shared-key hint of its own (see sharedKeyHint).
-func narrowedContext(ctx context.Context, bc *dockerui.Client, n narrowing, opts ...bkllb.LocalOption) (*bkllb.State, error) {
-	return bc.MainContext(ctx, append(opts, bkllb.SharedKeyHint(n.sharedKeyHint()))...)
+// dotGit is the context limited to .git. The git-export helper mounts the
+// same state, so its vertex is the one contextGit already solved. When the
+// main context is the client's directory it is earlyDotGit's state, made
+// without waiting for dockerui to read .dockerignore, whose patterns
+// dotGitOpts replace anyway: the reads of .git then never queue behind
+// that transfer.
+func dotGit(ctx context.Context, bc *dockerui.Client) (bkllb.State, error) {
+	if st, ok := earlyDotGit(bc); ok {
+		return st, nil
+	}
+	return mainContextDotGit(ctx, bc)
 }
 
-// dotGit is the context limited to .git. The git-export helper mounts the
-// same state, so its vertex is the one contextGit already solved.
-func dotGit(ctx context.Context, bc *dockerui.Client) (bkllb.State, error) {
+// mainContextDotGit is dotGit's state as dockerui's main context makes it,
+// whatever the context is (another local name, a remote context).
+func mainContextDotGit(ctx context.Context, bc *dockerui.Client) (bkllb.State, error) {
 	st, err := bc.MainContext(ctx, dotGitOpts()...)
 	if err != nil {
 		return bkllb.State{}, err
@@ -270,11 +258,17 @@ func dotGit(ctx context.Context, bc *dockerui.Client) (bkllb.State, error) {
 
 // dotGitOpts narrow the main context to .git, whatever .dockerignore says,
 // without what neither the plan, the checks nor git-export ever read:
-// dotGitUnread.
+// dotGitUnread. .dockerignore comes along (its target too, when it is a
+// link, as dockerui's own transfer of it follows it): mainContext reads
+// the ignore patterns from there, which saves the daemon a transfer of
+// its own. It changes nothing that reads .git: the read-ahead and the
+// git-export steps read below .git, and the steps are keyed by the
+// objects they copy from it.
 func dotGitOpts() []bkllb.LocalOption {
-	n := narrowing{include: []string{".git"}, exclude: dotGitUnread}
+	n := narrowing{include: []string{".git", dockerignoreName}, exclude: dotGitUnread, follow: []string{dockerignoreName}}
 	return []bkllb.LocalOption{bkllb.IncludePatterns(n.include), bkllb.ExcludePatterns(n.exclude),
-		dockerui.WithInternalName("load .git"), bkllb.SharedKeyHint(n.sharedKeyHint())}
+		bkllb.FollowPaths(n.follow), dockerui.WithInternalName("load .git, " + dockerignoreName),
+		bkllb.SharedKeyHint(n.sharedKeyHint())}
 }
 
 // dotGitUnread are the folders of .git the build never reads, left out of
@@ -296,17 +290,21 @@ func earlyDotGit(bc *dockerui.Client) (bkllb.State, bool) {
 	if !localMainContext(bo) {
 		return bkllb.State{}, false
 	}
-	sessionID := bo.SessionID
+	return bkllb.Local(dockerui.DefaultLocalNameContext, append([]bkllb.LocalOption{bkllb.SessionID(contextSessionID(bo))}, dotGitOpts()...)...), true
+}
+
+// contextSessionID is the session the main context's directory comes
+// from, as dockerui picks it.
+func contextSessionID(bo gwclient.BuildOpts) string {
 	if v := bo.Opts[localSessionPrefix+dockerui.DefaultLocalNameContext]; v != "" {
-		sessionID = v
+		return v
 	}
-	return bkllb.Local(dockerui.DefaultLocalNameContext, append([]bkllb.LocalOption{bkllb.SessionID(sessionID)}, dotGitOpts()...)...), true
+	return bo.SessionID
 }
 
 // localMainContext reports whether the main context is the client's
 // directory under its default name, as the frontend's speculative solves
-// (earlyDotGit, speculateTemplates) assume: not another local name, not a
-// remote context.
+// (earlyDotGit) assume: not another local name, not a remote context.
 func localMainContext(bo gwclient.BuildOpts) bool {
 	return bo.Opts[keyContextKey] == "" && bo.Opts[dockerui.DefaultLocalNameContext] == ""
 }

@@ -1,12 +1,10 @@
 package frontend
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io/fs"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/flant/dapp-frontend/dappfile"
@@ -124,33 +122,19 @@ func solveRef(ctx context.Context, c gwclient.Client, st bkllb.State) (gwclient.
 
 // readDappfile loads the Dappfile with what its template may read from the
 // build context, and forwards warnings to the client with their location.
-func readDappfile(ctx context.Context, bc *dockerui.Client, src *dockerui.Source, git *contextGit) (*dappfile.Config, error) {
+// The context is read lazily: a Dappfile without a template action reads
+// nothing of it (dappfile.Load).
+func readDappfile(ctx context.Context, bc *dockerui.Client, src *dockerui.Source, main *mainContext, git *contextGit) (*dappfile.Config, error) {
 	cfg, warnings, err := dappfile.Load(src.Data, dappfile.LoadOpt{
 		Werf:      dappfile.IsWerfFile(src.Filename),
 		BuildArgs: bc.BuildArgs,
-		Context:   &contextFS{ctx: ctx, bc: bc},
+		Context:   &contextFS{ctx: ctx, main: main, gw: bc.GatewayClient()},
 		Commit:    func() (dappfile.Commit, error) { return headCommit(ctx, git) },
 	})
 	for _, w := range warnings {
 		src.Warn(ctx, w.Message, warnOpts(w.Range))
 	}
 	return cfg, err
-}
-
-// parseUntemplated is the Dappfile of src when it holds no template
-// action: readDappfile then gives the same config, whatever the
-// templates' folders hold, so what it names can be started before they
-// are read. nil otherwise, or when it does not parse (readDappfile
-// reports why).
-func parseUntemplated(src *dockerui.Source, bc *dockerui.Client) *dappfile.Config {
-	if bytes.Contains(src.Data, []byte("{{")) {
-		return nil
-	}
-	cfg, _, err := dappfile.Parse(src.Data, dappfile.ParseOpt{Werf: dappfile.IsWerfFile(src.Filename), BuildArgs: bc.BuildArgs})
-	if err != nil {
-		return nil
-	}
-	return cfg
 }
 
 // headCommit is the context repository's HEAD, for werf's `.Commit`.
@@ -169,7 +153,8 @@ func headCommit(ctx context.Context, git *contextGit) (dappfile.Commit, error) {
 // own.
 type contextFS struct {
 	ctx       context.Context
-	bc        *dockerui.Client
+	main      *mainContext
+	gw        gwclient.Client
 	templates *refFS
 }
 
@@ -198,36 +183,12 @@ func templatesNarrowing() (narrowing, []bkllb.LocalOption) {
 		dockerui.WithInternalName("load " + strings.Join(dappfile.TemplateDirs, ", ") + " templates")}
 }
 
-// speculateTemplates solves the transfer of the template folders, and
-// with it that of .dockerignore, before the Dappfile is found and read:
-// the three are then under way at once rather than one after the other.
-// It asks a dockerui client of its own, which does not know the
-// Dappfile's own ignore file (<Dappfile>.dockerignore): when there is
-// none, readDappfile's solves of the same states later join these
-// (BuildKit runs a vertex once per build); when there is one, its
-// patterns make other states, solved anew, and these are not used. It
-// runs in wg.
-func speculateTemplates(ctx context.Context, c gwclient.Client, wg *sync.WaitGroup) {
-	bc, err := dockerui.NewClient(c)
-	if err != nil || !localMainContext(bc.BuildOpts()) {
-		return
-	}
-	wg.Go(func() {
-		n, opts := templatesNarrowing()
-		st, err := narrowedContext(ctx, bc, n, opts...)
-		if err != nil {
-			return
-		}
-		_, _ = solveRef(ctx, bc.GatewayClient(), *st)
-	})
-}
-
 func (c *contextFS) solve(n narrowing, opts ...bkllb.LocalOption) (refFS, error) {
-	st, err := narrowedContext(c.ctx, c.bc, n, opts...)
+	st, err := c.main.narrowed(c.ctx, n, opts...)
 	if err != nil {
 		return refFS{}, err
 	}
-	ref, err := solveRef(c.ctx, c.bc.GatewayClient(), *st)
+	ref, err := solveRef(c.ctx, c.gw, *st)
 	if err != nil {
 		return refFS{}, err
 	}

@@ -367,66 +367,129 @@ func readAheadHelper(ctx context.Context, bc *dockerui.Client, opt options) func
 	return helper
 }
 
-// speculateReadAhead solves the read-ahead inside the build, and with it
-// the transfer of .git, before the Dappfile is found and read, so that
-// both are under way while it and its .dockerignore are: prefetch's own
-// solves of the same states later join them (BuildKit runs a vertex once
-// per build). It reads only c's options. The returned func cancels it,
-// for a Dappfile that maps no git; it runs in wg.
-func speculateReadAhead(ctx context.Context, c gwclient.Client, wg *sync.WaitGroup) (cancel func()) {
+// aheadSpeculation is what speculateReadAhead started before the Dappfile
+// was read: the solve of .git and the read-ahead's, its file read and
+// decoded. contextGit takes them from here rather than asking the daemon
+// again, which would be another Solve call, and another round of the
+// file's reads, on the build's critical path.
+type aheadSpeculation struct {
+	gitDone chan struct{}
+	gitRef  gwclient.Reference
+	gitErr  error
+
+	fileDone chan struct{}
+	file     readAheadFile
+	size     int64
+	fileErr  error
+}
+
+// dotGitRef waits for the speculative solve of .git.
+func (s *aheadSpeculation) dotGitRef(ctx context.Context) (gwclient.Reference, error) {
+	select {
+	case <-s.gitDone:
+		return s.gitRef, s.gitErr
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+}
+
+// readAhead waits for the speculative read-ahead's file.
+func (s *aheadSpeculation) readAhead(ctx context.Context) (readAheadFile, int64, error) {
+	select {
+	case <-s.fileDone:
+		return s.file, s.size, s.fileErr
+	case <-ctx.Done():
+		return readAheadFile{}, 0, context.Cause(ctx)
+	}
+}
+
+// speculateReadAhead solves .git and the read-ahead inside the build, and
+// reads the read-ahead's file, before the Dappfile is found and read, so
+// that all of it is under way while the Dappfile is transferred. It
+// reads only c's options, and starts only when the main context is the
+// client's directory: dotGit's state is then earlyDotGit's, the one
+// solved here. The returned func cancels it, for a Dappfile that maps no
+// git; it runs in wg. nil when it did not start.
+func speculateReadAhead(ctx context.Context, c gwclient.Client, wg *sync.WaitGroup) (*aheadSpeculation, func()) {
 	none := func() {}
 	bc, err := dockerui.NewClient(c)
 	if err != nil {
-		return none
+		return nil, none
 	}
 	opt, err := parseOptions(bc.BuildOpts().Opts)
 	if err != nil {
-		return none
+		return nil, none
 	}
 	helper := readAheadHelper(ctx, bc, opt)
 	dotgit, ok := earlyDotGit(bc)
 	if helper == nil || !ok {
-		return none
+		return nil, none
 	}
 	sctx, cancel := context.WithCancel(ctx)
+	s := &aheadSpeculation{gitDone: make(chan struct{}), fileDone: make(chan struct{})}
 	wg.Go(func() {
+		defer close(s.gitDone)
+		s.gitRef, s.gitErr = solveRef(sctx, bc.GatewayClient(), dotgit)
+	})
+	wg.Go(func() {
+		defer close(s.fileDone)
 		h, err := helper(sctx)
 		if err != nil {
+			s.fileErr = err
 			return
 		}
-		_, _ = solveRef(sctx, bc.GatewayClient(), readAheadState(dotgit, h, workerPlatform(bc)))
+		s.file, s.size, s.fileErr = loadReadAhead(sctx, bc.GatewayClient(), readAheadState(dotgit, h, workerPlatform(bc)))
 	})
-	return cancel
+	return s, cancel
 }
 
-// readAheadInBuild solves the read-ahead ExecOp and loads its file into
-// rfs. It is counted as the io row git-read-ahead of the trace.
+// readAheadInBuild loads the read-ahead ExecOp's file into rfs: the one
+// speculateReadAhead read when it ran, else solved and read now. It is
+// counted as the io row git-read-ahead of the trace.
 func (g *contextGit) readAheadInBuild(ctx context.Context, rfs *readerFS) error {
 	start := time.Now()
 	var size int64
 	defer func() { tracerFrom(ctx).add(ioGitReadAhead, true, time.Since(start), size, 1) }()
-	helper, err := g.helper(ctx)
+	var f readAheadFile
+	var err error
+	if g.spec != nil {
+		f, size, err = g.spec.readAhead(ctx)
+	} else {
+		f, size, err = g.loadReadAhead(ctx)
+	}
 	if err != nil {
 		return err
+	}
+	return rfs.load(f)
+}
+
+func (g *contextGit) loadReadAhead(ctx context.Context) (readAheadFile, int64, error) {
+	helper, err := g.helper(ctx)
+	if err != nil {
+		return readAheadFile{}, 0, err
 	}
 	dotgit, err := dotGit(ctx, g.bc)
 	if err != nil {
-		return err
+		return readAheadFile{}, 0, err
 	}
-	ref, err := solveRef(ctx, g.bc.GatewayClient(), readAheadState(dotgit, helper, workerPlatform(g.bc)))
+	return loadReadAhead(ctx, g.bc.GatewayClient(), readAheadState(dotgit, helper, workerPlatform(g.bc)))
+}
+
+// loadReadAhead solves the read-ahead state st and decodes its file.
+func loadReadAhead(ctx context.Context, c gwclient.Client, st bkllb.State) (readAheadFile, int64, error) {
+	ref, err := solveRef(ctx, c, st)
 	if err != nil {
-		return err
+		return readAheadFile{}, 0, err
 	}
 	data, err := readWholeFile(ctx, ref, aheadFile, maxReadAheadFile)
 	if err != nil {
-		return err
+		return readAheadFile{}, 0, err
 	}
-	size = int64(len(data))
 	var f readAheadFile
 	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&f); err != nil {
-		return errors.Wrap(err, "failed to decode the read-ahead of .git")
+		return readAheadFile{}, 0, errors.Wrap(err, "failed to decode the read-ahead of .git")
 	}
-	return rfs.load(f)
+	return f, int64(len(data)), nil
 }
 
 // readWholeFile reads name of ref, at most max bytes, in requests of

@@ -6,6 +6,7 @@ import (
 	"encoding/gob"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -226,11 +227,19 @@ func TestEarlyDotGitIsDotGit(t *testing.T) {
 			}
 			bc, err := dockerui.NewClient(newStub(files, opts))
 			require.NoError(t, err)
-			want, err := dotGit(context.Background(), bc)
+			want, err := mainContextDotGit(context.Background(), bc)
 			require.NoError(t, err)
 			got, ok := earlyDotGit(bc)
 			require.True(t, ok)
 			require.Equal(t, lastOp(t, want), lastOp(t, got))
+			// dotGit hands out the early state without reading .dockerignore
+			fresh := newStub(files, opts)
+			fbc, err := dockerui.NewClient(fresh)
+			require.NoError(t, err)
+			st, err := dotGit(context.Background(), fbc)
+			require.NoError(t, err)
+			require.Equal(t, lastOp(t, got), lastOp(t, st))
+			require.Empty(t, fresh.solved, "dotGit solved something")
 			// what the build never reads of .git is not transferred
 			def, err := got.Marshal(context.Background())
 			require.NoError(t, err)
@@ -251,46 +260,136 @@ func TestEarlyDotGitIsDotGit(t *testing.T) {
 	}
 }
 
-// TestSpeculatedTemplates: the templates' transfer started before the
-// Dappfile is read (speculateTemplates, with a dockerui client that has
-// not read it) is the one readDappfile asks for when no
-// <Dappfile>.dockerignore is there, so BuildKit runs it once; with one,
-// the patterns differ and readDappfile's transfer is its own.
-func TestSpeculatedTemplates(t *testing.T) {
+// TestBuildTransfersOnlyWhatTheDappfileNeeds: a Dappfile without template
+// actions and without git transfers neither the templates nor
+// .dockerignore (each would be a solve of the daemon's for nothing); one
+// with an action transfers both, .dockerignore first as its patterns
+// narrow the templates' transfer.
+func TestBuildTransfersOnlyWhatTheDappfileNeeds(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		name  string
-		files map[string]string
-		same  bool
+		name, dappfile string
+		want           []string
 	}{
-		{name: "no ignore file", files: map[string]string{}, same: true},
-		{name: ".dockerignore", files: map[string]string{".dockerignore": "node_modules\n*.log\n"}, same: true},
-		{name: "Dappfile.dockerignore", files: map[string]string{".dockerignore": "node_modules\n", "Dappfile.dockerignore": "vendor\n"}},
+		{name: "plain", dappfile: "dimg: app\nfrom: alpine\n", want: []string{"load build definition from Dappfile"}},
+		{name: "templated", dappfile: "dimg: app\n{{ include \"base\" . }}\n",
+			want: []string{"load build definition from Dappfile", "load .dockerignore", "load .dappfiles, .werf templates"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			tc.files["Dappfile"] = "dimg: app\nfrom: alpine\n"
-			stub := newStub(tc.files, map[string]string{keyFilename: "Dappfile"})
-			ctx := context.Background()
-			n, opts := templatesNarrowing()
-
-			early, err := dockerui.NewClient(stub)
+			stub := newStub(map[string]string{"Dappfile": tc.dappfile, ".dockerignore": "node_modules\n",
+				".dappfiles/base.tmpl": `{{ define "base" }}from: alpine{{ end }}`}, map[string]string{keyFilename: "Dappfile"})
+			_, err := Build(context.Background(), stub)
 			require.NoError(t, err)
-			require.True(t, localMainContext(early.BuildOpts()))
-			speculated, err := narrowedContext(ctx, early, n, opts...)
-			require.NoError(t, err)
-
-			bc, err := dockerui.NewClient(stub)
-			require.NoError(t, err)
-			_, err = bc.ReadEntrypoint(ctx, "YAML")
-			require.NoError(t, err)
-			read, err := narrowedContext(ctx, bc, n, opts...)
-			require.NoError(t, err)
-			if tc.same {
-				require.Equal(t, lastOp(t, *read), lastOp(t, *speculated))
-			} else {
-				require.NotEqual(t, lastOp(t, *read), lastOp(t, *speculated))
+			var got []string
+			for _, def := range stub.solved {
+				for _, dt := range def.Def {
+					var op pb.Op
+					require.NoError(t, op.UnmarshalVT(dt))
+					if src := op.GetSource(); src != nil && strings.HasPrefix(src.Identifier, "local://") {
+						got = append(got, strings.TrimPrefix(def.Metadata[string(digest.FromBytes(dt))].Description["llb.customname"], "[internal] "))
+					}
+				}
 			}
+			require.Equal(t, tc.want, got)
 		})
+	}
+}
+
+// filesOf reads the files below dir, .git included, for newStub.
+func filesOf(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	require.NoError(t, filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		out[filepath.ToSlash(rel)] = string(data)
+		return err
+	}))
+	return out
+}
+
+// TestDockerignoreComesWithGit: when .git is transferred, .dockerignore
+// comes in the same transfer and no transfer of its own is made; its
+// patterns narrow the work tree the uncommitted-change check reads, as
+// dockerui's would. The Dappfile's own ignore file wins, as in dockerui.
+func TestDockerignoreComesWithGit(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		extra  map[string]string
+		ignore string
+	}{
+		{name: ".dockerignore", extra: map[string]string{".dockerignore": "secret.txt\n"}, ignore: "secret.txt"},
+		{name: "Dappfile.dockerignore", extra: map[string]string{".dockerignore": "secret.txt\n", "Dappfile.dockerignore": "vendor\n"}, ignore: "vendor"},
+		{name: "none", extra: map[string]string{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := gittest.New(t)
+			h.Write("app.js", "console.log(1)\n")
+			h.Commit("one")
+			files := filesOf(t, h.Dir)
+			files["Dappfile"] = "dimg: app\nfrom: alpine\ngit:\n- add: /\n  to: /app\n"
+			for k, v := range tc.extra {
+				files[k] = v
+			}
+			stub := newStub(files, map[string]string{keyFilename: "Dappfile"})
+			_, err := Build(context.Background(), stub)
+			require.NoError(t, err)
+			var names, worktreeExcludes []string
+			for _, def := range stub.solved {
+				for _, dt := range def.Def {
+					var op pb.Op
+					require.NoError(t, op.UnmarshalVT(dt))
+					src := op.GetSource()
+					if src == nil || !strings.HasPrefix(src.Identifier, "local://") {
+						continue
+					}
+					names = append(names, strings.TrimPrefix(def.Metadata[string(digest.FromBytes(dt))].Description["llb.customname"], "[internal] "))
+					if src.Identifier == "local://context" && !strings.Contains(src.Attrs[pb.AttrIncludePatterns], ".git") {
+						worktreeExcludes = append(worktreeExcludes, src.Attrs[pb.AttrExcludePatterns])
+					}
+				}
+			}
+			require.NotContains(t, names, "load .dockerignore", "a transfer of its own")
+			require.Equal(t, 1, stub.dotGits, ".git transferred once, .dockerignore with it")
+			require.Len(t, worktreeExcludes, 1, "the uncommitted-change check's work tree: %v", names)
+			if tc.ignore != "" {
+				require.Contains(t, worktreeExcludes[0], `"`+tc.ignore+`"`)
+			}
+			require.NotContains(t, worktreeExcludes[0], map[bool]string{true: "secret.txt", false: "\x00"}[tc.name == "Dappfile.dockerignore"])
+		})
+	}
+}
+
+// TestMainContextIsDockeruis: the main context's state made here, with the
+// patterns read from the transfer of .git, is the one dockerui makes with
+// the same .dockerignore, whatever options narrow it, and for a session of
+// the context's own.
+func TestMainContextIsDockeruis(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, opts := range []map[string]string{nil, {localSessionPrefix + "context": "other-session"}} {
+		files := map[string]string{"Dappfile": "dimg: app\nfrom: alpine\n", ".dockerignore": "node_modules\n*.log\n"}
+		bc, err := dockerui.NewClient(newStub(files, opts))
+		require.NoError(t, err)
+		own, err := dockerui.NewClient(newStub(files, opts))
+		require.NoError(t, err)
+		m := &mainContext{bc: own, ignore: &contextIgnore{}}
+		m.ignore.once.Do(func() { m.ignore.patterns, m.ignore.own = []string{"node_modules", "*.log"}, true })
+		for _, narrow := range [][]bkllb.LocalOption{nil, {bkllb.IncludePatterns([]string{"src"}), bkllb.SharedKeyHint("context-src")}} {
+			want, err := bc.MainContext(ctx, narrow...)
+			require.NoError(t, err)
+			got, err := m.state(ctx, narrow...)
+			require.NoError(t, err)
+			require.Equal(t, lastOp(t, *want), lastOp(t, *got))
+		}
 	}
 }

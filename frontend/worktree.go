@@ -10,7 +10,6 @@ import (
 
 	dappllb "github.com/flant/dapp-frontend/llb"
 	"github.com/go-git/go-billy/v5"
-	"github.com/moby/buildkit/frontend/dockerui"
 )
 
 // worktrees solves the narrowed work trees the uncommitted-change checks
@@ -19,9 +18,9 @@ import (
 // walks and sends the work tree while the frontend reads .git and plans,
 // not after: the checks wait for these transfers before the build ends.
 type worktrees struct {
-	bc  *dockerui.Client
-	all onceMap[worktreeSolve]
-	wg  sync.WaitGroup
+	main *mainContext
+	all  onceMap[worktreeSolve]
+	wg   sync.WaitGroup
 	// shared maps the narrowing of a check warm started to the one its
 	// transfer is shared under (dappllb.SharedWorktrees); warm writes it
 	// before any get
@@ -37,7 +36,7 @@ type worktreeSolve struct {
 	err error
 }
 
-func newWorktrees(bc *dockerui.Client) *worktrees { return &worktrees{bc: bc} }
+func newWorktrees(main *mainContext) *worktrees { return &worktrees{main: main} }
 
 // get returns the work tree narrowed to include and exclude, solving it
 // the first time it is asked for.
@@ -57,11 +56,11 @@ func (w *worktrees) solve(ctx context.Context, include, exclude []string) (billy
 	tr := tracerFrom(ctx)
 	end := tr.span(phaseWorktree)
 	defer end(0, 0)
-	st, err := buildContext(ctx, w.bc, include, exclude)
+	st, err := w.main.narrowedTo(ctx, include, exclude)
 	if err != nil {
 		return nil, err
 	}
-	ref, err := solveRef(ctx, w.bc.GatewayClient(), st)
+	ref, err := solveRef(ctx, w.main.bc.GatewayClient(), st)
 	if err != nil {
 		return nil, err
 	}
