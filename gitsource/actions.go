@@ -47,6 +47,10 @@ func (a Action) Size() (int64, error) { return a.repo.blobSize(a.hash) }
 // Data is the content a file action writes, or a symlink's target.
 func (a Action) Data() ([]byte, error) { return a.repo.blobData(a.hash) }
 
+// Blob is the blob a file action writes: the same hash is the same
+// content, whichever repository holds it.
+func (a Action) Blob() plumbing.Hash { return a.hash }
+
 // FileWarmer is a repository filesystem that can read several files at
 // once into a cache its later reads are served from. The frontend's
 // filesystem over the gateway is one: there every read is a round trip.

@@ -1,0 +1,89 @@
+package gitsource
+
+import (
+	"io"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/pkg/errors"
+)
+
+// RecentOpt bounds RecentBlobs.
+type RecentOpt struct {
+	// MaxCommits is how far back the first-parent history is walked.
+	MaxCommits int
+	// MaxBytes ends the walk before the commit whose blobs would take
+	// the sum of their sizes to it or past it.
+	MaxBytes int64
+	// MinSize and MaxSize bound the blobs listed; the others are walked
+	// past, their sizes counted all the same.
+	MinSize, MaxSize int64
+}
+
+// RecentBlobs lists the blobs of the files the newest commits of head's
+// first-parent history changed or added, newest commit first, each once.
+// The walk stops at the commit that would bring the sizes of what the
+// commits since head changed to opt.MaxBytes: with DefaultPatchThreshold,
+// the commits after the one where a mapping's gitCache was cut, whose
+// change the latest patch writes, are those. A mapping narrower than the
+// whole tree may have been cut earlier; its blobs are then not all listed.
+func RecentBlobs(repo *Repo, head plumbing.Hash, opt RecentOpt) ([]plumbing.Hash, error) {
+	c, err := repo.r.CommitObject(head)
+	if err != nil {
+		return nil, errors.Wrapf(err, "failed to read commit %s", head)
+	}
+	var out []plumbing.Hash
+	seen := map[plumbing.Hash]bool{}
+	var total int64
+	for range opt.MaxCommits {
+		tree, err := c.Tree()
+		if err != nil {
+			return nil, errors.Wrapf(err, "failed to read the tree of %s", c.Hash)
+		}
+		var parent *object.Commit
+		var parentTree *object.Tree
+		if c.NumParents() > 0 {
+			if parent, err = c.Parent(0); err != nil {
+				return nil, errors.Wrapf(err, "failed to read the parent of %s", c.Hash)
+			}
+			if parentTree, err = parent.Tree(); err != nil {
+				return nil, errors.Wrapf(err, "failed to read the tree of %s", parent.Hash)
+			}
+		}
+		changes, err := object.DiffTree(parentTree, tree)
+		if err != nil {
+			return nil, errors.Wrapf(err, "failed to compare %s with its parent", c.Hash)
+		}
+		var found []plumbing.Hash
+		var size int64
+		for _, ch := range changes {
+			to := ch.To.TreeEntry
+			if ch.To.Name == "" || (to.Mode != filemode.Regular && to.Mode != filemode.Executable) || seen[to.Hash] {
+				continue
+			}
+			n, err := repo.blobSize(to.Hash)
+			if err != nil {
+				return nil, err
+			}
+			seen[to.Hash] = true
+			size += n
+			if n >= opt.MinSize && n <= opt.MaxSize {
+				found = append(found, to.Hash)
+			}
+		}
+		if total+size >= opt.MaxBytes {
+			break
+		}
+		total += size
+		out = append(out, found...)
+		if parent == nil {
+			break
+		}
+		c = parent
+	}
+	return out, nil
+}
+
+// OpenBlob opens blob h's content.
+func (r *Repo) OpenBlob(h plumbing.Hash) (io.ReadCloser, error) { return r.blobReader(h) }

@@ -1,0 +1,60 @@
+package gitsource
+
+import (
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/stretchr/testify/require"
+)
+
+// TestRecentBlobs: the blobs the newest commits changed or added, newest
+// first, within the size bounds; the walk stops before the commit that
+// takes the change to MaxBytes, and at MaxCommits.
+func TestRecentBlobs(t *testing.T) {
+	t.Parallel()
+	h := newTestRepo(t)
+	blob := func(s string) plumbing.Hash { return plumbing.ComputeHash(plumbing.BlobObject, []byte(s)) }
+	old := strings.Repeat("o", 4000)
+	h.Write("old.txt", old)
+	h.Commit("old")
+	big := strings.Repeat("b", 900)
+	h.Write("big.txt", big)
+	h.Write("tiny.txt", "t")
+	h.Commit("big")
+	mid, top := strings.Repeat("m", 300), strings.Repeat("n", 200)
+	h.Write("dir/mid.txt", mid)
+	h.Symlink("mid.txt", "dir/link")
+	h.Remove("tiny.txt")
+	h.Commit("mid")
+	h.Write("dir/mid.txt", top)
+	h.Write("again.txt", mid)
+	h.Commit("top")
+	repo := h.open()
+	head, err := repo.Head()
+	require.NoError(t, err)
+	recent := func(opt RecentOpt) []plumbing.Hash {
+		got, err := RecentBlobs(repo, head, opt)
+		require.NoError(t, err)
+		return got
+	}
+	all := RecentOpt{MaxCommits: 10, MaxBytes: 1 << 20, MinSize: 2, MaxSize: 1 << 20}
+	// newest commit first, a commit's files in path order (again.txt,
+	// then dir/mid.txt)
+	require.Equal(t, []plumbing.Hash{blob(mid), blob(top), blob(big), blob(old)}, recent(all),
+		"each blob once, no symlink, nothing below MinSize")
+	// top changes 300 + 200 bytes, mid nothing new, big adds 901: the walk
+	// stops before it
+	require.Equal(t, []plumbing.Hash{blob(mid), blob(top)}, recent(RecentOpt{MaxCommits: 10, MaxBytes: 1400, MinSize: 2, MaxSize: 1 << 20}))
+	require.Equal(t, []plumbing.Hash{blob(mid), blob(top), blob(big)}, recent(RecentOpt{MaxCommits: 10, MaxBytes: 1402, MinSize: 2, MaxSize: 1 << 20}))
+	require.Equal(t, []plumbing.Hash{blob(mid), blob(top)}, recent(RecentOpt{MaxCommits: 1, MaxBytes: 1 << 20, MinSize: 2, MaxSize: 1 << 20}))
+	require.Equal(t, []plumbing.Hash{blob(mid), blob(big)}, recent(RecentOpt{MaxCommits: 10, MaxBytes: 1 << 20, MinSize: 250, MaxSize: 1000}))
+
+	rd, err := repo.OpenBlob(blob(big))
+	require.NoError(t, err)
+	defer rd.Close()
+	data, err := io.ReadAll(rd)
+	require.NoError(t, err)
+	require.Equal(t, big, string(data))
+}
