@@ -2,6 +2,7 @@ package frontend
 
 import (
 	"context"
+	"github.com/go-git/go-git/v5/plumbing"
 	"sync"
 
 	"github.com/flant/dapp-frontend/dappfile"
@@ -36,6 +37,12 @@ type contextGit struct {
 	prefetching bool
 	// spec is what speculateReadAhead started, or nil
 	spec *aheadSpeculation
+	// aheadState and aheadBlobs are the read-ahead's output and the blobs
+	// it holds (keepBlobs), guarded by blobsMu: mu is held while .git is
+	// opened, which waits for the read-ahead that sets them
+	blobsMu    sync.Mutex
+	aheadState bkllb.State
+	aheadBlobs map[plumbing.Hash]bool
 
 	fsOnce sync.Once
 	fs     billy.Filesystem

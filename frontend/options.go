@@ -380,5 +380,6 @@ func gitOpt(bc *dockerui.Client, opt options, git *contextGit, bg *background) d
 			return &p
 		}(),
 		Worktree: bg.worktrees.get,
+		Blobs:    git.blobSource,
 	}
 }

@@ -9,12 +9,16 @@ import (
 	"io"
 	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/flant/dapp-frontend/gitsource"
 	"github.com/flant/dapp-frontend/llb/gitllb"
+	"github.com/go-git/go-billy/v5"
+	"github.com/go-git/go-git/v5/plumbing"
 	bkllb "github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerui"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
@@ -54,7 +58,7 @@ const (
 
 // readAheadVersion changes with the file's layout; it is in the ExecOp's
 // command line, so a new layout never meets an old file in the cache.
-const readAheadVersion = "v1"
+const readAheadVersion = "v2"
 
 // maxReadAheadFile bounds the file the frontend reads: the read-ahead's
 // own budget (prefetchMaxBytes) and the stats and listings beside it.
@@ -69,6 +73,20 @@ type readAheadFile struct {
 	Absent []string
 	Dirs   []aheadDir
 	Spans  []aheadSpan
+	// Blobs are the blobs written beside the file, at
+	// gitllb.BlobPath(hash) of the output (aheadBlobs).
+	Blobs []string
+}
+
+// Bounds of the blobs the read-ahead writes beside its file: those of the
+// newest commits, which a latest patch writes (gitsource.RecentBlobs), big
+// enough to be copied rather than written inline (gitllb.CopyBlobsFrom).
+// The build definition then carries none of their content.
+var aheadBlobs = gitsource.RecentOpt{
+	MaxCommits: 64,
+	MaxBytes:   gitsource.DefaultPatchThreshold,
+	MinSize:    gitllb.CopyBlobsFrom,
+	MaxSize:    gitsource.DefaultPatchThreshold,
 }
 
 type aheadStat struct {
@@ -262,12 +280,16 @@ func RunReadAhead(args []string) error {
 	r := rootReader{root}
 	fs := newReaderFS(context.Background(), r, ".git").(*readerFS)
 	fs.prefetch(r)
+	snap := fs.snapshot()
+	// the blobs are read through a reader of their own, so that they do
+	// not land in the file
+	snap.Blobs = writeRecentBlobs(newReaderFS(context.Background(), r, ".git"), filepath.Dir(args[2]))
 	out, err := os.OpenFile(args[2], os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return err
 	}
 	w := bufio.NewWriterSize(out, 1<<20)
-	if err := gob.NewEncoder(w).Encode(fs.snapshot()); err != nil {
+	if err := gob.NewEncoder(w).Encode(snap); err != nil {
 		out.Close()
 		return errors.Wrap(err, "failed to write the read-ahead")
 	}
@@ -276,6 +298,57 @@ func RunReadAhead(args []string) error {
 		return err
 	}
 	return out.Close()
+}
+
+// writeRecentBlobs writes the blobs of the newest commits (aheadBlobs)
+// below dir, at gitllb.BlobPath, and returns those written whole. It is
+// best effort: a blob it cannot write is left out, and the build writes
+// it from its content then.
+func writeRecentBlobs(dotgit billy.Filesystem, dir string) []string {
+	repo, err := gitsource.OpenFS(dotgit)
+	if err != nil {
+		return nil
+	}
+	head, err := repo.Head()
+	if err != nil {
+		return nil
+	}
+	hashes, err := gitsource.RecentBlobs(repo, head, aheadBlobs)
+	if err != nil || len(hashes) == 0 {
+		return nil
+	}
+	if err := os.Mkdir(filepath.Join(dir, gitllb.BlobsDir), 0o755); err != nil {
+		return nil
+	}
+	var out []string
+	for _, h := range hashes {
+		if writeBlob(repo, h, filepath.Join(dir, gitllb.BlobPath(h))) == nil {
+			out = append(out, h.String())
+		}
+	}
+	return out
+}
+
+func writeBlob(repo *gitsource.Repo, h plumbing.Hash, name string) (err error) {
+	rd, err := repo.OpenBlob(h)
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(name)
+		}
+	}()
+	_, err = io.Copy(f, rd)
+	return err
 }
 
 // rootReader is a fileReader over a directory on disk. os.Root keeps
@@ -381,6 +454,8 @@ type aheadSpeculation struct {
 	file     readAheadFile
 	size     int64
 	fileErr  error
+	// state is the read-ahead's output, which holds the blobs of file
+	state bkllb.State
 }
 
 // dotGitRef waits for the speculative solve of .git.
@@ -394,12 +469,12 @@ func (s *aheadSpeculation) dotGitRef(ctx context.Context) (gwclient.Reference, e
 }
 
 // readAhead waits for the speculative read-ahead's file.
-func (s *aheadSpeculation) readAhead(ctx context.Context) (readAheadFile, int64, error) {
+func (s *aheadSpeculation) readAhead(ctx context.Context) (readAheadFile, int64, bkllb.State, error) {
 	select {
 	case <-s.fileDone:
-		return s.file, s.size, s.fileErr
+		return s.file, s.size, s.state, s.fileErr
 	case <-ctx.Done():
-		return readAheadFile{}, 0, context.Cause(ctx)
+		return readAheadFile{}, 0, bkllb.State{}, context.Cause(ctx)
 	}
 }
 
@@ -438,7 +513,8 @@ func speculateReadAhead(ctx context.Context, c gwclient.Client, wg *sync.WaitGro
 			s.fileErr = err
 			return
 		}
-		s.file, s.size, s.fileErr = loadReadAhead(sctx, bc.GatewayClient(), readAheadState(dotgit, h, workerPlatform(bc)))
+		s.state = readAheadState(dotgit, h, workerPlatform(bc))
+		s.file, s.size, s.fileErr = loadReadAhead(sctx, bc.GatewayClient(), s.state)
 	})
 	return s, cancel
 }
@@ -451,28 +527,63 @@ func (g *contextGit) readAheadInBuild(ctx context.Context, rfs *readerFS) error 
 	var size int64
 	defer func() { tracerFrom(ctx).add(ioGitReadAhead, true, time.Since(start), size, 1) }()
 	var f readAheadFile
+	var st bkllb.State
 	var err error
 	if g.spec != nil {
-		f, size, err = g.spec.readAhead(ctx)
+		f, size, st, err = g.spec.readAhead(ctx)
 	} else {
-		f, size, err = g.loadReadAhead(ctx)
+		f, size, st, err = g.loadReadAhead(ctx)
 	}
 	if err != nil {
 		return err
 	}
-	return rfs.load(f)
+	if err := rfs.load(f); err != nil {
+		return err
+	}
+	return g.keepBlobs(st, f.Blobs)
 }
 
-func (g *contextGit) loadReadAhead(ctx context.Context) (readAheadFile, int64, error) {
+func (g *contextGit) loadReadAhead(ctx context.Context) (readAheadFile, int64, bkllb.State, error) {
 	helper, err := g.helper(ctx)
 	if err != nil {
-		return readAheadFile{}, 0, err
+		return readAheadFile{}, 0, bkllb.State{}, err
 	}
 	dotgit, err := dotGit(ctx, g.bc)
 	if err != nil {
-		return readAheadFile{}, 0, err
+		return readAheadFile{}, 0, bkllb.State{}, err
 	}
-	return loadReadAhead(ctx, g.bc.GatewayClient(), readAheadState(dotgit, helper, workerPlatform(g.bc)))
+	st := readAheadState(dotgit, helper, workerPlatform(g.bc))
+	f, size, err := loadReadAhead(ctx, g.bc.GatewayClient(), st)
+	return f, size, st, err
+}
+
+// keepBlobs remembers the blobs the read-ahead wrote beside its file, in
+// its output st, for blobSource. The list comes from the build: a name
+// that is not a hash fails the read-ahead's load, so nothing is kept.
+func (g *contextGit) keepBlobs(st bkllb.State, blobs []string) error {
+	held := make(map[plumbing.Hash]bool, len(blobs))
+	for _, b := range blobs {
+		h := plumbing.NewHash(b)
+		if h.String() != b {
+			return errors.Errorf("the read-ahead of .git names a blob %q that is not a hash", b)
+		}
+		held[h] = true
+	}
+	g.blobsMu.Lock()
+	defer g.blobsMu.Unlock()
+	g.aheadState, g.aheadBlobs = st, held
+	return nil
+}
+
+// blobSource is the read-ahead's output when it holds blob h
+// (gitllb.BlobSource).
+func (g *contextGit) blobSource(h plumbing.Hash) (bkllb.State, bool) {
+	g.blobsMu.Lock()
+	defer g.blobsMu.Unlock()
+	if !g.aheadBlobs[h] {
+		return bkllb.State{}, false
+	}
+	return g.aheadState, true
 }
 
 // loadReadAhead solves the read-ahead state st and decodes its file.

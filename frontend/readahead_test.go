@@ -13,6 +13,8 @@ import (
 
 	"github.com/flant/dapp-frontend/gitsource"
 	"github.com/flant/dapp-frontend/internal/gittest"
+	"github.com/flant/dapp-frontend/llb/gitllb"
+	"github.com/go-git/go-git/v5/plumbing"
 	bkllb "github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerui"
 	"github.com/moby/buildkit/solver/pb"
@@ -391,5 +393,41 @@ func TestMainContextIsDockeruis(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, lastOp(t, *want), lastOp(t, *got))
 		}
+	}
+}
+
+// TestReadAheadWritesRecentBlobs: beside its file, the read-ahead writes
+// the blobs of the newest commits that are big enough to be copied
+// (gitllb.CopyBlobsFrom), lists them, and keeps their content out of the
+// file; keepBlobs takes only hashes from that list.
+func TestReadAheadWritesRecentBlobs(t *testing.T) {
+	t.Parallel()
+	h := gittest.New(t)
+	big := strings.Repeat("big line\n", 4<<10)
+	h.Write("big.txt", big)
+	h.Write("small.txt", "small\n")
+	h.Commit("one")
+	dir := t.TempDir()
+	out := filepath.Join(dir, aheadFile)
+	require.NoError(t, RunReadAhead([]string{readAheadVersion, h.Dir, out}))
+	data, err := os.ReadFile(out)
+	require.NoError(t, err)
+	require.NotContains(t, string(data), big[:1000], "the blob's content stays out of the file")
+	var f readAheadFile
+	require.NoError(t, gob.NewDecoder(bytes.NewReader(data)).Decode(&f))
+	want := plumbing.ComputeHash(plumbing.BlobObject, []byte(big))
+	require.Equal(t, []string{want.String()}, f.Blobs)
+	written, err := os.ReadFile(filepath.Join(dir, gitllb.BlobPath(want)))
+	require.NoError(t, err)
+	require.Equal(t, big, string(written))
+
+	g := &contextGit{}
+	require.NoError(t, g.keepBlobs(bkllb.Scratch(), f.Blobs))
+	_, ok := g.blobSource(want)
+	require.True(t, ok)
+	_, ok = g.blobSource(plumbing.ComputeHash(plumbing.BlobObject, []byte("small\n")))
+	require.False(t, ok)
+	for _, bad := range []string{"../../etc/passwd", strings.ToUpper(want.String()), want.String()[:39]} {
+		require.Error(t, (&contextGit{}).keepBlobs(bkllb.Scratch(), []string{bad}), bad)
 	}
 }

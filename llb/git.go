@@ -67,6 +67,9 @@ type GitOpt struct {
 	// commit, where the helper's ExecOp, and the copies before and after
 	// it, cost more than the file data the definition then carries.
 	ExportPatchesAbove int64
+	// Blobs is gitllb.ApplyOpt.Blobs: states of the build that hold the
+	// blobs of big files written inline.
+	Blobs gitllb.BlobSource
 }
 
 // gitState is what an image's git stages share: the mappings with
@@ -96,7 +99,7 @@ func (sb *stageBuilder) applyGit(ctx context.Context, st stages.Stage) error {
 		exportAbove = sb.b.opt.Git.ExportPatchesAbove
 	}
 	next, err := gitllb.ApplySteps(sb.state, steps, gitllb.ApplyOpt{Constraints: sb.constraints(st, name), Export: sb.b.exportEnv(ctx), Budget: &sb.b.inlineBudget,
-		ExportAbove: exportAbove})
+		ExportAbove: exportAbove, Blobs: sb.b.opt.Git.Blobs})
 	if err != nil {
 		return withLocation(sb.b.cfg, err, st.Ranges[0])
 	}

@@ -114,17 +114,22 @@ shell:
 			}
 			require.True(t, archiveExported, "the 200 KB archive is written by the helper: %v", exported)
 			require.Equal(t, !tc.inline, patchExported, "%v", exported)
-			inlined := false
+			// inline, a file that big travels as its blob, which the
+			// layer copies to its place (gitllb.CopyBlobsFrom)
+			blob, copied := false, false
 			for _, o := range g.ops {
 				if f := o.GetFile(); f != nil {
 					for _, a := range f.Actions {
-						if mk := a.GetMkfile(); mk != nil && mk.Path == "/app/big.js" && len(mk.Data) == 200<<10 {
-							inlined = true
+						if mk := a.GetMkfile(); mk != nil && strings.HasPrefix(mk.Path, gitllb.BlobsDir+"/") && len(mk.Data) == 200<<10 {
+							blob = true
+						}
+						if cp := a.GetCopy(); cp != nil && cp.Dest == "/app/big.js" && strings.HasPrefix(cp.Src, gitllb.BlobsDir+"/") {
+							copied = true
 						}
 					}
 				}
 			}
-			require.Equal(t, tc.inline, inlined)
+			require.Equal(t, tc.inline, blob && copied)
 		})
 	}
 }

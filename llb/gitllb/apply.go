@@ -37,6 +37,9 @@ type ApplyOpt struct {
 	// with an *InlineLimitError when it is nil or errs, and, with
 	// ExportAbove, to learn whether the helper is there at all.
 	Export func() (ExportEnv, error)
+	// Blobs, when set, gives the states that hold blobs of files written
+	// inline (CopyBlobsFrom).
+	Blobs BlobSource
 	// ExportAbove, when positive, sends every point that writes more than
 	// ExportAbove bytes or more than ExportAboveFiles files through the
 	// exec-based path whenever Export gives a helper; only small points
@@ -47,6 +50,26 @@ type ApplyOpt struct {
 	// errs) points are inlined up to MaxInlineBytes as without it.
 	ExportAbove int64
 }
+
+// BlobSource finds a blob's content in a state of the build, at
+// BlobPath(h) there, or says it is not there.
+type BlobSource func(h plumbing.Hash) (llb.State, bool)
+
+// CopyBlobsFrom is the size from which a file written inline is copied
+// from a state holding its blob (ApplyOpt.Blobs; the frontend's
+// read-ahead writes the blobs of the newest commits), or from a FileOp of
+// its own that writes the blob there when no state holds it, rather than
+// written by a FileOp action carrying its content: the content then
+// travels in the build definition only when no state holds it, and the
+// layer is the same either way, as is its cache key, which BuildKit takes
+// from the content the copy reads, not from where it comes from.
+const CopyBlobsFrom = 16 << 10
+
+// BlobPath is where a BlobSource's state holds blob h.
+func BlobPath(h plumbing.Hash) string { return BlobsDir + "/" + h.String() }
+
+// BlobsDir is the folder of a BlobSource's state that holds the blobs.
+const BlobsDir = "/blobs"
 
 // ExportAboveFiles is the file count above which ApplyOpt.ExportAbove
 // exports a point without reading the sizes of its files.
@@ -135,6 +158,9 @@ func ApplySteps(base llb.State, steps []gitsource.MappingStep, opt ApplyOpt) (ll
 	if over := overLimit(prepared, limit); over != nil {
 		why = over
 	} else {
+		for _, ps := range prepared {
+			ps.e.blobs = opt.Blobs
+		}
 		warmData(prepared)
 		if bad, err := notUTF8(prepared); err != nil {
 			return llb.State{}, err
@@ -290,7 +316,11 @@ func overLimit(steps []preparedStep, limit int64) *InlineLimitError {
 func warmData(steps []preparedStep) {
 	var acts []gitsource.Action
 	for _, ps := range steps {
-		acts = append(acts, ps.acts...)
+		for _, a := range ps.acts {
+			if _, ok := ps.e.heldBlob(a); !ok {
+				acts = append(acts, a)
+			}
+		}
 	}
 	gitsource.WarmData(acts)
 }
@@ -347,6 +377,50 @@ type emitter struct {
 	file  string
 	chown *llb.ChownOpt
 	mtime time.Time
+	// blobs holds the blobs of big files, when set (CopyBlobsFrom)
+	blobs BlobSource
+}
+
+// copied reports whether a writes a file big enough to be copied from a
+// blob's state (CopyBlobsFrom).
+func copied(a gitsource.Action) (bool, error) {
+	if a.Kind != gitsource.ActMkfile {
+		return false, nil
+	}
+	n, err := a.Size()
+	return n >= CopyBlobsFrom, err
+}
+
+// heldBlob is the state of e.blobs holding a's blob, when a is copied and
+// a state holds it: its content is then not read at all.
+func (e *emitter) heldBlob(a gitsource.Action) (llb.State, bool) {
+	if e.blobs == nil {
+		return llb.State{}, false
+	}
+	if ok, err := copied(a); err != nil || !ok {
+		return llb.State{}, false
+	}
+	return e.blobs(a.Blob())
+}
+
+// copyBlob writes a's file by copying its blob: from the state holding it,
+// else from a FileOp that writes it where such a state would (the same
+// path, mode and owner: the same content to BuildKit's cache key).
+func (e *emitter) copyBlob(fa *llb.FileAction, a gitsource.Action, p string) (*llb.FileAction, error) {
+	src, ok := e.heldBlob(a)
+	if !ok {
+		dt, err := a.Data()
+		if err != nil {
+			return nil, err
+		}
+		src = llb.Scratch().File(llb.Mkdir(BlobsDir, 0o755).Mkfile(BlobPath(a.Blob()), 0o644, dt),
+			llb.WithCustomName("[internal] git blob "+a.Blob().String()))
+	}
+	ci := &llb.CopyInfo{Mode: &llb.ChmodOpt{Mode: a.Mode}, ChownOpt: e.chown, CreatedTime: &e.mtime, AlwaysReplaceExistingDestPaths: true}
+	if fa == nil {
+		return llb.Copy(src, BlobPath(a.Blob()), p, ci), nil
+	}
+	return fa.Copy(src, BlobPath(a.Blob()), p, ci), nil
 }
 
 // dataSize is what the file and symlink actions of acts write.
@@ -391,6 +465,11 @@ func (e *emitter) chain(fa *llb.FileAction, a gitsource.Action) (*llb.FileAction
 			opts = append(opts, *e.chown)
 		}
 		return chainMkdirMode(fa, p, a.Mode, opts...), nil
+	}
+	if ok, err := copied(a); err != nil {
+		return nil, err
+	} else if ok {
+		return e.copyBlob(fa, a, p)
 	}
 	dt, err := a.Data()
 	if err != nil {

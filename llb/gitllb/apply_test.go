@@ -1,12 +1,15 @@
 package gitllb
 
 import (
+	"bytes"
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/flant/dapp-frontend/dappfile"
 	"github.com/flant/dapp-frontend/gitsource"
 	"github.com/flant/dapp-frontend/internal/gittest"
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/solver/pb"
 	digest "github.com/opencontainers/go-digest"
@@ -312,4 +315,68 @@ func TestApplyParentsOfToKeepTheirOwner(t *testing.T) {
 	require.Equal(t, "/opt/lib", acts[1].GetMkdir().Path)
 	require.Equal(t, "app", acts[1].GetMkdir().Owner.User.GetByName().Name)
 	require.Equal(t, "gitArchive@"+p.Anchor.String()[:12], p.ArchiveStep().String())
+}
+
+// TestApplyCopiesBigFilesFromTheirBlobs: a file from CopyBlobsFrom up is
+// copied from the state a BlobSource gives for its blob, its content left
+// out of the definition; with no such state it is copied from a FileOp
+// that writes the blob at the same path. The copy's mode, owner and time
+// are the file's, as a mkfile's would be; a smaller file is written
+// inline.
+func TestApplyCopiesBigFilesFromTheirBlobs(t *testing.T) {
+	t.Parallel()
+	h := newTestRepo(t)
+	big := string(make([]byte, CopyBlobsFrom))
+	h.Write("big.bin", big)
+	h.Write("small.txt", "small")
+	h.Commit("init")
+	m := mapping("/", "/app")
+	m.Owner = "app"
+	p, _ := h.plan(m, gitsource.PlanOpt{})
+	blob := plumbing.ComputeHash(plumbing.BlobObject, []byte(big))
+	held := llb.Image("registry.example/held:1")
+	for name, tc := range map[string]struct {
+		blobs BlobSource
+		// fromHeld: the copy reads the held state, and the content is
+		// nowhere in the definition
+		fromHeld bool
+	}{
+		"held":      {blobs: func(h plumbing.Hash) (llb.State, bool) { return held, h == blob }, fromHeld: true},
+		"not held":  {blobs: func(plumbing.Hash) (llb.State, bool) { return llb.State{}, false }},
+		"no source": {},
+	} {
+		t.Run(name, func(t *testing.T) {
+			st, err := Apply(llb.Scratch(), p, p.ArchiveStep(), ApplyOpt{Blobs: tc.blobs})
+			require.NoError(t, err)
+			def, err := st.Marshal(context.Background())
+			require.NoError(t, err)
+			all := string(bytes.Join(def.Def, nil))
+			require.Equal(t, !tc.fromHeld, strings.Contains(all, big), "the blob's content in the definition")
+			require.Equal(t, tc.fromHeld, strings.Contains(all, "registry.example/held:1"))
+			ops, _ := fileOps(t, st)
+			layer := ops[len(ops)-1]
+			var cp *pb.FileActionCopy
+			for _, a := range layer.Actions {
+				if mk := a.GetMkfile(); mk != nil {
+					require.Equal(t, "/app/small.txt", mk.Path, "only the small file inline")
+				}
+				if c := a.GetCopy(); c != nil {
+					cp = c
+				}
+			}
+			require.NotNil(t, cp)
+			require.Equal(t, BlobPath(blob), cp.Src)
+			require.Equal(t, "/app/big.bin", cp.Dest)
+			require.Equal(t, int32(0o644), cp.Mode)
+			require.Equal(t, "app", cp.Owner.User.GetByName().Name)
+			require.Equal(t, tuesday.UnixNano(), cp.Timestamp)
+			require.True(t, cp.AlwaysReplaceExistingDestPaths)
+			if !tc.fromHeld {
+				blobOp := ops[0]
+				require.Equal(t, BlobPath(blob), blobOp.Actions[1].GetMkfile().Path)
+				require.Equal(t, int32(0o644), blobOp.Actions[1].GetMkfile().Mode)
+				require.Nil(t, blobOp.Actions[1].GetMkfile().Owner, "the blob is root's wherever it comes from")
+			}
+		})
+	}
 }
