@@ -262,6 +262,29 @@ func TestEarlyDotGitIsDotGit(t *testing.T) {
 	}
 }
 
+// transferred is a local source the build solved, and its name.
+type transferred struct {
+	name string
+	src  *pb.SourceOp
+}
+
+// localSources are the local sources of stub's solves, in their order.
+func localSources(t *testing.T, stub *stubClient) []transferred {
+	t.Helper()
+	var out []transferred
+	for _, def := range stub.solved {
+		for _, dt := range def.Def {
+			var op pb.Op
+			require.NoError(t, op.UnmarshalVT(dt))
+			if src := op.GetSource(); src != nil && strings.HasPrefix(src.Identifier, "local://") {
+				name := def.Metadata[string(digest.FromBytes(dt))].Description["llb.customname"]
+				out = append(out, transferred{name: strings.TrimPrefix(name, "[internal] "), src: src})
+			}
+		}
+	}
+	return out
+}
+
 // TestBuildTransfersOnlyWhatTheDappfileNeeds: a Dappfile without template
 // actions and without git transfers neither the templates nor
 // .dockerignore (each would be a solve of the daemon's for nothing); one
@@ -284,14 +307,8 @@ func TestBuildTransfersOnlyWhatTheDappfileNeeds(t *testing.T) {
 			_, err := Build(context.Background(), stub)
 			require.NoError(t, err)
 			var got []string
-			for _, def := range stub.solved {
-				for _, dt := range def.Def {
-					var op pb.Op
-					require.NoError(t, op.UnmarshalVT(dt))
-					if src := op.GetSource(); src != nil && strings.HasPrefix(src.Identifier, "local://") {
-						got = append(got, strings.TrimPrefix(def.Metadata[string(digest.FromBytes(dt))].Description["llb.customname"], "[internal] "))
-					}
-				}
+			for _, l := range localSources(t, stub) {
+				got = append(got, l.name)
 			}
 			require.Equal(t, tc.want, got)
 		})
@@ -346,18 +363,10 @@ func TestDockerignoreComesWithGit(t *testing.T) {
 			_, err := Build(context.Background(), stub)
 			require.NoError(t, err)
 			var names, worktreeExcludes []string
-			for _, def := range stub.solved {
-				for _, dt := range def.Def {
-					var op pb.Op
-					require.NoError(t, op.UnmarshalVT(dt))
-					src := op.GetSource()
-					if src == nil || !strings.HasPrefix(src.Identifier, "local://") {
-						continue
-					}
-					names = append(names, strings.TrimPrefix(def.Metadata[string(digest.FromBytes(dt))].Description["llb.customname"], "[internal] "))
-					if src.Identifier == "local://context" && !strings.Contains(src.Attrs[pb.AttrIncludePatterns], ".git") {
-						worktreeExcludes = append(worktreeExcludes, src.Attrs[pb.AttrExcludePatterns])
-					}
+			for _, l := range localSources(t, stub) {
+				names = append(names, l.name)
+				if l.src.Identifier == "local://context" && !strings.Contains(l.src.Attrs[pb.AttrIncludePatterns], ".git") {
+					worktreeExcludes = append(worktreeExcludes, l.src.Attrs[pb.AttrExcludePatterns])
 				}
 			}
 			require.NotContains(t, names, "load .dockerignore", "a transfer of its own")
