@@ -85,6 +85,7 @@ type readAheadFile struct {
 var aheadBlobs = gitsource.RecentOpt{
 	MaxCommits: 64,
 	MaxBytes:   gitsource.DefaultPatchThreshold,
+	MaxFiles:   4096,
 	MinSize:    gitllb.CopyBlobsFrom,
 	MaxSize:    gitsource.DefaultPatchThreshold,
 }
@@ -322,14 +323,17 @@ func writeRecentBlobs(dotgit billy.Filesystem, dir string) []string {
 	}
 	var out []string
 	for _, h := range hashes {
-		if writeBlob(repo, h, filepath.Join(dir, gitllb.BlobPath(h))) == nil {
+		if writeBlob(repo, h, filepath.Join(dir, gitllb.BlobPath(h)), aheadBlobs.MaxSize) == nil {
 			out = append(out, h.String())
 		}
 	}
 	return out
 }
 
-func writeBlob(repo *gitsource.Repo, h plumbing.Hash, name string) (err error) {
+// writeBlob writes blob h to name, refusing one longer than max: its
+// object's header, which RecentBlobs sized it by, comes from the build
+// context.
+func writeBlob(repo *gitsource.Repo, h plumbing.Hash, name string, max int64) (err error) {
 	rd, err := repo.OpenBlob(h)
 	if err != nil {
 		return err
@@ -347,7 +351,10 @@ func writeBlob(repo *gitsource.Repo, h plumbing.Hash, name string) (err error) {
 			os.Remove(name)
 		}
 	}()
-	_, err = io.Copy(f, rd)
+	n, err := io.Copy(f, io.LimitReader(rd, max+1))
+	if err == nil && n > max {
+		err = errors.Errorf("blob %s is longer than %d bytes", h, max)
+	}
 	return err
 }
 

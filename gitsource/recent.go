@@ -14,8 +14,10 @@ type RecentOpt struct {
 	// MaxCommits is how far back the first-parent history is walked.
 	MaxCommits int
 	// MaxBytes ends the walk before the commit whose blobs would take
-	// the sum of their sizes to it or past it.
+	// the sum of their sizes to it or past it; MaxFiles, likewise, the
+	// count of files changed, whose sizes the walk reads.
 	MaxBytes int64
+	MaxFiles int
 	// MinSize and MaxSize bound the blobs listed; the others are walked
 	// past, their sizes counted all the same.
 	MinSize, MaxSize int64
@@ -36,6 +38,7 @@ func RecentBlobs(repo *Repo, head plumbing.Hash, opt RecentOpt) ([]plumbing.Hash
 	var out []plumbing.Hash
 	seen := map[plumbing.Hash]bool{}
 	var total int64
+	files := 0
 	for range opt.MaxCommits {
 		tree, err := c.Tree()
 		if err != nil {
@@ -54,6 +57,9 @@ func RecentBlobs(repo *Repo, head plumbing.Hash, opt RecentOpt) ([]plumbing.Hash
 		changes, err := object.DiffTree(parentTree, tree)
 		if err != nil {
 			return nil, errors.Wrapf(err, "failed to compare %s with its parent", c.Hash)
+		}
+		if files += len(changes); files >= opt.MaxFiles {
+			break
 		}
 		var found []plumbing.Hash
 		var size int64

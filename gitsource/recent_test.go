@@ -39,17 +39,21 @@ func TestRecentBlobs(t *testing.T) {
 		require.NoError(t, err)
 		return got
 	}
-	all := RecentOpt{MaxCommits: 10, MaxBytes: 1 << 20, MinSize: 2, MaxSize: 1 << 20}
+	all := RecentOpt{MaxCommits: 10, MaxBytes: 1 << 20, MaxFiles: 100, MinSize: 2, MaxSize: 1 << 20}
 	// newest commit first, a commit's files in path order (again.txt,
 	// then dir/mid.txt)
 	require.Equal(t, []plumbing.Hash{blob(mid), blob(top), blob(big), blob(old)}, recent(all),
 		"each blob once, no symlink, nothing below MinSize")
 	// top changes 300 + 200 bytes, mid nothing new, big adds 901: the walk
 	// stops before it
-	require.Equal(t, []plumbing.Hash{blob(mid), blob(top)}, recent(RecentOpt{MaxCommits: 10, MaxBytes: 1400, MinSize: 2, MaxSize: 1 << 20}))
-	require.Equal(t, []plumbing.Hash{blob(mid), blob(top), blob(big)}, recent(RecentOpt{MaxCommits: 10, MaxBytes: 1402, MinSize: 2, MaxSize: 1 << 20}))
-	require.Equal(t, []plumbing.Hash{blob(mid), blob(top)}, recent(RecentOpt{MaxCommits: 1, MaxBytes: 1 << 20, MinSize: 2, MaxSize: 1 << 20}))
-	require.Equal(t, []plumbing.Hash{blob(mid), blob(big)}, recent(RecentOpt{MaxCommits: 10, MaxBytes: 1 << 20, MinSize: 250, MaxSize: 1000}))
+	require.Equal(t, []plumbing.Hash{blob(mid), blob(top)}, recent(RecentOpt{MaxCommits: 10, MaxBytes: 1400, MaxFiles: 100, MinSize: 2, MaxSize: 1 << 20}))
+	require.Equal(t, []plumbing.Hash{blob(mid), blob(top), blob(big)}, recent(RecentOpt{MaxCommits: 10, MaxBytes: 1402, MaxFiles: 100, MinSize: 2, MaxSize: 1 << 20}))
+	require.Equal(t, []plumbing.Hash{blob(mid), blob(top)}, recent(RecentOpt{MaxCommits: 1, MaxBytes: 1 << 20, MaxFiles: 100, MinSize: 2, MaxSize: 1 << 20}))
+	require.Equal(t, []plumbing.Hash{blob(mid), blob(big)}, recent(RecentOpt{MaxCommits: 10, MaxBytes: 1 << 20, MaxFiles: 100, MinSize: 250, MaxSize: 1000}))
+
+	// top changes 2 files, mid 3, big 2: a bound of 5 ends the walk
+	// before mid
+	require.Equal(t, []plumbing.Hash{blob(mid), blob(top)}, recent(RecentOpt{MaxCommits: 10, MaxBytes: 1 << 20, MaxFiles: 5, MinSize: 2, MaxSize: 1 << 20}))
 
 	rd, err := repo.OpenBlob(blob(big))
 	require.NoError(t, err)
