@@ -387,6 +387,11 @@ func BenchmarkApp(b *testing.B) {
 	report := appReport(cfg, variants, results, parallel, trace, time.Since(start), loadStart+" → "+loadAverage())
 	fmt.Print("\n" + report + "\n")
 	if cfg.report != "" {
+		// the default lands in the clone's .cache, which a stack whose
+		// caches live elsewhere (DAPP_E2E_CACHE) never made
+		if err := os.MkdirAll(filepath.Dir(cfg.report), 0o755); err != nil {
+			b.Fatalf("write the report: %v", err)
+		}
 		if err := os.WriteFile(cfg.report, []byte(report), 0o644); err != nil {
 			b.Fatalf("write the report: %v", err)
 		}
