@@ -721,3 +721,38 @@ func requireGitPinned(t *testing.T, rb *recordedBuild, url, ref, commit string) 
 	}
 	t.Fatalf("no git source for %s#%s among %v", url, ref, ids)
 }
+
+// TestGitBigFileCopiedFromItsBlob: a file from gitllb.CopyBlobsFrom up in
+// a layer written inline is copied from its blob. Through the frontend
+// image the read-ahead step wrote the blob, so no step of the build writes
+// it and the definition does not carry it; in process (no read-ahead) a
+// step of its own writes it. BuildKit keys the copy by the content it
+// reads: the in-process build, on the same daemon, finds the layer the
+// image build made.
+func TestGitBigFileCopiedFromItsBlob(t *testing.T) {
+	t.Parallel()
+	e := env(t)
+	c := newClient(t)
+	r := newGitRepo(t)
+	r.write("small.txt", gitNonce()+"\n", 0o644)
+	r.commit("init")
+	big := sourceText(40 << 10)
+	r.write("src/big.js", big, 0o644)
+	r.commit("big")
+	df := dappDir(t, "dimg: app\nfrom: busybox:latest\ngit:\n- add: /\n  to: /app\n")
+	args := []string{"--frontend", "gateway.v0", "--opt", "source=" + e.FrontendImage(),
+		"--local", "context=" + r.dir, "--local", "dockerfile=" + df}
+	for k, v := range e.BaseImageContexts() {
+		args = append(args, "--opt", k+"="+v)
+	}
+	layout, res := buildctlOCI(t, args...)
+	img := layout.Image(t, "")
+	requireFile(t, img, "/app/src/big.js", 0o644, 0, big)
+	require.Contains(t, res.Stderr, "gitLatestPatch")
+	require.NotContains(t, res.Stderr, "git blob", "the read-ahead wrote the blob; no step of the build writes it")
+
+	inproc, prog, _ := dappBuild(t, c, r.dir, df, nil)
+	requireFile(t, inproc, "/app/src/big.js", 0o644, 0, big)
+	require.NotEmpty(t, prog.Find("git blob"), "in process, a step writes the blob")
+	require.True(t, prog.Cached(t, "[app] gitLatestPatch"), "the layer the image build made, found by the content the copy reads")
+}
