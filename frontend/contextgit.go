@@ -2,13 +2,13 @@ package frontend
 
 import (
 	"context"
-	"github.com/go-git/go-git/v5/plumbing"
 	"sync"
 
 	"github.com/flant/dapp-frontend/dappfile"
 	"github.com/flant/dapp-frontend/gitsource"
 	dappllb "github.com/flant/dapp-frontend/llb"
 	"github.com/go-git/go-billy/v5"
+	"github.com/go-git/go-git/v5/plumbing"
 	bkllb "github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerui"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"

@@ -3,7 +3,6 @@ package frontend
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"sync"
 
 	bkllb "github.com/moby/buildkit/client/llb"
@@ -16,10 +15,6 @@ import (
 // dockerignoreName is the main context's ignore file, which dockerui reads
 // when the Dappfile has none of its own (<Dappfile>.dockerignore).
 const dockerignoreName = ".dockerignore"
-
-// maxDockerignoreSize bounds the ignore file read here, as dockerui bounds
-// the files it reads (one gRPC message).
-const maxDockerignoreSize = 16 << 20
 
 // mainContext makes the states of the main context the frontend reads
 // (the templates, `.Files.Get`, the work trees of the uncommitted-change
@@ -122,7 +117,7 @@ func (ci *contextIgnore) read(ctx context.Context) ([]string, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	dt, err := readOptionalFile(ctx, ref, dockerignoreName, maxDockerignoreSize)
+	dt, err := readOptionalFile(ctx, ref, dockerignoreName)
 	if err != nil {
 		return nil, false, err
 	}
@@ -153,15 +148,12 @@ func (ci *contextIgnore) definitionHasIgnoreFile(ctx context.Context) (bool, err
 	return err == nil, nil
 }
 
-// readOptionalFile reads name of ref, nil when it is missing, refusing one
-// larger than max.
-func readOptionalFile(ctx context.Context, ref gwclient.Reference, name string, max int64) ([]byte, error) {
-	st, err := ref.StatFile(ctx, gwclient.StatRequest{Path: name})
-	if err != nil {
+// readOptionalFile reads name of ref, nil when it is missing; one too big
+// for a gRPC message is refused by dockerui.ReadFile, as when dockerui
+// reads .dockerignore itself.
+func readOptionalFile(ctx context.Context, ref gwclient.Reference, name string) ([]byte, error) {
+	if _, err := ref.StatFile(ctx, gwclient.StatRequest{Path: name}); err != nil {
 		return nil, nil
-	}
-	if st.Size > max {
-		return nil, fmt.Errorf("%s is %d bytes, more than the limit of %d", name, st.Size, max)
 	}
 	return dockerui.ReadFile(ctx, ref, name)
 }

@@ -128,7 +128,7 @@ func readDappfile(ctx context.Context, bc *dockerui.Client, src *dockerui.Source
 	cfg, warnings, err := dappfile.Load(src.Data, dappfile.LoadOpt{
 		Werf:      dappfile.IsWerfFile(src.Filename),
 		BuildArgs: bc.BuildArgs,
-		Context:   &contextFS{ctx: ctx, main: main, gw: bc.GatewayClient()},
+		Context:   &contextFS{ctx: ctx, main: main},
 		Commit:    func() (dappfile.Commit, error) { return headCommit(ctx, git) },
 	})
 	for _, w := range warnings {
@@ -154,7 +154,6 @@ func headCommit(ctx context.Context, git *contextGit) (dappfile.Commit, error) {
 type contextFS struct {
 	ctx       context.Context
 	main      *mainContext
-	gw        gwclient.Client
 	templates *refFS
 }
 
@@ -188,7 +187,7 @@ func (c *contextFS) solve(n narrowing, opts ...bkllb.LocalOption) (refFS, error)
 	if err != nil {
 		return refFS{}, err
 	}
-	ref, err := solveRef(c.ctx, c.gw, *st)
+	ref, err := solveRef(c.ctx, c.main.bc.GatewayClient(), *st)
 	if err != nil {
 		return refFS{}, err
 	}
