@@ -58,7 +58,7 @@ const (
 
 // readAheadVersion changes with the file's layout; it is in the ExecOp's
 // command line, so a new layout never meets an old file in the cache.
-const readAheadVersion = "v2"
+const readAheadVersion = "v3"
 
 // maxReadAheadFile bounds the file the frontend reads: the read-ahead's
 // own budget (prefetchMaxBytes) and the stats and listings beside it.
@@ -76,12 +76,46 @@ type readAheadFile struct {
 	// Blobs are the blobs written beside the file, at
 	// gitllb.BlobPath(hash) of the output (aheadBlobs).
 	Blobs []string
+	// Sizes are the sizes of the loose blobs whose start Spans hold,
+	// read from their headers here, so the plan does not inflate each
+	// header again (gitsource.KnownSizes).
+	Sizes []aheadSize
+}
+
+type aheadSize struct {
+	Hash string
+	Size int64
+}
+
+// maxAheadSizes bounds the sizes a read-ahead file may give.
+const maxAheadSizes = 1 << 20
+
+// blobSizes reads the sizes of the loose blobs whose start spans holds
+// (paths relative to the reader's root, which is .git's).
+func blobSizes(root string, spans []aheadSpan) []aheadSize {
+	var out []aheadSize
+	for _, s := range spans {
+		rel, ok := strings.CutPrefix(s.Path, root+"/")
+		if !ok || s.Off != 0 {
+			continue
+		}
+		h, ok := gitsource.LooseObjectHash(rel)
+		if !ok {
+			continue
+		}
+		if n, ok := gitsource.LooseBlobSize(s.Data[:min(len(s.Data), gitsource.LooseHeaderPrefix)]); ok {
+			out = append(out, aheadSize{Hash: h.String(), Size: n})
+		}
+	}
+	return out
 }
 
 // Bounds of the blobs the read-ahead writes beside its file: those of the
-// newest commits, which a latest patch writes (gitsource.RecentBlobs), big
-// enough to be copied rather than written inline (gitllb.CopyBlobsFrom).
-// The build definition then carries none of their content.
+// newest commits, which a latest patch writes (gitsource.RecentBlobs),
+// then those of the files at the top of HEAD's tree (gitsource.TopBlobs,
+// aheadTopDepth), which a small archive writes, big enough to be copied
+// rather than written inline (gitllb.CopyBlobsFrom), 1 MiB in all. The
+// build definition then carries none of their content.
 var aheadBlobs = gitsource.RecentOpt{
 	MaxCommits: 64,
 	MaxBytes:   gitsource.DefaultPatchThreshold,
@@ -89,6 +123,11 @@ var aheadBlobs = gitsource.RecentOpt{
 	MinSize:    gitllb.CopyBlobsFrom,
 	MaxSize:    gitsource.DefaultPatchThreshold,
 }
+
+// aheadTopDepth is how many folders below the top of HEAD's tree the
+// read-ahead looks for blobs (gitsource.TopBlobs): a lock file lives at
+// the top of a project, which may be one folder of a repository.
+const aheadTopDepth = 1
 
 type aheadStat struct {
 	Path     string
@@ -222,6 +261,17 @@ func (fs *readerFS) load(f readAheadFile) error {
 			return errors.Errorf("the read-ahead of .git holds %s at offset %d", s.Path, s.Off)
 		}
 	}
+	if len(f.Sizes) > maxAheadSizes {
+		return errors.Errorf("the read-ahead of .git gives %d blob sizes, more than %d", len(f.Sizes), maxAheadSizes)
+	}
+	sizes := make(map[plumbing.Hash]int64, len(f.Sizes))
+	for _, s := range f.Sizes {
+		h := plumbing.NewHash(s.Hash)
+		if h.String() != s.Hash || s.Size < 0 {
+			return errors.Errorf("the read-ahead of .git gives blob %q the size %d", s.Hash, s.Size)
+		}
+		sizes[h] = s.Size
+	}
 	for _, s := range f.Stats {
 		fs.keepStat(s.Path, s.stat())
 	}
@@ -245,6 +295,7 @@ func (fs *readerFS) load(f readAheadFile) error {
 	for _, s := range f.Spans {
 		fs.keepSpanLocked(s.Path, s.Off, s.Data)
 	}
+	fs.sizes = sizes
 	return nil
 }
 
@@ -282,6 +333,7 @@ func RunReadAhead(args []string) error {
 	fs := newReaderFS(context.Background(), r, ".git").(*readerFS)
 	fs.prefetch(r)
 	snap := fs.snapshot()
+	snap.Sizes = blobSizes(strings.TrimPrefix(fs.root, "/"), snap.Spans)
 	// the blobs are read through a reader of their own, so that they do
 	// not land in the file
 	snap.Blobs = writeRecentBlobs(newReaderFS(context.Background(), r, ".git"), filepath.Dir(args[2]))
@@ -315,7 +367,29 @@ func writeRecentBlobs(dotgit billy.Filesystem, dir string) []string {
 		return nil
 	}
 	hashes, err := gitsource.RecentBlobs(repo, head, aheadBlobs)
-	if err != nil || len(hashes) == 0 {
+	if err != nil {
+		return nil
+	}
+	// the files at the top of HEAD's tree and one folder down, in what
+	// the newest commits left of the budget: a small archive (an install
+	// stage's lock file) is written inline, and its big files come from
+	// here
+	var used int64
+	listed := make(map[plumbing.Hash]bool, len(hashes))
+	for _, h := range hashes {
+		n, err := repo.BlobSize(h)
+		if err != nil {
+			return nil
+		}
+		used += n
+		listed[h] = true
+	}
+	top := aheadBlobs
+	top.MaxBytes -= used
+	if more, err := gitsource.TopBlobs(repo, head, aheadTopDepth, listed, top); err == nil {
+		hashes = append(hashes, more...)
+	}
+	if len(hashes) == 0 {
 		return nil
 	}
 	if err := os.Mkdir(filepath.Join(dir, gitllb.BlobsDir), 0o755); err != nil {

@@ -118,6 +118,9 @@ func TestReadAheadLoadRefuses(t *testing.T) {
 		"span outside":        {Spans: []aheadSpan{{Path: "secret", Data: []byte("x")}}},
 		"span not clean":      {Spans: []aheadSpan{{Path: ".git//HEAD", Data: []byte("x")}}},
 		"span before the top": {Spans: []aheadSpan{{Path: ".git/HEAD", Off: -1, Data: []byte("x")}}},
+		"size of a non-hash":  {Sizes: []aheadSize{{Hash: "../../HEAD", Size: 1}}},
+		"size of a short one": {Sizes: []aheadSize{{Hash: strings.Repeat("a", 39), Size: 1}}},
+		"negative size":       {Sizes: []aheadSize{{Hash: strings.Repeat("a", 40), Size: -1}}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			fs := newReaderFS(context.Background(), &dirReader{root: t.TempDir()}, ".git").(*readerFS)
@@ -127,6 +130,7 @@ func TestReadAheadLoadRefuses(t *testing.T) {
 			require.Empty(t, fs.stats)
 			require.Empty(t, fs.dirs)
 			require.Empty(t, fs.spans)
+			require.Empty(t, fs.sizes)
 		})
 	}
 }
@@ -439,4 +443,58 @@ func TestReadAheadWritesRecentBlobs(t *testing.T) {
 	for _, bad := range []string{"../../etc/passwd", strings.ToUpper(want.String()), want.String()[:39]} {
 		require.Error(t, (&contextGit{}).keepBlobs(bkllb.Scratch(), []string{bad}), bad)
 	}
+}
+
+// TestReadAheadGivesLooseBlobSizes: the read-ahead inflates the headers of
+// the loose blobs the plan sizes and gives their sizes; loaded into the
+// frontend's reader, the repository takes them from there, and a size the
+// read-ahead gave is the one used (the frontend inflates nothing).
+func TestReadAheadGivesLooseBlobSizes(t *testing.T) {
+	t.Parallel()
+	h := gittest.New(t)
+	content := strings.Repeat("line\n", 1<<10)
+	h.Write("a.txt", content)
+	h.Commit("one")
+	f := readAheadOf(t, h.Dir)
+	blob := plumbing.ComputeHash(plumbing.BlobObject, []byte(content))
+	require.Contains(t, f.Sizes, aheadSize{Hash: blob.String(), Size: int64(len(content))})
+
+	fs := newReaderFS(context.Background(), &dirReader{root: h.Dir}, ".git").(*readerFS)
+	// a size no header could give, to tell where the answer came from
+	for i := range f.Sizes {
+		if f.Sizes[i].Hash == blob.String() {
+			f.Sizes[i].Size = 7
+		}
+	}
+	require.NoError(t, fs.load(f))
+	n, ok := fs.LooseBlobSize(blob)
+	require.True(t, ok)
+	require.Equal(t, int64(7), n)
+	_, ok = fs.LooseBlobSize(plumbing.ComputeHash(plumbing.BlobObject, []byte("absent\n")))
+	require.False(t, ok)
+	repo, err := gitsource.OpenFS(fs)
+	require.NoError(t, err)
+	head, err := repo.Head()
+	require.NoError(t, err)
+	// listed only when sized 7: its header says 5 KiB
+	got, err := gitsource.RecentBlobs(repo, head, gitsource.RecentOpt{MaxCommits: 1, MaxBytes: 1 << 20, MaxFiles: 10, MinSize: 1, MaxSize: 8})
+	require.NoError(t, err)
+	require.Equal(t, []plumbing.Hash{blob}, got)
+}
+
+// TestReadAheadWritesTopBlobs: a big file at the top of HEAD's tree that
+// no recent commit changed (here, the newest commit alone is past the
+// budget) is written too, and a deeper one is not.
+func TestReadAheadWritesTopBlobs(t *testing.T) {
+	t.Parallel()
+	h := gittest.New(t)
+	lock := strings.Repeat("lock line\n", 3<<10)
+	deep := strings.Repeat("deep line\n", 3<<10)
+	h.Write("package-lock.json", lock)
+	h.Write("web/src/deep.json", deep)
+	h.Commit("one")
+	h.Write("huge.bin", strings.Repeat("h", int(gitsource.DefaultPatchThreshold)+1))
+	h.Commit("two")
+	f := readAheadOf(t, h.Dir)
+	require.Equal(t, []string{plumbing.ComputeHash(plumbing.BlobObject, []byte(lock)).String()}, f.Blobs)
 }

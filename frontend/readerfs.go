@@ -13,6 +13,7 @@ import (
 
 	"github.com/flant/dapp-frontend/gitsource"
 	"github.com/go-git/go-billy/v5"
+	"github.com/go-git/go-git/v5/plumbing"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/pkg/errors"
 	fstypes "github.com/tonistiigi/fsutil/types"
@@ -85,6 +86,9 @@ type readerFS struct {
 	// level is closed when the read-ahead's level in flight ends; nil
 	// when none runs.
 	level chan struct{}
+	// sizes are the sizes of loose blobs the read-ahead done inside the
+	// build found in their headers (gitsource.KnownSizes).
+	sizes map[plumbing.Hash]int64
 	// loading is closed when the read-ahead done inside the build is
 	// loaded (or failed); nil when none is pending. Until then every
 	// read the caches miss waits for it (see waitLoad).
@@ -118,6 +122,16 @@ func (fs *readerFS) waitLoad() {
 	if ch != nil {
 		<-ch
 	}
+}
+
+// LooseBlobSize is gitsource.KnownSizes: the size of loose blob h when
+// the read-ahead done inside the build read it, after waiting for it.
+func (fs *readerFS) LooseBlobSize(h plumbing.Hash) (int64, bool) {
+	fs.waitLoad()
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	n, ok := fs.sizes[h]
+	return n, ok
 }
 
 // span is the bytes of a file from off on.

@@ -93,3 +93,65 @@ func RecentBlobs(repo *Repo, head plumbing.Hash, opt RecentOpt) ([]plumbing.Hash
 
 // OpenBlob opens blob h's content.
 func (r *Repo) OpenBlob(h plumbing.Hash) (io.ReadCloser, error) { return r.blobReader(h) }
+
+// TopBlobs lists the blobs of the files at the top of commit's tree and
+// in its folders down to depth levels below it (0: the top's files
+// only), shallowest first, in the tree's order, each once and none of
+// skip: the files an archive of a few files holds (a lock file an install
+// stage imports lives there). Blobs outside opt.MinSize..opt.MaxSize are
+// passed; the listing stops before the blob that would take the sum of
+// the sizes listed past opt.MaxBytes, or once opt.MaxFiles files were
+// sized. opt.MaxCommits is not used.
+func TopBlobs(repo *Repo, commit plumbing.Hash, depth int, skip map[plumbing.Hash]bool, opt RecentOpt) ([]plumbing.Hash, error) {
+	c, err := repo.r.CommitObject(commit)
+	if err != nil {
+		return nil, errors.Wrapf(err, "failed to read commit %s", commit)
+	}
+	tree, err := c.Tree()
+	if err != nil {
+		return nil, errors.Wrapf(err, "failed to read the tree of %s", commit)
+	}
+	var out []plumbing.Hash
+	seen := map[plumbing.Hash]bool{}
+	var total int64
+	sized := 0
+	level := []*object.Tree{tree}
+	for d := 0; d <= depth && len(level) > 0; d++ {
+		var next []*object.Tree
+		for _, t := range level {
+			for _, e := range t.Entries {
+				switch {
+				case e.Mode == filemode.Dir && d < depth:
+					sub, err := repo.r.TreeObject(e.Hash)
+					if err != nil {
+						return nil, errors.Wrapf(err, "failed to read tree %s", e.Hash)
+					}
+					next = append(next, sub)
+				case (e.Mode == filemode.Regular || e.Mode == filemode.Executable) && !seen[e.Hash] && !skip[e.Hash]:
+					if sized >= opt.MaxFiles {
+						return out, nil
+					}
+					sized++
+					seen[e.Hash] = true
+					n, err := repo.blobSize(e.Hash)
+					if err != nil {
+						return nil, err
+					}
+					if n < opt.MinSize || n > opt.MaxSize {
+						continue
+					}
+					if total+n > opt.MaxBytes {
+						return out, nil
+					}
+					total += n
+					out = append(out, e.Hash)
+				}
+			}
+		}
+		level = next
+	}
+	return out, nil
+}
+
+// BlobSize is the size of blob h, read from its object's header.
+func (r *Repo) BlobSize(h plumbing.Hash) (int64, error) { return r.blobSize(h) }

@@ -62,3 +62,41 @@ func TestRecentBlobs(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, big, string(data))
 }
+
+func TestTopBlobs(t *testing.T) {
+	t.Parallel()
+	h := newTestRepo(t)
+	blob := func(s string) plumbing.Hash { return plumbing.ComputeHash(plumbing.BlobObject, []byte(s)) }
+	lock, readme := strings.Repeat("l", 500), strings.Repeat("r", 300)
+	sub, deep, small := strings.Repeat("s", 400), strings.Repeat("d", 600), "x"
+	h.Write("package-lock.json", lock)
+	h.Write("README", readme)
+	h.Write("copy", lock)
+	h.Write("tiny", small)
+	h.Write("web/yarn.lock", sub)
+	h.Write("web/src/deep.js", deep)
+	h.Symlink("README", "link")
+	h.Commit("one")
+	repo := h.open()
+	head, err := repo.Head()
+	require.NoError(t, err)
+	top := func(depth int, skip map[plumbing.Hash]bool, opt RecentOpt) []plumbing.Hash {
+		got, err := TopBlobs(repo, head, depth, skip, opt)
+		require.NoError(t, err)
+		return got
+	}
+	all := RecentOpt{MaxBytes: 1 << 20, MaxFiles: 100, MinSize: 2, MaxSize: 1 << 20}
+	// the top's files in tree order (README, copy = lock, package-lock.json
+	// is the same blob), then web/'s; nothing deeper, no symlink, nothing
+	// below MinSize
+	require.Equal(t, []plumbing.Hash{blob(readme), blob(lock), blob(sub)}, top(1, nil, all))
+	require.Equal(t, []plumbing.Hash{blob(readme), blob(lock)}, top(0, nil, all))
+	require.Equal(t, []plumbing.Hash{blob(readme), blob(lock), blob(sub), blob(deep)}, top(2, nil, all))
+	require.Equal(t, []plumbing.Hash{blob(lock), blob(sub)}, top(1, map[plumbing.Hash]bool{blob(readme): true}, all))
+	// 300 + 500 fit in 800, the next 400 does not
+	require.Equal(t, []plumbing.Hash{blob(readme), blob(lock)}, top(1, nil, RecentOpt{MaxBytes: 800, MaxFiles: 100, MinSize: 2, MaxSize: 1 << 20}))
+	require.Equal(t, []plumbing.Hash{blob(readme)}, top(1, nil, RecentOpt{MaxBytes: 799, MaxFiles: 100, MinSize: 2, MaxSize: 1 << 20}))
+	// README is sized first: one file sized lists it alone
+	require.Equal(t, []plumbing.Hash{blob(readme)}, top(1, nil, RecentOpt{MaxBytes: 1 << 20, MaxFiles: 1, MinSize: 2, MaxSize: 1 << 20}))
+	require.Equal(t, []plumbing.Hash{blob(lock), blob(deep)}, top(2, nil, RecentOpt{MaxBytes: 1 << 20, MaxFiles: 100, MinSize: 450, MaxSize: 1 << 20}))
+}

@@ -8,6 +8,7 @@ import (
 	"path"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-git/go-billy/v5"
@@ -194,6 +195,11 @@ const LooseHeaderPrefix = 1 << 10
 // prefix stops at the prefix. ok is false when h is not a loose blob or
 // its header does not come out of the prefix: go-git then reads it.
 func (r *Repo) looseBlobSize(h plumbing.Hash) (int64, bool) {
+	if k, ok := r.fs.(KnownSizes); ok {
+		if n, ok := k.LooseBlobSize(h); ok {
+			return n, true
+		}
+	}
 	if !r.isLoose(h) {
 		return 0, false
 	}
@@ -208,6 +214,26 @@ func (r *Repo) looseBlobSize(h plumbing.Hash) (int64, bool) {
 		return 0, false
 	}
 	return LooseBlobSize(prefix[:n])
+}
+
+// KnownSizes is a repository filesystem that already knows the sizes of
+// some loose blobs (the frontend's, from the read-ahead done inside the
+// build, which inflated their headers there): blobSize takes them from it
+// instead of inflating each header again.
+type KnownSizes interface {
+	LooseBlobSize(h plumbing.Hash) (int64, bool)
+}
+
+// LooseObjectHash is the hash a loose object's file is named by (its path
+// relative to the repository's .git), ok false for any other path.
+func LooseObjectHash(rel string) (plumbing.Hash, bool) {
+	dir, base := path.Split(rel)
+	if len(dir) != len("objects/xx/") || !strings.HasPrefix(dir, "objects/") || len(base) != 38 {
+		return plumbing.ZeroHash, false
+	}
+	hex := dir[len("objects/"):len("objects/")+2] + base
+	h := plumbing.NewHash(hex)
+	return h, h.String() == hex
 }
 
 // looseName is the path of h's loose object file in the repository's

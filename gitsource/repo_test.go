@@ -3,6 +3,7 @@ package gitsource
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -50,4 +51,27 @@ func TestOpenContextSymlinkInsideGit(t *testing.T) {
 		_, err = repo.commit(head)
 	}
 	require.Error(t, err)
+}
+
+func TestLooseObjectHash(t *testing.T) {
+	hex := "0123456789abcdef0123456789abcdef01234567"
+	for _, tc := range []struct {
+		rel string
+		ok  bool
+	}{
+		{"objects/01/" + hex[2:], true},
+		{"objects/01/" + strings.ToUpper(hex[2:]), false},
+		{"objects/pack/" + hex[2:], false},
+		{"objects/0/" + hex[1:], false},
+		{"objects/01/" + hex[2:39], false},
+		{"refs/01/" + hex[2:], false},
+		{"objects/01/" + hex[2:] + "/x", false},
+		{"../objects/01/" + hex[2:], false},
+	} {
+		h, ok := LooseObjectHash(tc.rel)
+		require.Equal(t, tc.ok, ok, tc.rel)
+		if ok {
+			require.Equal(t, hex, h.String())
+		}
+	}
 }
