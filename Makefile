@@ -126,8 +126,9 @@ image: build
 	$(ENVSH) frontend-image $(STATE_DIR)
 
 ## toolchain-image: build the toolchain (toolchain/build.sh; once, cached by
-## its inputs in DAPP_E2E_CACHE) and push it to the stack's registry; its
-## REF@DIGEST lands in STATE_DIR/env as DAPP_E2E_TOOLCHAIN_IMAGE
+## its inputs in DAPP_E2E_CACHE) and its shell toolchain (toolchain/shell.sh)
+## and push both to the stack's registry; their REF@DIGEST land in
+## STATE_DIR/env as DAPP_E2E_TOOLCHAIN_IMAGE and DAPP_E2E_SHELL_TOOLCHAIN_IMAGE
 toolchain-image:
 	$(ENVSH) toolchain-image $(STATE_DIR)
 
@@ -154,13 +155,14 @@ demo: env-up image
 		--opt context:busybox=docker-image://$$DAPP_E2E_REGISTRY/busybox:latest \
 		--opt context:debian:bookworm=docker-image://$$DAPP_E2E_REGISTRY/debian:bookworm \
 		--opt toolchain-image=$$DAPP_E2E_TOOLCHAIN_IMAGE \
+		--opt shell-toolchain-image=$$DAPP_E2E_SHELL_TOOLCHAIN_IMAGE \
 		--output type=image,name=$$ref,push=true,registry.insecure=true \
 		--metadata-file $(STATE_DIR)/demo-metadata.json; \
 	echo; \
 	echo "image pushed: $$ref"; \
 	echo "  digest:     $$(sed -n 's/.*"containerimage.digest": *"\([^"]*\)".*/\1/p' $(STATE_DIR)/demo-metadata.json)"; \
 	echo "  manifest:   curl -s -H 'Accept: application/vnd.oci.image.manifest.v1+json' http://$$DAPP_E2E_REGISTRY/v2/dapp-demo/$$(basename $(DEMO_EXAMPLE))/manifests/latest"; \
-	echo "  try more:   set -a; . $(STATE_DIR)/env; set +a; $$DAPP_E2E_BIN_DIR/buildctl build --frontend gateway.v0 --opt source=$$DAPP_E2E_REGISTRY/dapp-frontend:dev --opt context:busybox=docker-image://$$DAPP_E2E_REGISTRY/busybox:latest --opt toolchain-image=$$DAPP_E2E_TOOLCHAIN_IMAGE --local context=examples/<name> --local dockerfile=examples/<name> --opt filename=Dappfile --output type=oci,dest=/tmp/image.tar"; \
+	echo "  try more:   set -a; . $(STATE_DIR)/env; set +a; $$DAPP_E2E_BIN_DIR/buildctl build --frontend gateway.v0 --opt source=$$DAPP_E2E_REGISTRY/dapp-frontend:dev --opt context:busybox=docker-image://$$DAPP_E2E_REGISTRY/busybox:latest --opt toolchain-image=$$DAPP_E2E_TOOLCHAIN_IMAGE --opt shell-toolchain-image=$$DAPP_E2E_SHELL_TOOLCHAIN_IMAGE --local context=examples/<name> --local dockerfile=examples/<name> --opt filename=Dappfile --output type=oci,dest=/tmp/image.tar"; \
 	echo "the stack keeps running (buildkitd $$BUILDKIT_HOST, registry $$DAPP_E2E_REGISTRY); stop it with: $(STOP_HINT)"
 
 ## bench: e2e benchmarks (`go test -bench $(BENCH)`, e.g. BENCH=AptSecondBuild,

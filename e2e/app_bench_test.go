@@ -147,7 +147,7 @@ func appVariants(b *testing.B) []appVariant {
 	return []appVariant{
 		{name: "dapp", title: "ours (frontend image)", frontend: "gateway.v0", attrs: map[string]string{
 			"source": e.FrontendImage(), "filename": "Dappfile", "target": "app",
-			"context:debian:bookworm": debian, "toolchain-image": e.ToolchainImage,
+			"context:debian:bookworm": debian, "toolchain-image": e.ToolchainImage, "shell-toolchain-image": e.ShellToolchainImage,
 		}},
 		{name: "dockerfile", title: "Dockerfile (built-in)", frontend: "dockerfile.v0", attrs: map[string]string{
 			"filename": "Dockerfile", "context:debian:bookworm": debian,

@@ -26,6 +26,9 @@ type Env struct {
 	// ToolchainImage is DAPP_E2E_TOOLCHAIN_IMAGE (REF@DIGEST): the
 	// toolchain `hack/e2e-env.sh toolchain-image` pushed.
 	ToolchainImage string
+	// ShellToolchainImage is DAPP_E2E_SHELL_TOOLCHAIN_IMAGE (REF@DIGEST):
+	// the shell toolchain (toolchain/shell.sh) pushed beside it.
+	ShellToolchainImage string
 }
 
 // Image returns the reference of an image in the test registry, e.g.
@@ -49,6 +52,7 @@ func (e Env) BaseImageContexts() map[string]string {
 		"context:busybox":         "docker-image://" + e.Image("busybox:latest"),
 		"context:debian:bookworm": "docker-image://" + e.Image("debian:bookworm"),
 		"toolchain-image":         e.ToolchainImage,
+		"shell-toolchain-image":   e.ShellToolchainImage,
 	}
 }
 
@@ -61,7 +65,8 @@ func env(t testing.TB) Env {
 		Registry:     os.Getenv("DAPP_E2E_REGISTRY"),
 		BinDir:       os.Getenv("DAPP_E2E_BIN_DIR"),
 
-		ToolchainImage: os.Getenv("DAPP_E2E_TOOLCHAIN_IMAGE"),
+		ToolchainImage:      os.Getenv("DAPP_E2E_TOOLCHAIN_IMAGE"),
+		ShellToolchainImage: os.Getenv("DAPP_E2E_SHELL_TOOLCHAIN_IMAGE"),
 	}
 	var missing []string
 	if e.BuildkitHost == "" {
@@ -72,6 +77,9 @@ func env(t testing.TB) Env {
 	}
 	if e.ToolchainImage == "" {
 		missing = append(missing, "DAPP_E2E_TOOLCHAIN_IMAGE")
+	}
+	if e.ShellToolchainImage == "" {
+		missing = append(missing, "DAPP_E2E_SHELL_TOOLCHAIN_IMAGE")
 	}
 	if len(missing) > 0 {
 		msg := fmt.Sprintf("e2e environment not set (%s): run `make e2e`, or `hack/e2e-env.sh up DIR && set -a && . DIR/env`",
@@ -245,7 +253,7 @@ func dockerfileOpt(t testing.TB, dir string, attrs map[string]string) client.Sol
 func frontendOpt(t testing.TB, dir string, attrs map[string]string) client.SolveOpt {
 	t.Helper()
 	e := env(t)
-	fa := map[string]string{"source": e.FrontendImage(), "toolchain-image": e.ToolchainImage}
+	fa := map[string]string{"source": e.FrontendImage(), "toolchain-image": e.ToolchainImage, "shell-toolchain-image": e.ShellToolchainImage}
 	maps.Copy(fa, attrs)
 	return client.SolveOpt{
 		Frontend:      "gateway.v0",

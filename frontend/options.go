@@ -39,6 +39,10 @@ const (
 	// keyToolchainImage names the toolchain image (bash, python, ansible)
 	// mounted into user stages.
 	keyToolchainImage = "toolchain-image"
+	// keyShellToolchainImage names the image whose bash shell stages run
+	// (the toolchain's bash alone); unset, toolchain-image's, or the
+	// default shell toolchain when neither is set.
+	keyShellToolchainImage = "shell-toolchain-image"
 	// keyShell says what runs shell stages: "toolchain" (its bash, the
 	// default, as dapp did) or "image" (the image's own /bin/sh).
 	keyShell = "shell"
@@ -69,6 +73,8 @@ type options struct {
 	gitHelperImage string
 	// toolchainImage overrides llb.DefaultToolchainImage.
 	toolchainImage string
+	// shellToolchainImage is llb.ConvertOpt.ShellToolchainImage.
+	shellToolchainImage string
 	// imageShell runs shell stages with the image's /bin/sh.
 	imageShell bool
 	// trace prints the phase trace (see tracer).
@@ -96,6 +102,7 @@ func parseOptions(opts map[string]string) (options, error) {
 		o.project = defaultProject(opts[keyVCSSource])
 	}
 	o.toolchainImage = opts[keyToolchainImage]
+	o.shellToolchainImage = opts[keyShellToolchainImage]
 	switch v := opts[keyShell]; v {
 	case "", "toolchain":
 	case "image":
@@ -126,7 +133,7 @@ func parseSize(opts map[string]string, key string) (int64, error) {
 }
 
 // ownOptions lists this frontend's options for withBuildArgOptions.
-var ownOptions = []string{keyDev, keyProject, keyAutoCache, keyGitPatchThreshold, keyGitHelperImage, keyToolchainImage, keyShell, keyTrace, keyCacheMountsMaxSize}
+var ownOptions = []string{keyDev, keyProject, keyAutoCache, keyGitPatchThreshold, keyGitHelperImage, keyToolchainImage, keyShellToolchainImage, keyShell, keyTrace, keyCacheMountsMaxSize}
 
 // withBuildArgOptions fills an option from its DAPP_* build arg when the
 // option itself is not set.
@@ -189,16 +196,17 @@ func convertOpt(ctx context.Context, bc *dockerui.Client, opt options, src *dock
 		BuildContext: func(include, exclude []string) (bkllb.State, error) {
 			return bg.worktrees.main.narrowedTo(ctx, include, exclude)
 		},
-		SourceMap:         src.SourceMap,
-		IgnoreCache:       bc.IsNoCache,
-		Labels:            bc.Labels,
-		Project:           opt.project,
-		CacheNamespace:    bc.CacheIDNamespace,
-		AutoCache:         opt.autoCache,
-		ToolchainImage:    opt.toolchainImage,
-		ImageShell:        opt.imageShell,
-		Git:               gitOpt(bc, opt, git, bg),
-		ConvertDockerfile: convertDockerfileFunc(bc),
+		SourceMap:           src.SourceMap,
+		IgnoreCache:         bc.IsNoCache,
+		Labels:              bc.Labels,
+		Project:             opt.project,
+		CacheNamespace:      bc.CacheIDNamespace,
+		AutoCache:           opt.autoCache,
+		ToolchainImage:      opt.toolchainImage,
+		ShellToolchainImage: opt.shellToolchainImage,
+		ImageShell:          opt.imageShell,
+		Git:                 gitOpt(bc, opt, git, bg),
+		ConvertDockerfile:   convertDockerfileFunc(bc),
 		Warn: func(w dappfile.Warning) {
 			src.Warn(ctx, w.Message, warnOpts(w.Range))
 		},

@@ -26,6 +26,7 @@ func TestParseOptions(t *testing.T) {
 		{name: "patch threshold", opts: map[string]string{"git-patch-threshold": "64k"}, want: options{project: "default", autoCache: true, gitPatchThreshold: 64 << 10}},
 		{name: "bad patch threshold", opts: map[string]string{"build-arg:DAPP_GIT_PATCH_THRESHOLD": "lots"}, err: `option git-patch-threshold: "lots" is not a size`},
 		{name: "git helper image from build arg", opts: map[string]string{"build-arg:DAPP_GIT_HELPER_IMAGE": "reg/dapp-frontend:1"}, want: options{project: "default", autoCache: true, gitHelperImage: "reg/dapp-frontend:1"}},
+		{name: "toolchains", opts: map[string]string{"toolchain-image": "reg/tc:1", "build-arg:DAPP_SHELL_TOOLCHAIN_IMAGE": "reg/tc:1-shell"}, want: options{project: "default", autoCache: true, toolchainImage: "reg/tc:1", shellToolchainImage: "reg/tc:1-shell"}},
 		{name: "trace", opts: map[string]string{"build-arg:DAPP_TRACE": "1"}, want: options{project: "default", autoCache: true, trace: true}},
 		{name: "bad trace", opts: map[string]string{"trace": "loud"}, err: `option trace: "loud" is not a boolean`},
 		{name: "bad boolean", opts: map[string]string{"dev": "yes please"}, err: `option dev: "yes please" is not a boolean`},

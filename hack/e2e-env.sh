@@ -13,7 +13,10 @@
 #   hack/e2e-env.sh frontend-image STATE_DIR   push the prebuilt frontend as dapp-frontend:dev
 #   hack/e2e-env.sh toolchain-image STATE_DIR  build (once, cached by its inputs) and push the
 #                                              toolchain image (toolchain/build.sh) as
-#                                              dapp-toolchain:KEY; adds DAPP_E2E_TOOLCHAIN_IMAGE
+#                                              dapp-toolchain:KEY and its shell toolchain
+#                                              (toolchain/shell.sh) as dapp-toolchain:KEY2-shell;
+#                                              adds DAPP_E2E_TOOLCHAIN_IMAGE and
+#                                              DAPP_E2E_SHELL_TOOLCHAIN_IMAGE
 #                                              (REF@DIGEST) to STATE_DIR/env
 #   hack/e2e-env.sh dockerfile-frontend-image STATE_DIR
 #                                              build (once, cached by the tools' go.mod/go.sum)
@@ -26,7 +29,8 @@
 #
 # STATE_DIR/env is a shell file (KEY=value lines) meant for `set -a; . STATE_DIR/env`:
 #   BUILDKIT_HOST, DAPP_E2E_REGISTRY, DAPP_E2E_BIN_DIR, DAPP_E2E_STATE_DIR,
-#   BUILDKITD_PID, REGISTRY_PID, DAPP_E2E_TOOLCHAIN_IMAGE (after toolchain-image),
+#   BUILDKITD_PID, REGISTRY_PID, DAPP_E2E_TOOLCHAIN_IMAGE and
+#   DAPP_E2E_SHELL_TOOLCHAIN_IMAGE (after toolchain-image),
 #   DAPP_E2E_DOCKERFILE_FRONTEND_IMAGE (after dockerfile-frontend-image)
 #
 # Environment knobs: DAPP_E2E_CACHE (default <repo>/.cache), DAPP_E2E_BIN_CACHE
@@ -663,6 +667,24 @@ cmd_toolchain_image() {
 	ADD toolchain.tar /
 	EOF
 	push_pinned DAPP_E2E_TOOLCHAIN_IMAGE "dapp-toolchain:$key" "$dir"
+
+	# the shell toolchain: bash alone, cut out of the toolchain
+	# (toolchain/shell.sh), keyed by both
+	local skey star sdir
+	skey=$(cat <(echo "$key") "$ROOT/toolchain/shell.sh" | sha256sum | cut -c1-16)
+	star=$CACHE_DIR/toolchain/toolchain-shell-$skey.tar
+	if [ ! -s "$star" ]; then
+		exec 8>"$CACHE_DIR/toolchain/.lock"
+		flock 8
+		[ -s "$star" ] || "$ROOT/toolchain/shell.sh" "$tar" "$star"
+		exec 8>&-
+	fi
+	sdir=$STATE/images/toolchain-shell
+	rm -rf "$sdir"
+	mkdir -p "$sdir"
+	ln "$star" "$sdir/toolchain.tar" 2>/dev/null || cp "$star" "$sdir/toolchain.tar"
+	cp "$dir/Dockerfile" "$sdir/Dockerfile"
+	push_pinned DAPP_E2E_SHELL_TOOLCHAIN_IMAGE "dapp-toolchain:$skey-shell" "$sdir"
 }
 
 # push_pinned ENV_KEY NAME DIR: push DIR/Dockerfile's image as NAME and

@@ -153,7 +153,7 @@ func (sb *stageBuilder) applyAnsible(ctx context.Context, st stages.Stage) error
 	if err != nil {
 		return err
 	}
-	tc, err := sb.toolchainMount(ctx)
+	tc, err := sb.toolchainMount(ctx, false)
 	if err != nil {
 		return withLocation(sb.b.cfg, err, st.Ranges[0])
 	}

@@ -64,6 +64,13 @@ type ConvertOpt struct {
 	// DefaultToolchainImage. A reference without a digest is resolved and
 	// pinned.
 	ToolchainImage string
+	// ShellToolchainImage names the image whose bash shell stages run
+	// (toolchain/shell.sh cuts it out of the toolchain: bash and what it
+	// loads, a few MB against python3 and ansible); empty means
+	// ToolchainImage when that is set (a toolchain of one's own has a bash
+	// too), else DefaultShellToolchainImage. Ansible stages always mount
+	// ToolchainImage.
+	ShellToolchainImage string
 	// ImageShell runs shell stages with the image's own /bin/sh instead of
 	// the toolchain's bash.
 	ImageShell bool

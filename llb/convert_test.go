@@ -108,8 +108,8 @@ shell:
 	require.Equal(t, ToolchainPrefix, tc.Selector)
 	require.True(t, tc.Readonly)
 	src := g.ops[digest.Digest(op.Inputs[tc.Input].Digest)].GetSource()
-	require.Equal(t, "docker-image://"+DefaultToolchainImage+"@"+fakeDigest(DefaultToolchainImage, platforms.Normalize(platforms.DefaultSpec())).String(), src.Identifier,
-		"the toolchain is pinned to the digest the resolver returns")
+	require.Equal(t, "docker-image://"+DefaultShellToolchainImage+"@"+fakeDigest(DefaultShellToolchainImage, platforms.Normalize(platforms.DefaultSpec())).String(), src.Identifier,
+		"a shell stage mounts the shell toolchain, pinned to the digest the resolver returns")
 }
 
 func TestUserStageImageShell(t *testing.T) {

@@ -104,7 +104,7 @@ func TestTargetPlatformReachesEveryStep(t *testing.T) {
 				}
 			}
 			require.ElementsMatch(t, []string{"image docker.io/library/golang:latest", "image docker.io/library/debian:latest",
-				"image " + DefaultToolchainImage}, images)
+				"image " + DefaultShellToolchainImage}, images)
 			for _, asked := range resolver.platforms {
 				require.True(t, strings.HasSuffix(asked, " "+want), "resolved for the target platform: %s", asked)
 			}
@@ -276,7 +276,7 @@ func TestSinglePlatformToolchainWarns(t *testing.T) {
 				require.Empty(t, toolchain)
 				return
 			}
-			require.Equal(t, []string{"toolchain image " + DefaultToolchainImage + " is for linux/amd64, not for linux/arm64: " +
+			require.Equal(t, []string{"toolchain image " + DefaultShellToolchainImage + " is for linux/amd64, not for linux/arm64: " +
 				"shell and ansible stages of this platform run its binaries, which work only where linux/amd64 binaries run; " +
 				"push the toolchain for linux/arm64 too, or run shell stages with the image's /bin/sh (shell=image)"}, toolchain, "one warning per platform")
 		})

@@ -25,25 +25,40 @@ const (
 	// DefaultToolchainImage is used when no toolchain-image option is given.
 	// Build and push it with `make toolchain-image`; pin it with REF@DIGEST.
 	DefaultToolchainImage = "docker.io/flant/dapp-frontend-toolchain:bookworm-1"
+	// DefaultShellToolchainImage is the shell toolchain (toolchain/shell.sh)
+	// of DefaultToolchainImage, used when neither toolchain option is given.
+	DefaultShellToolchainImage = DefaultToolchainImage + "-shell"
 
 	toolchainBash   = ToolchainPrefix + "/usr/bin/bash"
 	toolchainPython = ToolchainPrefix + "/usr/bin/python3"
 	toolchainBin    = ToolchainPrefix + "/usr/bin"
 )
 
-// toolchain is the toolchain image for the target platform, pinned to the
-// digest the resolver returns (a reference with a digest is used as is),
-// made once per build: its digest is part of the cache key of every step
-// that mounts it.
-func (b *builder) toolchain(ctx context.Context, sb *stageBuilder) (bkllb.State, error) {
+// toolchainRef is the image a stage mounts at ToolchainPrefix: the shell
+// toolchain for a shell stage, the whole toolchain for ansible.
+func (b *builder) toolchainRef(shell bool) string {
+	switch {
+	case shell && b.opt.ShellToolchainImage != "":
+		return b.opt.ShellToolchainImage
+	case b.opt.ToolchainImage != "":
+		return b.opt.ToolchainImage
+	case shell:
+		return DefaultShellToolchainImage
+	}
+	return DefaultToolchainImage
+}
+
+// toolchain is the toolchain image (shell: the shell toolchain, see
+// toolchainRef) for the target platform, pinned to the digest the
+// resolver returns (a reference with a digest is used as is), made once
+// per build: its digest is part of the cache key of every step that
+// mounts it.
+func (b *builder) toolchain(ctx context.Context, sb *stageBuilder, shell bool) (bkllb.State, error) {
 	p := sb.platform()
-	key := platforms.Format(p)
+	ref := b.toolchainRef(shell)
+	key := platforms.Format(p) + "\x00" + ref
 	if st, ok := b.toolchains[key]; ok {
 		return st, nil
-	}
-	ref := b.opt.ToolchainImage
-	if ref == "" {
-		ref = DefaultToolchainImage
 	}
 	named, err := reference.ParseNormalizedNamed(ref)
 	if err != nil {
@@ -57,8 +72,12 @@ func (b *builder) toolchain(ctx context.Context, sb *stageBuilder) (bkllb.State,
 			ImageOpt: &sourceresolver.ResolveImageOpt{Platform: &p, ResolveMode: b.opt.ImageResolveMode},
 		})
 		if err != nil {
-			return bkllb.State{}, errors.Wrapf(err, "failed to resolve the toolchain image %q (build it with `make toolchain-image` "+
-				"and name it with the toolchain-image option; shell stages can run the image's own /bin/sh with shell=image)", ref)
+			what, option := "toolchain image", "toolchain-image"
+			if shell {
+				what, option = "shell toolchain image", "shell-toolchain-image (or toolchain-image)"
+			}
+			return bkllb.State{}, errors.Wrapf(err, "failed to resolve the %s %q (build it with `make toolchain-image` "+
+				"and name it with the %s option; shell stages can run the image's own /bin/sh with shell=image)", what, ref, option)
 		}
 		b.warnToolchainPlatform(sb, ref, p, cfgBytes)
 		pinned = named
@@ -95,9 +114,10 @@ func (b *builder) warnToolchainPlatform(sb *stageBuilder, ref string, p ocispecs
 		ref, platforms.Format(platforms.Normalize(img.Platform)), platforms.Format(p), platforms.Format(platforms.Normalize(img.Platform)), platforms.Format(p))}})
 }
 
-// toolchainMount mounts the toolchain read-only at its prefix.
-func (sb *stageBuilder) toolchainMount(ctx context.Context) (bkllb.RunOption, error) {
-	st, err := sb.b.toolchain(ctx, sb)
+// toolchainMount mounts the toolchain (shell: the shell toolchain)
+// read-only at its prefix.
+func (sb *stageBuilder) toolchainMount(ctx context.Context, shell bool) (bkllb.RunOption, error) {
+	st, err := sb.b.toolchain(ctx, sb, shell)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +132,7 @@ func (sb *stageBuilder) userShell(ctx context.Context) ([]string, []bkllb.RunOpt
 	if sb.b.opt.ImageShell {
 		return []string{"/bin/sh", "-ec"}, nil, nil
 	}
-	m, err := sb.toolchainMount(ctx)
+	m, err := sb.toolchainMount(ctx, true)
 	if err != nil {
 		return nil, nil, err
 	}

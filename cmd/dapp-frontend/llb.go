@@ -35,6 +35,7 @@ func dumpLLB(args []string, out, warnOut io.Writer) error {
 	target := fl.String("target", "", "image or artifact to convert")
 	dev := fl.Bool("dev", false, "take local git mappings from the working tree, not the committed state")
 	toolchain := fl.String("toolchain-image", "", "the toolchain image mounted into user stages (default "+dappllb.DefaultToolchainImage+")")
+	shellToolchain := fl.String("shell-toolchain-image", "", "the image whose bash shell stages run (default: -toolchain-image when given, else "+dappllb.DefaultShellToolchainImage+")")
 	shell := fl.String("shell", "toolchain", "what runs shell stages: toolchain (its bash) or image (the image's /bin/sh)")
 	var buildArgs multiFlag
 	fl.Var(&buildArgs, "build-arg", "NAME=VALUE for the template's env (repeatable)")
@@ -45,7 +46,7 @@ func dumpLLB(args []string, out, warnOut io.Writer) error {
 		return fmt.Errorf("-shell: %q is neither toolchain nor image", *shell)
 	}
 	def, err := convertLocal(context.Background(), *file, *dir, *target, *dev, buildArgs.values(), warnOut,
-		userStageOpt{toolchainImage: *toolchain, imageShell: *shell == "image"})
+		userStageOpt{toolchainImage: *toolchain, shellToolchainImage: *shellToolchain, imageShell: *shell == "image"})
 	if err != nil {
 		return err
 	}
@@ -54,8 +55,9 @@ func dumpLLB(args []string, out, warnOut io.Writer) error {
 
 // userStageOpt is how user stages run: the toolchain image and the shell.
 type userStageOpt struct {
-	toolchainImage string
-	imageShell     bool
+	toolchainImage      string
+	shellToolchainImage string
+	imageShell          bool
 }
 
 // convertLocal reads, converts and marshals a Dappfile from a local
@@ -77,10 +79,11 @@ func convertData(ctx context.Context, name string, data []byte, dir, target stri
 		return nil, err
 	}
 	res, err := dappllb.Convert(ctx, cfg, dappllb.ConvertOpt{
-		Target:         target,
-		ImageResolver:  emptyResolver{},
-		ToolchainImage: us.toolchainImage,
-		ImageShell:     us.imageShell,
+		Target:              target,
+		ImageResolver:       emptyResolver{},
+		ToolchainImage:      us.toolchainImage,
+		ShellToolchainImage: us.shellToolchainImage,
+		ImageShell:          us.imageShell,
 		BuildContext: func(include, exclude []string) (bkllb.State, error) {
 			return bkllb.Local("context", bkllb.IncludePatterns(include), bkllb.ExcludePatterns(exclude)), nil
 		},

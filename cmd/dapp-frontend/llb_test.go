@@ -35,7 +35,7 @@ func TestDumpLLB(t *testing.T) {
 	}
 	require.Equal(t, []string{
 		"from docker.io/library/busybox:latest",
-		"[dapp] toolchain docker.io/flant/dapp-frontend-toolchain:bookworm-1",
+		"[dapp] toolchain docker.io/flant/dapp-frontend-toolchain:bookworm-1-shell",
 		`[base] beforeInstall: mkdir -p /opt/base && echo "shared base" > /opt/base/README`,
 		"[api] install: echo api > /opt/base/api.txt",
 	}, names)
