@@ -112,7 +112,7 @@ func blobSizes(root string, spans []aheadSpan) []aheadSize {
 
 // Bounds of the blobs the read-ahead writes beside its file: those of the
 // newest commits, which a latest patch writes (gitsource.RecentBlobs),
-// then those of the files at the top of HEAD's tree (gitsource.TopBlobs,
+// then those of the files at the top of their trees (gitsource.TopBlobs,
 // aheadTopDepth), which a small archive writes, big enough to be copied
 // rather than written inline (gitllb.CopyBlobsFrom), 1 MiB in all. The
 // build definition then carries none of their content.
@@ -370,10 +370,10 @@ func writeRecentBlobs(dotgit billy.Filesystem, dir string) []string {
 	if err != nil {
 		return nil
 	}
-	// the files at the top of HEAD's tree and one folder down, in what
-	// the newest commits left of the budget: a small archive (an install
-	// stage's lock file) is written inline, and its big files come from
-	// here
+	// the files at the top of the newest commits' trees and one folder
+	// down, in what their changes left of the budget: a small archive
+	// (an install stage's lock file, at the commit the archive was cut
+	// at) is written inline, and its big files come from here
 	var used int64
 	listed := make(map[plumbing.Hash]bool, len(hashes))
 	for _, h := range hashes {

@@ -94,45 +94,62 @@ func RecentBlobs(repo *Repo, head plumbing.Hash, opt RecentOpt) ([]plumbing.Hash
 // OpenBlob opens blob h's content.
 func (r *Repo) OpenBlob(h plumbing.Hash) (io.ReadCloser, error) { return r.blobReader(h) }
 
-// TopBlobs lists the blobs of the files at the top of commit's tree and
-// in its folders down to depth levels below it (0: the top's files
-// only), shallowest first, in the tree's order, each once and none of
-// skip: the files an archive of a few files holds (a lock file an install
-// stage imports lives there). Blobs outside opt.MinSize..opt.MaxSize are
-// passed; the listing stops before the blob that would take the sum of
-// the sizes listed past opt.MaxBytes, or once opt.MaxFiles files were
-// sized. opt.MaxCommits is not used.
-func TopBlobs(repo *Repo, commit plumbing.Hash, depth int, skip map[plumbing.Hash]bool, opt RecentOpt) ([]plumbing.Hash, error) {
-	c, err := repo.r.CommitObject(commit)
+// TopBlobs lists the blobs of the files at the top of the trees of
+// head's newest first-parent commits (opt.MaxCommits of them) and in
+// their folders down to depth levels below it (0: the top's files only):
+// newest commit first, a commit's shallowest files first, in the tree's
+// order, each once and none of skip. These are the files an archive of a
+// few files holds (a lock file an install stage imports lives there), and
+// an archive of an older commit holds an older version of them. Blobs
+// outside opt.MinSize..opt.MaxSize are passed, and a folder seen in a
+// newer commit is not read again; the listing stops before the blob that
+// would take the sum of the sizes listed past opt.MaxBytes, or once
+// opt.MaxFiles files were sized and folders read.
+func TopBlobs(repo *Repo, head plumbing.Hash, depth int, skip map[plumbing.Hash]bool, opt RecentOpt) ([]plumbing.Hash, error) {
+	c, err := repo.r.CommitObject(head)
 	if err != nil {
-		return nil, errors.Wrapf(err, "failed to read commit %s", commit)
-	}
-	tree, err := c.Tree()
-	if err != nil {
-		return nil, errors.Wrapf(err, "failed to read the tree of %s", commit)
+		return nil, errors.Wrapf(err, "failed to read commit %s", head)
 	}
 	var out []plumbing.Hash
 	seen := map[plumbing.Hash]bool{}
 	var total int64
-	sized := 0
-	level := []*object.Tree{tree}
-	for d := 0; d <= depth && len(level) > 0; d++ {
-		var next []*object.Tree
-		for _, t := range level {
-			for _, e := range t.Entries {
-				switch {
-				case e.Mode == filemode.Dir && d < depth:
-					sub, err := repo.r.TreeObject(e.Hash)
-					if err != nil {
-						return nil, errors.Wrapf(err, "failed to read tree %s", e.Hash)
+	work := 0
+	for range opt.MaxCommits {
+		tree, err := c.Tree()
+		if err != nil {
+			return nil, errors.Wrapf(err, "failed to read the tree of %s", c.Hash)
+		}
+		var level []*object.Tree
+		if !seen[tree.Hash] {
+			level = append(level, tree)
+			seen[tree.Hash] = true
+		}
+		for d := 0; d <= depth && len(level) > 0; d++ {
+			var next []*object.Tree
+			for _, t := range level {
+				for _, e := range t.Entries {
+					if seen[e.Hash] || skip[e.Hash] {
+						continue
 					}
-					next = append(next, sub)
-				case (e.Mode == filemode.Regular || e.Mode == filemode.Executable) && !seen[e.Hash] && !skip[e.Hash]:
-					if sized >= opt.MaxFiles {
+					isDir := e.Mode == filemode.Dir
+					if isDir && d == depth || !isDir && e.Mode != filemode.Regular && e.Mode != filemode.Executable {
+						continue
+					}
+					// a folder read counts as a file sized: a tree of
+					// many folders is work too
+					if work >= opt.MaxFiles {
 						return out, nil
 					}
-					sized++
+					work++
 					seen[e.Hash] = true
+					if isDir {
+						sub, err := repo.r.TreeObject(e.Hash)
+						if err != nil {
+							return nil, errors.Wrapf(err, "failed to read tree %s", e.Hash)
+						}
+						next = append(next, sub)
+						continue
+					}
 					n, err := repo.blobSize(e.Hash)
 					if err != nil {
 						return nil, err
@@ -147,8 +164,16 @@ func TopBlobs(repo *Repo, commit plumbing.Hash, depth int, skip map[plumbing.Has
 					out = append(out, e.Hash)
 				}
 			}
+			level = next
 		}
-		level = next
+		if c.NumParents() == 0 {
+			break
+		}
+		parent, err := c.Parent(0)
+		if err != nil {
+			return nil, errors.Wrapf(err, "failed to read the parent of %s", c.Hash)
+		}
+		c = parent
 	}
 	return out, nil
 }

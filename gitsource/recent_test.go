@@ -85,7 +85,7 @@ func TestTopBlobs(t *testing.T) {
 		require.NoError(t, err)
 		return got
 	}
-	all := RecentOpt{MaxBytes: 1 << 20, MaxFiles: 100, MinSize: 2, MaxSize: 1 << 20}
+	all := RecentOpt{MaxCommits: 10, MaxBytes: 1 << 20, MaxFiles: 100, MinSize: 2, MaxSize: 1 << 20}
 	// the top's files in tree order (README, copy = lock, package-lock.json
 	// is the same blob), then web/'s; nothing deeper, no symlink, nothing
 	// below MinSize
@@ -94,9 +94,44 @@ func TestTopBlobs(t *testing.T) {
 	require.Equal(t, []plumbing.Hash{blob(readme), blob(lock), blob(sub), blob(deep)}, top(2, nil, all))
 	require.Equal(t, []plumbing.Hash{blob(lock), blob(sub)}, top(1, map[plumbing.Hash]bool{blob(readme): true}, all))
 	// 300 + 500 fit in 800, the next 400 does not
-	require.Equal(t, []plumbing.Hash{blob(readme), blob(lock)}, top(1, nil, RecentOpt{MaxBytes: 800, MaxFiles: 100, MinSize: 2, MaxSize: 1 << 20}))
-	require.Equal(t, []plumbing.Hash{blob(readme)}, top(1, nil, RecentOpt{MaxBytes: 799, MaxFiles: 100, MinSize: 2, MaxSize: 1 << 20}))
-	// README is sized first: one file sized lists it alone
-	require.Equal(t, []plumbing.Hash{blob(readme)}, top(1, nil, RecentOpt{MaxBytes: 1 << 20, MaxFiles: 1, MinSize: 2, MaxSize: 1 << 20}))
-	require.Equal(t, []plumbing.Hash{blob(lock), blob(deep)}, top(2, nil, RecentOpt{MaxBytes: 1 << 20, MaxFiles: 100, MinSize: 450, MaxSize: 1 << 20}))
+	require.Equal(t, []plumbing.Hash{blob(readme), blob(lock)}, top(1, nil, RecentOpt{MaxCommits: 10, MaxBytes: 800, MaxFiles: 100, MinSize: 2, MaxSize: 1 << 20}))
+	require.Equal(t, []plumbing.Hash{blob(readme)}, top(1, nil, RecentOpt{MaxCommits: 10, MaxBytes: 799, MaxFiles: 100, MinSize: 2, MaxSize: 1 << 20}))
+	// README is sized first: one file sized lists it alone; README, copy,
+	// tiny and web/ (read) are four, which end before web/'s file (the
+	// link is no file, package-lock.json the blob copy has)
+	require.Equal(t, []plumbing.Hash{blob(readme)}, top(1, nil, RecentOpt{MaxCommits: 10, MaxBytes: 1 << 20, MaxFiles: 1, MinSize: 2, MaxSize: 1 << 20}))
+	require.Equal(t, []plumbing.Hash{blob(readme), blob(lock)}, top(1, nil, RecentOpt{MaxCommits: 10, MaxBytes: 1 << 20, MaxFiles: 4, MinSize: 2, MaxSize: 1 << 20}))
+	require.Equal(t, []plumbing.Hash{blob(readme), blob(lock), blob(sub)}, top(1, nil, RecentOpt{MaxCommits: 10, MaxBytes: 1 << 20, MaxFiles: 5, MinSize: 2, MaxSize: 1 << 20}))
+	require.Equal(t, []plumbing.Hash{blob(lock), blob(deep)}, top(2, nil, RecentOpt{MaxCommits: 10, MaxBytes: 1 << 20, MaxFiles: 100, MinSize: 450, MaxSize: 1 << 20}))
+}
+
+// TestTopBlobsOfOlderCommits: an older version of a top file (the one an
+// archive of an older commit writes) comes after the newest commit's
+// files, a folder seen already is not read again, and MaxCommits bounds
+// the walk.
+func TestTopBlobsOfOlderCommits(t *testing.T) {
+	t.Parallel()
+	h := newTestRepo(t)
+	blob := func(s string) plumbing.Hash { return plumbing.ComputeHash(plumbing.BlobObject, []byte(s)) }
+	v1, v2, sub := strings.Repeat("1", 500), strings.Repeat("2", 600), strings.Repeat("s", 400)
+	h.Write("package-lock.json", v1)
+	h.Write("web/yarn.lock", sub)
+	h.Commit("one")
+	h.Write("package-lock.json", v2)
+	h.Commit("two")
+	h.Commit("empty")
+	repo := h.open()
+	head, err := repo.Head()
+	require.NoError(t, err)
+	top := func(opt RecentOpt) []plumbing.Hash {
+		got, err := TopBlobs(repo, head, 1, nil, opt)
+		require.NoError(t, err)
+		return got
+	}
+	require.Equal(t, []plumbing.Hash{blob(v2), blob(sub), blob(v1)}, top(RecentOpt{MaxCommits: 10, MaxBytes: 1 << 20, MaxFiles: 100, MinSize: 2, MaxSize: 1 << 20}))
+	require.Equal(t, []plumbing.Hash{blob(v2), blob(sub)}, top(RecentOpt{MaxCommits: 2, MaxBytes: 1 << 20, MaxFiles: 100, MinSize: 2, MaxSize: 1 << 20}),
+		"the empty commit and two: one tree, walked once")
+	// v2, web/ and its file, then v1: four
+	require.Equal(t, []plumbing.Hash{blob(v2), blob(sub), blob(v1)}, top(RecentOpt{MaxCommits: 10, MaxBytes: 1 << 20, MaxFiles: 4, MinSize: 2, MaxSize: 1 << 20}))
+	require.Equal(t, []plumbing.Hash{blob(v2), blob(sub)}, top(RecentOpt{MaxCommits: 10, MaxBytes: 1 << 20, MaxFiles: 3, MinSize: 2, MaxSize: 1 << 20}))
 }
