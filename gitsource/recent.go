@@ -31,35 +31,27 @@ type RecentOpt struct {
 // change the latest patch writes, are those. A mapping narrower than the
 // whole tree may have been cut earlier; its blobs are then not all listed.
 func RecentBlobs(repo *Repo, head plumbing.Hash, opt RecentOpt) ([]plumbing.Hash, error) {
-	c, err := repo.r.CommitObject(head)
-	if err != nil {
-		return nil, errors.Wrapf(err, "failed to read commit %s", head)
-	}
 	var out []plumbing.Hash
 	seen := map[plumbing.Hash]bool{}
 	var total int64
 	files := 0
-	for range opt.MaxCommits {
-		tree, err := c.Tree()
-		if err != nil {
-			return nil, errors.Wrapf(err, "failed to read the tree of %s", c.Hash)
-		}
-		var parent *object.Commit
+	err := eachFirstParent(repo, head, opt.MaxCommits, func(c *object.Commit, tree *object.Tree) (bool, error) {
 		var parentTree *object.Tree
 		if c.NumParents() > 0 {
-			if parent, err = c.Parent(0); err != nil {
-				return nil, errors.Wrapf(err, "failed to read the parent of %s", c.Hash)
+			parent, err := c.Parent(0)
+			if err != nil {
+				return false, errors.Wrapf(err, "failed to read the parent of %s", c.Hash)
 			}
 			if parentTree, err = parent.Tree(); err != nil {
-				return nil, errors.Wrapf(err, "failed to read the tree of %s", parent.Hash)
+				return false, errors.Wrapf(err, "failed to read the tree of %s", parent.Hash)
 			}
 		}
 		changes, err := object.DiffTree(parentTree, tree)
 		if err != nil {
-			return nil, errors.Wrapf(err, "failed to compare %s with its parent", c.Hash)
+			return false, errors.Wrapf(err, "failed to compare %s with its parent", c.Hash)
 		}
 		if files += len(changes); files >= opt.MaxFiles {
-			break
+			return true, nil
 		}
 		var found []plumbing.Hash
 		var size int64
@@ -70,7 +62,7 @@ func RecentBlobs(repo *Repo, head plumbing.Hash, opt RecentOpt) ([]plumbing.Hash
 			}
 			n, err := repo.blobSize(to.Hash)
 			if err != nil {
-				return nil, err
+				return false, err
 			}
 			seen[to.Hash] = true
 			size += n
@@ -79,16 +71,40 @@ func RecentBlobs(repo *Repo, head plumbing.Hash, opt RecentOpt) ([]plumbing.Hash
 			}
 		}
 		if total+size >= opt.MaxBytes {
-			break
+			return true, nil
 		}
 		total += size
 		out = append(out, found...)
-		if parent == nil {
-			break
+		return false, nil
+	})
+	return out, err
+}
+
+// eachFirstParent calls fn with head and its first parents, newest
+// first, each with its tree, up to max commits or until fn says stop.
+func eachFirstParent(repo *Repo, head plumbing.Hash, max int, fn func(c *object.Commit, tree *object.Tree) (stop bool, err error)) error {
+	c, err := repo.r.CommitObject(head)
+	if err != nil {
+		return errors.Wrapf(err, "failed to read commit %s", head)
+	}
+	for range max {
+		tree, err := c.Tree()
+		if err != nil {
+			return errors.Wrapf(err, "failed to read the tree of %s", c.Hash)
+		}
+		if stop, err := fn(c, tree); err != nil || stop {
+			return err
+		}
+		if c.NumParents() == 0 {
+			return nil
+		}
+		parent, err := c.Parent(0)
+		if err != nil {
+			return errors.Wrapf(err, "failed to read the parent of %s", c.Hash)
 		}
 		c = parent
 	}
-	return out, nil
+	return nil
 }
 
 // OpenBlob opens blob h's content.
@@ -106,19 +122,11 @@ func (r *Repo) OpenBlob(h plumbing.Hash) (io.ReadCloser, error) { return r.blobR
 // would take the sum of the sizes listed past opt.MaxBytes, or once
 // opt.MaxFiles files were sized and folders read.
 func TopBlobs(repo *Repo, head plumbing.Hash, depth int, skip map[plumbing.Hash]bool, opt RecentOpt) ([]plumbing.Hash, error) {
-	c, err := repo.r.CommitObject(head)
-	if err != nil {
-		return nil, errors.Wrapf(err, "failed to read commit %s", head)
-	}
 	var out []plumbing.Hash
 	seen := map[plumbing.Hash]bool{}
 	var total int64
 	work := 0
-	for range opt.MaxCommits {
-		tree, err := c.Tree()
-		if err != nil {
-			return nil, errors.Wrapf(err, "failed to read the tree of %s", c.Hash)
-		}
+	err := eachFirstParent(repo, head, opt.MaxCommits, func(_ *object.Commit, tree *object.Tree) (bool, error) {
 		var level []*object.Tree
 		if !seen[tree.Hash] {
 			level = append(level, tree)
@@ -138,27 +146,27 @@ func TopBlobs(repo *Repo, head plumbing.Hash, depth int, skip map[plumbing.Hash]
 					// a folder read counts as a file sized: a tree of
 					// many folders is work too
 					if work >= opt.MaxFiles {
-						return out, nil
+						return true, nil
 					}
 					work++
 					seen[e.Hash] = true
 					if isDir {
 						sub, err := repo.r.TreeObject(e.Hash)
 						if err != nil {
-							return nil, errors.Wrapf(err, "failed to read tree %s", e.Hash)
+							return false, errors.Wrapf(err, "failed to read tree %s", e.Hash)
 						}
 						next = append(next, sub)
 						continue
 					}
 					n, err := repo.blobSize(e.Hash)
 					if err != nil {
-						return nil, err
+						return false, err
 					}
 					if n < opt.MinSize || n > opt.MaxSize {
 						continue
 					}
 					if total+n > opt.MaxBytes {
-						return out, nil
+						return true, nil
 					}
 					total += n
 					out = append(out, e.Hash)
@@ -166,16 +174,9 @@ func TopBlobs(repo *Repo, head plumbing.Hash, depth int, skip map[plumbing.Hash]
 			}
 			level = next
 		}
-		if c.NumParents() == 0 {
-			break
-		}
-		parent, err := c.Parent(0)
-		if err != nil {
-			return nil, errors.Wrapf(err, "failed to read the parent of %s", c.Hash)
-		}
-		c = parent
-	}
-	return out, nil
+		return false, nil
+	})
+	return out, err
 }
 
 // BlobSize is the size of blob h, read from its object's header.
