@@ -124,9 +124,9 @@ var aheadBlobs = gitsource.RecentOpt{
 	MaxSize:    gitsource.DefaultPatchThreshold,
 }
 
-// aheadTopDepth is how many folders below the top of HEAD's tree the
-// read-ahead looks for blobs (gitsource.TopBlobs): a lock file lives at
-// the top of a project, which may be one folder of a repository.
+// aheadTopDepth is how many folders below the top of the newest commits'
+// trees the read-ahead looks for blobs (gitsource.TopBlobs): a lock file
+// lives at the top of a project, which may be one folder of a repository.
 const aheadTopDepth = 1
 
 type aheadStat struct {
@@ -336,7 +336,7 @@ func RunReadAhead(args []string) error {
 	snap.Sizes = blobSizes(strings.TrimPrefix(fs.root, "/"), snap.Spans)
 	// the blobs are read through a reader of their own, so that they do
 	// not land in the file
-	snap.Blobs = writeRecentBlobs(newReaderFS(context.Background(), r, ".git"), filepath.Dir(args[2]))
+	snap.Blobs = writeAheadBlobs(newReaderFS(context.Background(), r, ".git"), filepath.Dir(args[2]))
 	out, err := os.OpenFile(args[2], os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return err
@@ -353,11 +353,11 @@ func RunReadAhead(args []string) error {
 	return out.Close()
 }
 
-// writeRecentBlobs writes the blobs of the newest commits (aheadBlobs)
-// below dir, at gitllb.BlobPath, and returns those written whole. It is
+// writeAheadBlobs writes the blobs of the newest commits and of the
+// files at the top of their trees (aheadBlobs, aheadTopDepth) below dir, at gitllb.BlobPath, and returns those written whole. It is
 // best effort: a blob it cannot write is left out, and the build writes
 // it from its content then.
-func writeRecentBlobs(dotgit billy.Filesystem, dir string) []string {
+func writeAheadBlobs(dotgit billy.Filesystem, dir string) []string {
 	repo, err := gitsource.OpenFS(dotgit)
 	if err != nil {
 		return nil

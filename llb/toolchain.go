@@ -34,18 +34,19 @@ const (
 	toolchainBin    = ToolchainPrefix + "/usr/bin"
 )
 
-// toolchainRef is the image a stage mounts at ToolchainPrefix: the shell
-// toolchain for a shell stage, the whole toolchain for ansible.
-func (b *builder) toolchainRef(shell bool) string {
+// toolchainRef is the image a stage mounts at ToolchainPrefix, the shell
+// toolchain for a shell stage, the whole toolchain for ansible, and the
+// option that names it (the options a default could be replaced with).
+func (b *builder) toolchainRef(shell bool) (ref, option string) {
 	switch {
 	case shell && b.opt.ShellToolchainImage != "":
-		return b.opt.ShellToolchainImage
+		return b.opt.ShellToolchainImage, "shell-toolchain-image"
 	case b.opt.ToolchainImage != "":
-		return b.opt.ToolchainImage
+		return b.opt.ToolchainImage, "toolchain-image"
 	case shell:
-		return DefaultShellToolchainImage
+		return DefaultShellToolchainImage, "shell-toolchain-image or toolchain-image"
 	}
-	return DefaultToolchainImage
+	return DefaultToolchainImage, "toolchain-image"
 }
 
 // toolchain is the toolchain image (shell: the shell toolchain, see
@@ -55,14 +56,18 @@ func (b *builder) toolchainRef(shell bool) string {
 // mounts it.
 func (b *builder) toolchain(ctx context.Context, sb *stageBuilder, shell bool) (bkllb.State, error) {
 	p := sb.platform()
-	ref := b.toolchainRef(shell)
+	ref, option := b.toolchainRef(shell)
 	key := platforms.Format(p) + "\x00" + ref
 	if st, ok := b.toolchains[key]; ok {
 		return st, nil
 	}
+	what := "toolchain image"
+	if shell {
+		what = "shell toolchain image"
+	}
 	named, err := reference.ParseNormalizedNamed(ref)
 	if err != nil {
-		return bkllb.State{}, errors.Wrapf(err, "invalid toolchain image %q", ref)
+		return bkllb.State{}, errors.Wrapf(err, "invalid %s %q (option %s)", what, ref, option)
 	}
 	pinned := named
 	if _, ok := named.(reference.Digested); !ok {
@@ -72,10 +77,6 @@ func (b *builder) toolchain(ctx context.Context, sb *stageBuilder, shell bool) (
 			ImageOpt: &sourceresolver.ResolveImageOpt{Platform: &p, ResolveMode: b.opt.ImageResolveMode},
 		})
 		if err != nil {
-			what, option := "toolchain image", "toolchain-image"
-			if shell {
-				what, option = "shell toolchain image", "shell-toolchain-image (or toolchain-image)"
-			}
 			return bkllb.State{}, errors.Wrapf(err, "failed to resolve the %s %q (build it with `make toolchain-image` "+
 				"and name it with the %s option; shell stages can run the image's own /bin/sh with shell=image)", what, ref, option)
 		}

@@ -1,6 +1,7 @@
 package llb
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -63,5 +64,23 @@ func TestToolchainPerStageKind(t *testing.T) {
 			require.Equal(t, tt.wantShell, toolchainOf("[tools] install"), "the shell stage")
 			require.Equal(t, tt.wantAnsible, toolchainOf("[app] install"), "the ansible stage")
 		})
+	}
+}
+
+// TestToolchainRefErrorsNameTheOption: a reference that does not parse is
+// refused with the option it came from.
+func TestToolchainRefErrorsNameTheOption(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		toolchain, shellImage, want string
+	}{
+		{"", "Not A Ref", `invalid shell toolchain image "Not A Ref" (option shell-toolchain-image)`},
+		{"Not A Ref", "", `invalid toolchain image "Not A Ref" (option toolchain-image)`},
+		{"Not A Ref", "registry.test/toolchain:1-shell", `invalid toolchain image "Not A Ref" (option toolchain-image)`},
+	} {
+		opt := testOpt()
+		opt.ToolchainImage, opt.ShellToolchainImage = tt.toolchain, tt.shellImage
+		_, err := Convert(context.Background(), parse(t, toolchainDappfile), opt)
+		require.ErrorContains(t, err, tt.want)
 	}
 }
