@@ -124,9 +124,10 @@ var aheadBlobs = gitsource.RecentOpt{
 	MaxSize:    gitsource.DefaultPatchThreshold,
 }
 
-// aheadTopDepth is how many folders below the top of the newest commits'
-// trees the read-ahead looks for blobs (gitsource.TopBlobs): a lock file
-// lives at the top of a project, which may be one folder of a repository.
+// aheadTopDepth is how many folders below the top of HEAD's tree the
+// read-ahead looks for blobs (gitsource.TopBlobs; older commits give their
+// top): a lock file lives at the top of a project, which may be one folder
+// of a repository.
 const aheadTopDepth = 1
 
 type aheadStat struct {
@@ -370,8 +371,8 @@ func writeAheadBlobs(dotgit billy.Filesystem, dir string) []string {
 	if err != nil {
 		return nil
 	}
-	// the files at the top of the newest commits' trees and one folder
-	// down, in what their changes left of the budget: a small archive
+	// the files at the top of the newest commits' trees (and one folder
+	// down in HEAD's), in what their changes left of the budget: a small archive
 	// (an install stage's lock file, at the commit the archive was cut
 	// at) is written inline, and its big files come from here
 	var used int64

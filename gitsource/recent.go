@@ -111,10 +111,10 @@ func eachFirstParent(repo *Repo, head plumbing.Hash, max int, fn func(c *object.
 func (r *Repo) OpenBlob(h plumbing.Hash) (io.ReadCloser, error) { return r.blobReader(h) }
 
 // TopBlobs lists the blobs of the files at the top of the trees of
-// head's newest first-parent commits (opt.MaxCommits of them) and in
-// their folders down to depth levels below it (0: the top's files only):
-// newest commit first, a commit's shallowest files first, in the tree's
-// order, each once and none of skip. These are the files an archive of a
+// head's newest first-parent commits (opt.MaxCommits of them) and, in
+// head's tree, in its folders down to depth levels below the top (0: the
+// top's files only): newest commit first, a commit's shallowest files
+// first, in the tree's order, each once and none of skip. These are the files an archive of a
 // few files holds (a lock file an install stage imports lives there), and
 // an archive of an older commit holds an older version of them. Blobs
 // outside opt.MinSize..opt.MaxSize are passed, and a folder seen in a
@@ -126,7 +126,13 @@ func TopBlobs(repo *Repo, head plumbing.Hash, depth int, skip map[plumbing.Hash]
 	seen := map[plumbing.Hash]bool{}
 	var total int64
 	work := 0
+	headDepth := depth
 	err := eachFirstParent(repo, head, opt.MaxCommits, func(_ *object.Commit, tree *object.Tree) (bool, error) {
+		// below head only its top: an older version of a file of the top
+		// is what an older archive holds, and the folders of older trees
+		// cost more to read (a packed tree is a delta) than they give
+		depth := headDepth
+		headDepth = 0
 		var level []*object.Tree
 		if !seen[tree.Hash] {
 			level = append(level, tree)

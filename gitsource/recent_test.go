@@ -107,17 +107,19 @@ func TestTopBlobs(t *testing.T) {
 
 // TestTopBlobsOfOlderCommits: an older version of a top file (the one an
 // archive of an older commit writes) comes after the newest commit's
-// files, a folder seen already is not read again, and MaxCommits bounds
-// the walk.
+// files, older commits give only their top, a tree seen already is not
+// read again, and MaxCommits bounds the walk.
 func TestTopBlobsOfOlderCommits(t *testing.T) {
 	t.Parallel()
 	h := newTestRepo(t)
 	blob := func(s string) plumbing.Hash { return plumbing.ComputeHash(plumbing.BlobObject, []byte(s)) }
 	v1, v2, sub := strings.Repeat("1", 500), strings.Repeat("2", 600), strings.Repeat("s", 400)
+	oldSub := strings.Repeat("o", 700)
 	h.Write("package-lock.json", v1)
-	h.Write("web/yarn.lock", sub)
+	h.Write("web/yarn.lock", oldSub)
 	h.Commit("one")
 	h.Write("package-lock.json", v2)
+	h.Write("web/yarn.lock", sub)
 	h.Commit("two")
 	h.Commit("empty")
 	repo := h.open()
@@ -128,6 +130,7 @@ func TestTopBlobsOfOlderCommits(t *testing.T) {
 		require.NoError(t, err)
 		return got
 	}
+	// web/'s older yarn.lock is not listed: below head, only the top
 	require.Equal(t, []plumbing.Hash{blob(v2), blob(sub), blob(v1)}, top(RecentOpt{MaxCommits: 10, MaxBytes: 1 << 20, MaxFiles: 100, MinSize: 2, MaxSize: 1 << 20}))
 	require.Equal(t, []plumbing.Hash{blob(v2), blob(sub)}, top(RecentOpt{MaxCommits: 2, MaxBytes: 1 << 20, MaxFiles: 100, MinSize: 2, MaxSize: 1 << 20}),
 		"the empty commit and two: one tree, walked once")
