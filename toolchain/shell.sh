@@ -21,18 +21,29 @@ full=$1 out=$2
 [ -s "$full" ] || die "$full: no such toolchain tar"
 command -v patchelf >/dev/null 2>&1 || die "patchelf missing (apt-get install patchelf)"
 
-work=$(mktemp -d "$(dirname "$out")/.toolchain-shell.XXXXXX")
+work=$(mktemp -d "$(cd "$(dirname "$out")" && pwd -P)/.toolchain-shell.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 root=$work/root
 mkdir -p "$root"
-tar -xf "$full" -C "$root"
+tar -xpf "$full" -C "$root"
 
 # inside PATH: a path of the toolchain (absolute, as build.sh writes
 # interpreters, RPATHs and symlinks) as a path below $root
 inside() {
 	case $1 in
-	/"$PREFIX"/*) printf '%s\n' "$root$1" ;;
+	/"$PREFIX"/*) below "$root$1" ;;
 	*) die "$1 lies outside the toolchain" ;;
+	esac
+}
+
+# below PATH: PATH (below $root) without . and .., refused when that
+# leaves the toolchain
+below() {
+	local p
+	p=$(realpath -m -s "$1")
+	case $p in
+	"$root/$PREFIX"/*) printf '%s\n' "$p" ;;
+	*) die "${1#"$root"} lies outside the toolchain" ;;
 	esac
 }
 
@@ -40,14 +51,15 @@ declare -A keep=()
 # add FILE: keep FILE (below $root), the links leading to it and, for an
 # ELF file, what it loads
 add() {
-	local f=$1 target dir rpath lib found
+	local f=$1 target dir rpath lib found interp
+	local -a dirs
 	[ -n "${keep[$f]:-}" ] && return
 	keep[$f]=1
 	if [ -L "$f" ]; then
 		target=$(readlink "$f")
 		case $target in
 		/*) add "$(inside "$target")" ;;
-		*) add "$(dirname "$f")/$target" ;;
+		*) add "$(below "$(dirname "$f")/$target")" ;;
 		esac
 		return
 	fi
@@ -86,6 +98,6 @@ while read -r f; do
 	done
 done <"$list" | LC_ALL=C sort -u >"$work/dirs"
 cat "$work/dirs" "$list" >"$work/all"
-tar --numeric-owner --no-recursion --mtime=@0 -C "$root" -cf "$out.tmp" -T "$work/all"
+tar --numeric-owner --owner=0 --group=0 --no-recursion --mtime=@0 -C "$root" -cf "$out.tmp" -T "$work/all"
 mv "$out.tmp" "$out"
 log "wrote $out ($(du -h "$out" | cut -f1))"
