@@ -267,8 +267,8 @@ func (fs *readerFS) load(f readAheadFile) error {
 	}
 	sizes := make(map[plumbing.Hash]int64, len(f.Sizes))
 	for _, s := range f.Sizes {
-		h := plumbing.NewHash(s.Hash)
-		if h.String() != s.Hash || s.Size < 0 {
+		h, ok := gitsource.ParseHash(s.Hash)
+		if !ok || s.Size < 0 {
 			return errors.Errorf("the read-ahead of .git gives blob %q the size %d", s.Hash, s.Size)
 		}
 		sizes[h] = s.Size
@@ -355,9 +355,10 @@ func RunReadAhead(args []string) error {
 }
 
 // writeAheadBlobs writes the blobs of the newest commits and of the
-// files at the top of their trees (aheadBlobs, aheadTopDepth) below dir, at gitllb.BlobPath, and returns those written whole. It is
-// best effort: a blob it cannot write is left out, and the build writes
-// it from its content then.
+// files at the top of their trees (aheadBlobs, aheadTopDepth) below dir,
+// at gitllb.BlobPath, and returns those written whole. It is best effort:
+// a blob it cannot write is left out, and the build writes it from its
+// content then.
 func writeAheadBlobs(dotgit billy.Filesystem, dir string) []string {
 	repo, err := gitsource.OpenFS(dotgit)
 	if err != nil {
@@ -372,9 +373,9 @@ func writeAheadBlobs(dotgit billy.Filesystem, dir string) []string {
 		return nil
 	}
 	// the files at the top of the newest commits' trees (and one folder
-	// down in HEAD's), in what their changes left of the budget: a small archive
-	// (an install stage's lock file, at the commit the archive was cut
-	// at) is written inline, and its big files come from here
+	// down in HEAD's), in what their changes left of the budget: a small
+	// archive (an install stage's lock file, at the commit the archive
+	// was cut at) is written inline, and its big files come from here
 	var used int64
 	listed := make(map[plumbing.Hash]bool, len(hashes))
 	for _, h := range hashes {
@@ -645,8 +646,8 @@ func (g *contextGit) loadReadAhead(ctx context.Context) (readAheadFile, int64, b
 func (g *contextGit) keepBlobs(st bkllb.State, blobs []string) error {
 	held := make(map[plumbing.Hash]bool, len(blobs))
 	for _, b := range blobs {
-		h := plumbing.NewHash(b)
-		if h.String() != b {
+		h, ok := gitsource.ParseHash(b)
+		if !ok {
 			return errors.Errorf("the read-ahead of .git names a blob %q that is not a hash", b)
 		}
 		held[h] = true

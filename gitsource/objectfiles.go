@@ -197,6 +197,16 @@ func isPackName(base string) bool {
 // isHex reports lower-case hexadecimal, as git names objects and packs.
 func isHex(s string) bool { return strings.Trim(s, "0123456789abcdef") == "" }
 
+// ParseHash is the object hash s names, ok false unless s is one as git
+// writes it (40 lower-case hexadecimal digits): a name from the build
+// context or the build is refused rather than read as another.
+func ParseHash(s string) (plumbing.Hash, bool) {
+	if len(s) != 40 || !isHex(s) {
+		return plumbing.ZeroHash, false
+	}
+	return plumbing.NewHash(s), true
+}
+
 // packIndexCache is the lazily decoded pack indexes of a Repo.
 type packIndexCache struct {
 	packsOnce sync.Once

@@ -231,9 +231,7 @@ func LooseObjectHash(rel string) (plumbing.Hash, bool) {
 	if len(dir) != len("objects/xx/") || !strings.HasPrefix(dir, "objects/") || len(base) != 38 {
 		return plumbing.ZeroHash, false
 	}
-	hex := dir[len("objects/"):len("objects/")+2] + base
-	h := plumbing.NewHash(hex)
-	return h, h.String() == hex
+	return ParseHash(dir[len("objects/"):len("objects/")+2] + base)
 }
 
 // looseName is the path of h's loose object file in the repository's
@@ -303,14 +301,14 @@ func (r *Repo) listLoose() map[plumbing.Hash]struct{} {
 			continue
 		}
 		for _, f := range files {
-			name := d.Name() + f.Name()
-			if len(name) != 40 || !isHex(name) {
+			h, ok := ParseHash(d.Name() + f.Name())
+			if !ok {
 				continue
 			}
 			if len(out) == maxLooseListed {
 				return map[plumbing.Hash]struct{}{}
 			}
-			out[plumbing.NewHash(name)] = struct{}{}
+			out[h] = struct{}{}
 		}
 	}
 	return out

@@ -75,3 +75,24 @@ func TestLooseObjectHash(t *testing.T) {
 		}
 	}
 }
+
+func TestParseHash(t *testing.T) {
+	hex := "0123456789abcdef0123456789abcdef01234567"
+	for _, tc := range []struct {
+		s  string
+		ok bool
+	}{
+		{hex, true},
+		{strings.ToUpper(hex), false},
+		{hex[:39], false},
+		{hex + "8", false},
+		{"../../" + hex[6:], false},
+		{"", false},
+	} {
+		h, ok := ParseHash(tc.s)
+		require.Equal(t, tc.ok, ok, tc.s)
+		if ok {
+			require.Equal(t, tc.s, h.String())
+		}
+	}
+}

@@ -417,10 +417,7 @@ func (e *emitter) copyBlob(fa *llb.FileAction, a gitsource.Action, p string) (*l
 			llb.WithCustomName("[internal] git blob "+a.Blob().String()))
 	}
 	ci := &llb.CopyInfo{Mode: &llb.ChmodOpt{Mode: a.Mode}, ChownOpt: e.chown, CreatedTime: &e.mtime, AlwaysReplaceExistingDestPaths: true}
-	if fa == nil {
-		return llb.Copy(src, BlobPath(a.Blob()), p, ci), nil
-	}
-	return fa.Copy(src, BlobPath(a.Blob()), p, ci), nil
+	return chainCopy(fa, src, BlobPath(a.Blob()), p, ci), nil
 }
 
 // dataSize is what the file and symlink actions of acts write.
@@ -497,6 +494,15 @@ func (e *emitter) chain(fa *llb.FileAction, a gitsource.Action) (*llb.FileAction
 
 func chainMkdir(fa *llb.FileAction, p string, opts ...llb.MkdirOption) *llb.FileAction {
 	return chainMkdirMode(fa, p, gitsource.DirMode, opts...)
+}
+
+// chainCopy is fa followed by a copy of from in src to to, or that copy
+// alone when fa is nil.
+func chainCopy(fa *llb.FileAction, src llb.State, from, to string, ci *llb.CopyInfo) *llb.FileAction {
+	if fa == nil {
+		return llb.Copy(src, from, to, ci)
+	}
+	return fa.Copy(src, from, to, ci)
 }
 
 func chainMkdirMode(fa *llb.FileAction, p string, mode os.FileMode, opts ...llb.MkdirOption) *llb.FileAction {

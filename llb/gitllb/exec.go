@@ -125,10 +125,7 @@ func (ps preparedStep) exportChain(fa *llb.FileAction, env ExportEnv, cos []llb.
 		// the export holds the one file under its name in the repository
 		src, dst = "/"+ps.e.file, ps.e.dest(ps.e.file)
 	}
-	if fa == nil {
-		return llb.Copy(out, src, dst, ci), nil
-	}
-	return fa.Copy(out, src, dst, ci), nil
+	return chainCopy(fa, out, src, dst, ci), nil
 }
 
 // narrowTo is env with DotGit narrowed to the files of .git that hold
