@@ -49,6 +49,14 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 		return nil, err
 	}
 	endOptions(0, 0)
+	// the registry images the options name resolve beside the reading of
+	// the Dappfile and .git; a build that ends before they are used
+	// cancels what is still running
+	bases := newBaseImages(bc)
+	defer bases.wait()
+	basesCtx, stopBases := context.WithCancel(ctx)
+	defer stopBases()
+	bases.warmNamedImages(basesCtx)
 	endDappfile := tr.span(phaseDappfile)
 	git := newContextGit(bc, readAheadHelper(ctx, bc, opt))
 	git.spec = spec
@@ -57,8 +65,6 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 		return nil, err
 	}
 	defer func() { err = keepMessage(wrapSource(err, src.SourceMap)) }()
-	bases := newBaseImages(bc)
-	defer bases.wait()
 
 	// .git is read ahead, beside the templates and the rendering, when
 	// the Dappfile may need it; the reads land in the reader's cache.

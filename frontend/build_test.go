@@ -44,6 +44,8 @@ type stubClient struct {
 	readAheads int
 	// dotGits counts the solves of .git alone, left out of solved too
 	dotGits int
+	// resolved are the references ResolveImageConfig was asked for
+	resolved []string
 	// seen are the definitions solved so far: as BuildKit runs a vertex
 	// once per build, a definition solved again is recorded once, where
 	// it was first solved
@@ -109,6 +111,9 @@ func isReadAhead(def *pb.Definition) bool {
 }
 
 func (c *stubClient) ResolveImageConfig(ctx context.Context, ref string, opt sourceresolver.Opt) (string, digest.Digest, []byte, error) {
+	c.mu.Lock()
+	c.resolved = append(c.resolved, ref)
+	c.mu.Unlock()
 	arch := "amd64"
 	if opt.ImageOpt != nil && opt.ImageOpt.Platform != nil {
 		arch = opt.ImageOpt.Platform.Architecture
