@@ -113,6 +113,11 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 			src.Warn(ctx, w.Message, warnOpts(w.Range))
 		}
 	})
+	seeder := newCacheSeeder(bc, opt, src)
+	// the bases that need no git solve from now on, beside .git's
+	// read-ahead and the plan
+	early := startEarlyBases(ctx, bc, cfg, opt, src, git, bg, seeder)
+	defer early.stop()
 	epoch, err := sourceDateEpoch(bc.BuildArgs, cfg, func() (time.Time, error) {
 		c, err := headCommit(ctx, git)
 		return c.Time, err
@@ -124,7 +129,6 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 	if err != nil {
 		return nil, err
 	}
-	seeder := newCacheSeeder(bc, opt, src)
 	rb, err := bc.Build(ctx, func(ctx context.Context, platform *ocispecs.Platform, idx int) (*dockerui.BuildResult, error) {
 		if bc.Target == dappllb.CacheMountsTarget {
 			return buildCacheMounts(ctx, bc, cfg, opt, src, platform, git, bg)
@@ -132,6 +136,7 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 		return buildPlatform(ctx, bc, cfg, opt, src, platform, epoch, headErr, git, bg, seeder)
 	})
 	stopAhead()
+	early.stop()
 	bg.wait()
 	if err != nil {
 		return nil, err

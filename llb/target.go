@@ -132,3 +132,48 @@ func BuildsOn(cfg *dappfile.Config, img *dappfile.Image) []*dappfile.Image {
 	}
 	return out
 }
+
+// GitFreeBases lists the images and artifacts the target builds on that
+// convert without any git repository: none of them, and nothing they build
+// on, maps git or is a werf `dockerfile:` image. It is empty when the
+// target itself needs no git, as its conversion then waits for nothing.
+// Their LLB is the same as a base of the target's as on its own, so the
+// frontend converts and solves them as soon as the Dappfile is read,
+// beside the reading of .git: after a cold start the steps of a base image
+// (its packages) need not wait for the plan of the target's git stages.
+// Of two such images one builds on, only the one built on top is listed.
+func GitFreeBases(cfg *dappfile.Config, target string) []*dappfile.Image {
+	img, err := SelectTarget(cfg, target)
+	if err != nil || gitFree(cfg, img) {
+		return nil
+	}
+	var free []*dappfile.Image
+	for _, im := range BuildsOn(cfg, img)[1:] {
+		if im.Name != "" && gitFree(cfg, im) {
+			free = append(free, im)
+		}
+	}
+	below := map[*dappfile.Image]bool{}
+	for _, im := range free {
+		for _, dep := range BuildsOn(cfg, im)[1:] {
+			below[dep] = true
+		}
+	}
+	var out []*dappfile.Image
+	for _, im := range free {
+		if !below[im] {
+			out = append(out, im)
+		}
+	}
+	return out
+}
+
+// gitFree reports whether img and what it builds on convert without git.
+func gitFree(cfg *dappfile.Config, img *dappfile.Image) bool {
+	for _, im := range BuildsOn(cfg, img) {
+		if len(im.Git) > 0 || im.Dockerfile != nil {
+			return false
+		}
+	}
+	return true
+}
