@@ -114,9 +114,9 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 		}
 	})
 	seeder := newCacheSeeder(bc, opt, src)
-	// the bases that need no git solve from now on, beside .git's
-	// read-ahead and the plan
-	early := startEarlyBases(ctx, bc, cfg, opt, src, git, bg, seeder)
+	// what of the graph needs no git (bases, steps before git) solves
+	// from now on, beside .git's read-ahead and the plan
+	early := startEarlyParts(ctx, bc, cfg, opt, src, git, bg, seeder)
 	defer early.stop()
 	epoch, err := sourceDateEpoch(bc.BuildArgs, cfg, func() (time.Time, error) {
 		c, err := headCommit(ctx, git)

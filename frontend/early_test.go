@@ -36,9 +36,9 @@ func stubOfRepo(t *testing.T, dir, dappfile string) *stubClient {
 }
 
 // A base that needs no git is solved on its own, beside the reading of
-// .git, and the build's definition builds on that very vertex; an image
-// that maps git is not.
-func TestBuildSolvesGitFreeBasesEarly(t *testing.T) {
+// .git, and so are the steps of an image before its git stages; the
+// build's definition builds on those very vertices.
+func TestBuildSolvesGitFreePartsEarly(t *testing.T) {
 	t.Parallel()
 	h := gittest.New(t)
 	h.Write("package.json", "{}")
@@ -54,6 +54,7 @@ git:
 - add: /
   to: /app
 shell:
+  beforeInstall: [apk add git]
   install: [cd /app && npm ci]
 `
 	c := stubOfRepo(t, h.Dir, text)
@@ -76,19 +77,30 @@ shell:
 		}
 		return last, all, execs
 	}
-	var base, final *pb.Definition
+	var base, prefix, final *pb.Definition
 	for _, def := range c.solved {
-		switch text := string(bytes.Join(def.Def, nil)); {
-		case bytes.Contains([]byte(text), []byte("npm ci")):
+		switch text := bytes.Join(def.Def, nil); {
+		case bytes.Contains(text, []byte("npm ci")):
 			final = def
-		case bytes.Contains([]byte(text), []byte("apk add nodejs")):
+		case bytes.Contains(text, []byte("apk add git")):
+			prefix = def
+		case bytes.Contains(text, []byte("apk add nodejs")):
 			base = def
 		}
 	}
-	require.NotNil(t, base, "the base was not solved on its own")
 	require.NotNil(t, final, "the build was not solved")
-	baseHead, _, execs := heads(base)
-	require.Equal(t, 1, execs, "the base's solve holds its own step alone")
 	_, finalOps, _ := heads(final)
-	require.True(t, finalOps[baseHead], "the build does not build on the vertex solved early")
+	for _, tc := range []struct {
+		what  string
+		def   *pb.Definition
+		execs int
+	}{
+		{"the base", base, 1},
+		{"app's steps before git", prefix, 2},
+	} {
+		require.NotNil(t, tc.def, "%s was not solved on its own", tc.what)
+		head, _, execs := heads(tc.def)
+		require.Equal(t, tc.execs, execs, "%s: steps solved early", tc.what)
+		require.True(t, finalOps[head], "the build does not build on the vertex of %s solved early", tc.what)
+	}
 }
